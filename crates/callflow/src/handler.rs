@@ -1,0 +1,279 @@
+//! [`CallHandler`]: the one trait a service implements.
+
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use http::{Extensions, HeaderMap};
+
+use crate::CallFlow;
+use crate::event::{
+    CallAction, CallStatusEvent, RecordingStatus, SessionSummary, UnknownEvent, VirtualNumberUpdate,
+};
+
+/// Decides what calls do. Only [`on_call_action`](Self::on_call_action) is required; the
+/// other events are acknowledged and ignored unless you override their methods.
+///
+/// ```
+/// use callflow::{CallFlow, CallHandler, Context, HandlerError, async_trait};
+/// use callflow::event::CallAction;
+///
+/// struct Greeter;
+///
+/// #[async_trait]
+/// impl CallHandler for Greeter {
+///     async fn on_call_action(&self, _event: CallAction, _cx: &Context) -> Result<CallFlow, HandlerError> {
+///         Ok(CallFlow::new().say("Hello from Rust.").hangup())
+///     }
+/// }
+/// ```
+///
+/// What the webhook does with each outcome is decided once, in
+/// [`Webhook::dispatch`](crate::Webhook::dispatch): an error, a panic or a missed deadline in
+/// `on_call_action` answers the configured fallback callflow (never dead air); in the other
+/// methods they answer 500 (503 for the deadline).
+#[async_trait]
+pub trait CallHandler: Send + Sync + 'static {
+    /// `CALL_ACTION`: return what the call does next.
+    async fn on_call_action(
+        &self,
+        event: CallAction,
+        cx: &Context,
+    ) -> Result<CallFlow, HandlerError>;
+
+    /// `CALL_STATUS`: leg telemetry (best effort, unordered). Default: ignored.
+    async fn on_call_status(
+        &self,
+        _event: CallStatusEvent,
+        _cx: &Context,
+    ) -> Result<(), HandlerError> {
+        Ok(())
+    }
+
+    /// `SESSION_SUMMARY`: the final outcome of a session. Default: ignored.
+    async fn on_session_summary(
+        &self,
+        _event: SessionSummary,
+        _cx: &Context,
+    ) -> Result<(), HandlerError> {
+        Ok(())
+    }
+
+    /// `CALL_RECORDING_STATUS`. Default: ignored.
+    async fn on_recording_status(
+        &self,
+        _event: RecordingStatus,
+        _cx: &Context,
+    ) -> Result<(), HandlerError> {
+        Ok(())
+    }
+
+    /// `VIRTUAL_NUMBER_UPDATE`. Default: ignored.
+    async fn on_virtual_number_update(
+        &self,
+        _event: VirtualNumberUpdate,
+        _cx: &Context,
+    ) -> Result<(), HandlerError> {
+        Ok(())
+    }
+
+    /// An `eventType` this version does not know. Default: ignored (acknowledged with 200).
+    async fn on_unknown(&self, _event: UnknownEvent, _cx: &Context) -> Result<(), HandlerError> {
+        Ok(())
+    }
+}
+
+/// What a handler knows about the request besides the event.
+///
+/// Cheap to clone. Its `Debug` output leaves out header values (they may hold the webhook's
+/// secret).
+#[derive(Clone)]
+pub struct Context {
+    inner: Arc<ContextInner>,
+}
+
+struct ContextInner {
+    headers: HeaderMap,
+    peer: Option<SocketAddr>,
+    request_id: String,
+    extensions: Extensions,
+}
+
+impl Context {
+    /// A context; adapters and the test kit build these.
+    pub fn new(
+        headers: HeaderMap,
+        peer: Option<SocketAddr>,
+        request_id: String,
+        extensions: Extensions,
+    ) -> Self {
+        Self {
+            inner: Arc::new(ContextInner {
+                headers,
+                peer,
+                request_id,
+                extensions,
+            }),
+        }
+    }
+
+    /// The request headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.inner.headers
+    }
+
+    /// The peer address of the connection, when the adapter knows it.
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.inner.peer
+    }
+
+    /// The request id: the `x-request-id` header if the sender set one, else one generated
+    /// for this request. It appears in every log line of the request.
+    pub fn request_id(&self) -> &str {
+        &self.inner.request_id
+    }
+
+    /// Values attached to the request by the application (see
+    /// [`WebhookRequest::extensions_mut`](crate::WebhookRequest::extensions_mut)).
+    pub fn extensions(&self) -> &Extensions {
+        &self.inner.extensions
+    }
+}
+
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("headers", &self.inner.headers.keys().collect::<Vec<_>>())
+            .field("peer", &self.inner.peer)
+            .field("request_id", &self.inner.request_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A handler's failure. Any error converts into it with `?`; its message goes to the log,
+/// never to the HTTP response.
+pub struct HandlerError {
+    inner: Box<dyn std::error::Error + Send + Sync + 'static>,
+}
+
+impl HandlerError {
+    /// An error with a message.
+    pub fn msg(message: impl fmt::Display) -> Self {
+        Self {
+            inner: message.to_string().into(),
+        }
+    }
+
+    /// The underlying error.
+    pub fn source_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.inner
+    }
+}
+
+impl<E: std::error::Error + Send + Sync + 'static> From<E> for HandlerError {
+    fn from(e: E) -> Self {
+        Self { inner: Box::new(e) }
+    }
+}
+
+impl fmt::Debug for HandlerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.inner, f)
+    }
+}
+
+impl fmt::Display for HandlerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.inner, f)?;
+        let mut src = self.inner.source();
+        while let Some(s) = src {
+            write!(f, ": {s}")?;
+            src = s.source();
+        }
+        Ok(())
+    }
+}
+
+/// A [`CallHandler`] made from a closure that answers `CALL_ACTION`; other events are
+/// acknowledged. Build one with [`handler_fn`].
+pub struct HandlerFn<F, Fut> {
+    f: F,
+    _fut: PhantomData<fn() -> Fut>,
+}
+
+/// A handler from a closure, for small services and tests.
+///
+/// ```
+/// use callflow::{CallFlow, Webhook, handler_fn};
+/// let webhook = Webhook::new(handler_fn(|event, _cx| async move {
+///     let _caller = event.payload.source; // masked in logs and Debug
+///     Ok(CallFlow::new().say("Hi!").hangup())
+/// }));
+/// # let _ = webhook;
+/// ```
+pub fn handler_fn<F, Fut>(f: F) -> HandlerFn<F, Fut>
+where
+    F: Fn(CallAction, Context) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<CallFlow, HandlerError>> + Send + 'static,
+{
+    HandlerFn {
+        f,
+        _fut: PhantomData,
+    }
+}
+
+#[async_trait]
+impl<F, Fut> CallHandler for HandlerFn<F, Fut>
+where
+    F: Fn(CallAction, Context) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<CallFlow, HandlerError>> + Send + 'static,
+{
+    async fn on_call_action(
+        &self,
+        event: CallAction,
+        cx: &Context,
+    ) -> Result<CallFlow, HandlerError> {
+        (self.f)(event, cx.clone()).await
+    }
+}
+
+#[async_trait]
+impl<H: CallHandler + ?Sized> CallHandler for Arc<H> {
+    async fn on_call_action(
+        &self,
+        event: CallAction,
+        cx: &Context,
+    ) -> Result<CallFlow, HandlerError> {
+        (**self).on_call_action(event, cx).await
+    }
+    async fn on_call_status(&self, e: CallStatusEvent, cx: &Context) -> Result<(), HandlerError> {
+        (**self).on_call_status(e, cx).await
+    }
+    async fn on_session_summary(
+        &self,
+        e: SessionSummary,
+        cx: &Context,
+    ) -> Result<(), HandlerError> {
+        (**self).on_session_summary(e, cx).await
+    }
+    async fn on_recording_status(
+        &self,
+        e: RecordingStatus,
+        cx: &Context,
+    ) -> Result<(), HandlerError> {
+        (**self).on_recording_status(e, cx).await
+    }
+    async fn on_virtual_number_update(
+        &self,
+        e: VirtualNumberUpdate,
+        cx: &Context,
+    ) -> Result<(), HandlerError> {
+        (**self).on_virtual_number_update(e, cx).await
+    }
+    async fn on_unknown(&self, e: UnknownEvent, cx: &Context) -> Result<(), HandlerError> {
+        (**self).on_unknown(e, cx).await
+    }
+}

@@ -1,0 +1,166 @@
+//! [`Config`]: every behaviour of the webhook in one place.
+
+use std::fmt;
+use std::time::Duration;
+
+use http::HeaderName;
+
+use crate::CallFlow;
+use crate::callflow::Mode;
+
+/// What the webhook accepts and how it answers when things go wrong.
+///
+/// ```
+/// use std::time::Duration;
+/// use callflow::{CallFlow, Config};
+/// let config = Config::default()
+///     .max_body_bytes(64 * 1024)
+///     .deadline(Duration::from_secs(2))
+///     .auth_token("Bearer current-secret")
+///     .auth_token("Bearer previous-secret") // accepted too, during a key rotation
+///     .fallback(CallFlow::new().say("Please call again later.").hangup());
+/// assert_eq!(config.max_body(), 64 * 1024);
+/// ```
+#[derive(Clone)]
+pub struct Config {
+    pub(crate) max_body_bytes: usize,
+    pub(crate) deadline: Option<Duration>,
+    pub(crate) fallback: CallFlow,
+    pub(crate) auth_header: HeaderName,
+    pub(crate) auth_tokens: Vec<Vec<u8>>,
+    pub(crate) strict_content_type: bool,
+    pub(crate) validate_replies: bool,
+}
+
+/// Default body limit: 1 MiB (the largest documented event, a number snapshot, is far below).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Default handler deadline: 4 s. 8x8 publishes no response timeout for its webhooks; the
+/// deadline makes sure a slow handler gets the caller the fallback callflow instead of
+/// silence.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(4);
+
+/// The default fallback callflow: an apology, then hang up.
+pub fn default_fallback() -> CallFlow {
+    CallFlow::new()
+        .say("We are sorry, your call cannot be connected right now. Please try again later.")
+        .hangup()
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            deadline: Some(DEFAULT_DEADLINE),
+            fallback: default_fallback(),
+            auth_header: http::header::AUTHORIZATION,
+            auth_tokens: Vec::new(),
+            strict_content_type: false,
+            validate_replies: true,
+        }
+    }
+}
+
+impl Config {
+    /// Largest body accepted; larger ones get 413 (before reading, when `Content-Length`
+    /// says so). Default [`DEFAULT_MAX_BODY_BYTES`].
+    pub fn max_body_bytes(mut self, limit: usize) -> Self {
+        self.max_body_bytes = limit;
+        self
+    }
+
+    /// How long a handler may take. Default [`DEFAULT_DEADLINE`]. Past it, a `CALL_ACTION`
+    /// gets the fallback callflow and other events 503; the handler's future is dropped.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// Removes the handler deadline (not recommended: a stuck handler means dead air).
+    pub fn no_deadline(mut self) -> Self {
+        self.deadline = None;
+        self
+    }
+
+    /// The callflow a `CALL_ACTION` gets (with 200) when the handler fails, panics, misses
+    /// the deadline or returns an invalid callflow.
+    ///
+    /// # Panics
+    ///
+    /// If `flow` is itself not a valid reply: a broken fallback is a programming error that
+    /// must show at start-up, not during a call.
+    pub fn fallback(mut self, flow: CallFlow) -> Self {
+        if let Err(v) = flow.validate(Mode::Reply) {
+            panic!("the fallback callflow is not a valid reply: {v}");
+        }
+        self.fallback = flow;
+        self
+    }
+
+    /// Requires this exact header value (8x8's `httpAuthHeader`) on every request; call
+    /// again to accept several values during a key rotation. Compared in constant time,
+    /// before the body is parsed; a missing or wrong value gets 401.
+    pub fn auth_token(mut self, value: impl AsRef<[u8]>) -> Self {
+        self.auth_tokens.push(value.as_ref().to_vec());
+        self
+    }
+
+    /// The header that carries the token. Default `Authorization` (8x8 does not document
+    /// the header name; this is where its messaging webhooks put the same setting).
+    pub fn auth_header(mut self, name: HeaderName) -> Self {
+        self.auth_header = name;
+        self
+    }
+
+    /// With `true`, a request without `Content-Type` gets 415. Default `false`: the body is
+    /// accepted if it parses.
+    pub fn strict_content_type(mut self, strict: bool) -> Self {
+        self.strict_content_type = strict;
+        self
+    }
+
+    /// With `true` (the default), callflows returned by the handler are checked against
+    /// 8x8's rules before they are sent; an invalid one is logged and replaced by the
+    /// fallback, because 8x8 would end the call with error -2003.
+    pub fn validate_replies(mut self, on: bool) -> Self {
+        self.validate_replies = on;
+        self
+    }
+
+    /// The body limit in bytes.
+    pub fn max_body(&self) -> usize {
+        self.max_body_bytes
+    }
+
+    /// The handler deadline, if any.
+    pub fn handler_deadline(&self) -> Option<Duration> {
+        self.deadline
+    }
+
+    /// The fallback callflow.
+    pub fn fallback_flow(&self) -> &CallFlow {
+        &self.fallback
+    }
+
+    /// Whether an auth token is required.
+    pub fn requires_auth(&self) -> bool {
+        !self.auth_tokens.is_empty()
+    }
+}
+
+impl fmt::Debug for Config {
+    // Never prints the tokens.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("deadline", &self.deadline)
+            .field("auth_header", &self.auth_header)
+            .field(
+                "auth_tokens",
+                &format_args!("[{} redacted]", self.auth_tokens.len()),
+            )
+            .field("strict_content_type", &self.strict_content_type)
+            .field("validate_replies", &self.validate_replies)
+            .finish_non_exhaustive()
+    }
+}

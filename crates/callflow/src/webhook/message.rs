@@ -1,0 +1,237 @@
+//! The framework-neutral request and response that adapters copy in and out.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use http::header::{ALLOW, CONTENT_TYPE, HeaderValue};
+use http::{Extensions, HeaderMap, Method, StatusCode};
+use serde::Serialize;
+
+/// A webhook request as the core sees it: method, headers, peer address and the raw body.
+#[derive(Debug)]
+pub struct WebhookRequest {
+    pub(crate) method: Method,
+    pub(crate) headers: HeaderMap,
+    pub(crate) peer: Option<SocketAddr>,
+    pub(crate) body: Bytes,
+    pub(crate) extensions: Extensions,
+}
+
+impl WebhookRequest {
+    /// A request with these parts and no peer address.
+    pub fn new(method: Method, headers: HeaderMap, body: impl Into<Bytes>) -> Self {
+        Self {
+            method,
+            headers,
+            peer: None,
+            body: body.into(),
+            extensions: Extensions::new(),
+        }
+    }
+
+    /// A `POST` with `Content-Type: application/json` and this body (handy in tests).
+    pub fn post_json(body: impl Into<Bytes>) -> Self {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        Self::new(Method::POST, headers, body)
+    }
+
+    /// Sets the peer address of the connection.
+    pub fn with_peer(mut self, peer: Option<SocketAddr>) -> Self {
+        self.peer = peer;
+        self
+    }
+
+    /// The method.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// Mutable headers.
+    pub fn headers_mut(&mut self) -> &mut HeaderMap {
+        &mut self.headers
+    }
+
+    /// The peer address, if known.
+    pub fn peer(&self) -> Option<SocketAddr> {
+        self.peer
+    }
+
+    /// The body.
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// Values the handler will find in [`Context::extensions`](crate::Context::extensions).
+    pub fn extensions_mut(&mut self) -> &mut Extensions {
+        &mut self.extensions
+    }
+}
+
+/// Why the core refused a request. Adapters use these to re-render a framework's own
+/// rejections with the core's status and body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// 400: the body is empty.
+    EmptyBody,
+    /// 400: the body is not valid JSON.
+    InvalidJson,
+    /// 400: a known event with a wrong shape.
+    InvalidEvent,
+    /// 401: auth header missing or wrong.
+    Unauthorized,
+    /// 403: the peer is not allowed.
+    Forbidden,
+    /// 405: not a POST.
+    MethodNotAllowed,
+    /// 408: the request was not received in time.
+    RequestTimeout,
+    /// 413: the body is over the limit.
+    PayloadTooLarge,
+    /// 415: not a JSON media type.
+    UnsupportedMediaType,
+    /// 415: a `Content-Encoding` the webhook does not decode.
+    UnsupportedEncoding,
+    /// 500: the handler failed or panicked (details only in the log).
+    HandlerFailed,
+    /// 503: the handler missed its deadline.
+    DeadlineExceeded,
+}
+
+impl Rejection {
+    /// The HTTP status.
+    pub fn status(self) -> StatusCode {
+        match self {
+            Rejection::EmptyBody | Rejection::InvalidJson | Rejection::InvalidEvent => {
+                StatusCode::BAD_REQUEST
+            }
+            Rejection::Unauthorized => StatusCode::UNAUTHORIZED,
+            Rejection::Forbidden => StatusCode::FORBIDDEN,
+            Rejection::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Rejection::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Rejection::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Rejection::UnsupportedMediaType | Rejection::UnsupportedEncoding => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
+            Rejection::HandlerFailed => StatusCode::INTERNAL_SERVER_ERROR,
+            Rejection::DeadlineExceeded => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The machine-readable `error.code` of the JSON body.
+    pub fn code(self) -> &'static str {
+        match self {
+            Rejection::EmptyBody => "empty_body",
+            Rejection::InvalidJson => "invalid_json",
+            Rejection::InvalidEvent => "invalid_event",
+            Rejection::Unauthorized => "unauthorized",
+            Rejection::Forbidden => "forbidden",
+            Rejection::MethodNotAllowed => "method_not_allowed",
+            Rejection::RequestTimeout => "request_timeout",
+            Rejection::PayloadTooLarge => "payload_too_large",
+            Rejection::UnsupportedMediaType => "unsupported_media_type",
+            Rejection::UnsupportedEncoding => "unsupported_content_encoding",
+            Rejection::HandlerFailed => "internal_error",
+            Rejection::DeadlineExceeded => "deadline_exceeded",
+        }
+    }
+}
+
+/// What the adapter sends back: status, headers and body, decided entirely by the core.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WebhookResponse {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: ErrorFields<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorFields<'a> {
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<&'a str>,
+}
+
+fn json_headers() -> HeaderMap {
+    let mut h = HeaderMap::with_capacity(2);
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h
+}
+
+impl WebhookResponse {
+    /// 200 with a JSON body.
+    pub fn json(status: StatusCode, body: Bytes) -> Self {
+        Self {
+            status,
+            headers: json_headers(),
+            body,
+        }
+    }
+
+    /// The shared JSON error shape:
+    /// `{"error":{"code":"payload_too_large","message":"…","path":"$.payload.callId"}}`
+    /// (`path` only where a field is to blame).
+    ///
+    /// ```
+    /// use callflow::{Rejection, WebhookResponse};
+    /// let r = WebhookResponse::rejection(Rejection::PayloadTooLarge, "too big", None);
+    /// assert_eq!(r.status().as_u16(), 413);
+    /// assert_eq!(&r.body()[..], br#"{"error":{"code":"payload_too_large","message":"too big"}}"#);
+    /// ```
+    pub fn rejection(kind: Rejection, message: &str, path: Option<&str>) -> Self {
+        let body = serde_json::to_vec(&ErrorBody {
+            error: ErrorFields {
+                code: kind.code(),
+                message,
+                path,
+            },
+        })
+        .expect("error body serializes");
+        let mut r = Self::json(kind.status(), Bytes::from(body));
+        if kind == Rejection::MethodNotAllowed {
+            r.headers.insert(ALLOW, HeaderValue::from_static("POST"));
+        }
+        r
+    }
+
+    /// 413 for a body over `limit` bytes.
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self::rejection(
+            Rejection::PayloadTooLarge,
+            &format!("request body exceeds the limit of {limit} bytes"),
+            None,
+        )
+    }
+
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The headers (always `Content-Type: application/json`; `Allow` on 405).
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The body.
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// Status, headers and body, for adapters.
+    pub fn into_parts(self) -> (StatusCode, HeaderMap, Bytes) {
+        (self.status, self.headers, self.body)
+    }
+}

@@ -1,0 +1,315 @@
+//! [`Webhook`]: the one place that decides every behaviour.
+//!
+//! | situation | status | body |
+//! |---|---|---|
+//! | not `POST` | 405 + `Allow: POST` | JSON error |
+//! | auth header missing or wrong (when configured) | 401 | JSON error, nothing about the secret |
+//! | `Content-Encoding` other than identity | 415 | JSON error |
+//! | media type clearly not JSON | 415 | JSON error |
+//! | body over the limit (declared or actual) | 413 | JSON error |
+//! | empty body | 400 | JSON error |
+//! | not valid JSON | 400 | JSON error |
+//! | known event with a wrong shape | 400 | JSON error naming the JSON path |
+//! | unknown event type | 200 | acknowledgement; `on_unknown` runs |
+//! | `CALL_ACTION` handled | 200 | the callflow |
+//! | `CALL_ACTION` handler error, panic, deadline, invalid callflow | 200 | the fallback callflow |
+//! | other event handled | 200 | `{"received":true}` |
+//! | other event: handler error or panic | 500 | JSON error (details only in the log) |
+//! | other event: deadline passed | 503 | JSON error |
+//!
+//! Every JSON error has one shape: `{"error":{"code":"…","message":"…"}}`, plus `"path"`
+//! for shape errors.
+
+mod config;
+mod guard;
+mod head;
+mod message;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, StatusCode};
+use tracing::{Instrument, field};
+
+pub use config::{Config, DEFAULT_DEADLINE, DEFAULT_MAX_BODY_BYTES, default_fallback};
+pub use message::{Rejection, WebhookRequest, WebhookResponse};
+
+use crate::callflow::Mode;
+use crate::event::{Event, ParseErrorKind};
+use crate::{CallHandler, Context};
+use guard::{Outcome, guarded};
+
+/// The body every non-interactive event gets with 200.
+const ACK_BODY: &[u8] = br#"{"received":true}"#;
+
+/// A handler mounted with its configuration. Cheap to clone; adapters are not generic over
+/// the handler type.
+///
+/// ```
+/// use callflow::{CallFlow, Webhook, WebhookRequest, handler_fn};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let webhook = Webhook::new(handler_fn(|_ev, _cx| async { Ok(CallFlow::new().say("Hi").hangup()) }));
+/// let body = callflow::testing::call_action().build_json();
+/// let response = webhook.dispatch(WebhookRequest::post_json(body)).await;
+/// assert_eq!(response.status(), 200);
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Webhook {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    handler: Arc<dyn CallHandler>,
+    config: Config,
+    fallback_body: Bytes,
+}
+
+impl fmt::Debug for Webhook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Webhook")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+fn next_request_id() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    static BOOT: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let boot = *BOOT.get_or_init(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0)
+            ^ u64::from(std::process::id())
+    });
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{:08x}-{n:x}", boot & 0xffff_ffff)
+}
+
+fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|s| !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or_else(next_request_id, str::to_owned)
+}
+
+impl Webhook {
+    /// Mounts `handler` with the default [`Config`].
+    pub fn new(handler: impl CallHandler) -> Self {
+        Self::from_arc(Arc::new(handler), Config::default())
+    }
+
+    /// Mounts a shared handler with `config`.
+    pub fn from_arc(handler: Arc<dyn CallHandler>, config: Config) -> Self {
+        let fallback_body = config.fallback.to_bytes();
+        Self {
+            inner: Arc::new(Inner {
+                handler,
+                config,
+                fallback_body,
+            }),
+        }
+    }
+
+    /// Replaces the configuration.
+    pub fn config(self, config: Config) -> Self {
+        Self::from_arc(self.inner.handler.clone(), config)
+    }
+
+    /// The configuration in force.
+    pub fn get_config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The body limit adapters must enforce while reading.
+    pub fn max_body_bytes(&self) -> usize {
+        self.inner.config.max_body_bytes
+    }
+
+    /// The checks that need only the request head (method, auth, content encoding and type,
+    /// declared length), so adapters can refuse a request before reading its body.
+    /// `Some(response)` means: send this and do not read the body. [`dispatch`](Self::dispatch)
+    /// runs the same checks again, so calling this is an optimisation, never a requirement.
+    pub fn check_head(
+        &self,
+        method: &Method,
+        headers: &HeaderMap,
+        _peer: Option<SocketAddr>,
+    ) -> Option<WebhookResponse> {
+        head::check(&self.inner.config, method, headers)
+    }
+
+    /// A collector that enforces the body limit while an adapter reads a streamed body.
+    pub fn body_collector(&self) -> BodyCollector {
+        BodyCollector {
+            limit: self.inner.config.max_body_bytes,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Handles one request: every check, the parse, the handler (with panic guard and
+    /// deadline), and the response. Needs a Tokio runtime with the time driver (every
+    /// supported web framework runs on one).
+    pub async fn dispatch(&self, req: WebhookRequest) -> WebhookResponse {
+        let config = &self.inner.config;
+        if let Some(r) = head::check(config, &req.method, &req.headers) {
+            return r;
+        }
+        if req.body.len() > config.max_body_bytes {
+            return WebhookResponse::payload_too_large(config.max_body_bytes);
+        }
+        let event = match Event::from_slice(&req.body) {
+            Ok(e) => e,
+            Err(e) => {
+                let kind = match e.kind() {
+                    ParseErrorKind::Empty => Rejection::EmptyBody,
+                    ParseErrorKind::Syntax => Rejection::InvalidJson,
+                    _ => Rejection::InvalidEvent,
+                };
+                tracing::info!(error = %e, "webhook body rejected");
+                return WebhookResponse::rejection(kind, e.message(), e.path());
+            }
+        };
+        let ids = event.ids();
+        let request_id = request_id(&req.headers);
+        let span = tracing::info_span!(
+            "callflow.dispatch",
+            event_type = event.event_type(),
+            session_id = ids.session_id.unwrap_or(""),
+            call_id = ids.call_id.unwrap_or(""),
+            event_id = ids.event_id.unwrap_or(""),
+            request_id = %request_id,
+            outcome = field::Empty,
+        );
+        let cx = Context::new(req.headers, req.peer, request_id, req.extensions);
+        self.run(event, cx).instrument(span).await
+    }
+
+    async fn run(&self, event: Event, cx: Context) -> WebhookResponse {
+        let h = &*self.inner.handler;
+        let deadline = self.inner.config.deadline;
+        let outcome = match event {
+            Event::CallAction(ev) => {
+                return self.reply(guarded(h.on_call_action(ev, &cx), deadline).await);
+            }
+            Event::CallStatus(ev) => guarded(h.on_call_status(ev, &cx), deadline).await,
+            Event::SessionSummary(ev) => guarded(h.on_session_summary(ev, &cx), deadline).await,
+            Event::RecordingStatus(ev) => guarded(h.on_recording_status(ev, &cx), deadline).await,
+            Event::VirtualNumberUpdate(ev) => {
+                guarded(h.on_virtual_number_update(ev, &cx), deadline).await
+            }
+            Event::Unknown(ev) => {
+                tracing::info!(event_type = %ev.event_type, "unknown event type acknowledged");
+                guarded(h.on_unknown(ev, &cx), deadline).await
+            }
+        };
+        let span = tracing::Span::current();
+        match outcome {
+            Outcome::Done(()) => {
+                span.record("outcome", "ok");
+                WebhookResponse::json(StatusCode::OK, Bytes::from_static(ACK_BODY))
+            }
+            Outcome::Failed(e) => {
+                span.record("outcome", "handler_error");
+                tracing::error!(error = %e, "handler failed");
+                WebhookResponse::rejection(Rejection::HandlerFailed, "the handler failed", None)
+            }
+            Outcome::Panicked(msg) => {
+                span.record("outcome", "panic");
+                tracing::error!(panic = %msg, "handler panicked");
+                WebhookResponse::rejection(Rejection::HandlerFailed, "the handler failed", None)
+            }
+            Outcome::TimedOut => {
+                span.record("outcome", "deadline");
+                tracing::warn!(deadline = ?self.inner.config.deadline, "handler missed its deadline");
+                WebhookResponse::rejection(
+                    Rejection::DeadlineExceeded,
+                    "the handler did not finish in time",
+                    None,
+                )
+            }
+        }
+    }
+
+    /// The reply to a `CALL_ACTION`: the handler's callflow, or the fallback.
+    fn reply(&self, outcome: Outcome<crate::CallFlow>) -> WebhookResponse {
+        let span = tracing::Span::current();
+        let config = &self.inner.config;
+        match outcome {
+            Outcome::Done(flow) => {
+                if config.validate_replies
+                    && let Err(v) = flow.validate(Mode::Reply)
+                {
+                    span.record("outcome", "invalid_reply");
+                    tracing::error!(violations = %v, "handler returned an invalid callflow; sending the fallback");
+                    return self.fallback();
+                }
+                span.record("outcome", "ok");
+                WebhookResponse::json(StatusCode::OK, flow.to_bytes())
+            }
+            Outcome::Failed(e) => {
+                span.record("outcome", "handler_error");
+                tracing::error!(error = %e, "handler failed; sending the fallback callflow");
+                self.fallback()
+            }
+            Outcome::Panicked(msg) => {
+                span.record("outcome", "panic");
+                tracing::error!(panic = %msg, "handler panicked; sending the fallback callflow");
+                self.fallback()
+            }
+            Outcome::TimedOut => {
+                span.record("outcome", "deadline");
+                tracing::warn!(deadline = ?config.deadline, "handler missed its deadline; sending the fallback callflow");
+                self.fallback()
+            }
+        }
+    }
+
+    fn fallback(&self) -> WebhookResponse {
+        WebhookResponse::json(StatusCode::OK, self.inner.fallback_body.clone())
+    }
+}
+
+/// Collects a streamed body while enforcing the webhook's limit (see
+/// [`Webhook::body_collector`]).
+#[derive(Debug)]
+pub struct BodyCollector {
+    limit: usize,
+    buf: Vec<u8>,
+}
+
+impl BodyCollector {
+    /// Appends a chunk; `Err` once the limit is passed: stop reading and send
+    /// [`BodyTooLarge::response`].
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), BodyTooLarge> {
+        if self.buf.len() + chunk.len() > self.limit {
+            return Err(BodyTooLarge { limit: self.limit });
+        }
+        self.buf.extend_from_slice(chunk);
+        Ok(())
+    }
+
+    /// The whole body.
+    pub fn finish(self) -> Bytes {
+        Bytes::from(self.buf)
+    }
+}
+
+/// A streamed body passed the limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BodyTooLarge {
+    /// The limit in bytes.
+    pub limit: usize,
+}
+
+impl BodyTooLarge {
+    /// The core's 413 response.
+    pub fn response(self) -> WebhookResponse {
+        WebhookResponse::payload_too_large(self.limit)
+    }
+}
