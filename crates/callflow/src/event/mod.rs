@@ -355,6 +355,15 @@ fn parse(body: &[u8]) -> Result<Event, ParseError> {
         path: None,
         message: format!("body is not valid UTF-8: {e}"),
     })?;
+    if !text.trim_start().starts_with('{') {
+        // Not an object: say whether it is JSON at all before blaming its shape.
+        serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(|e| ParseError::syntax(&e))?;
+        return Err(ParseError {
+            kind: ParseErrorKind::Shape,
+            path: Some("$".to_owned()),
+            message: "must be a JSON object".to_owned(),
+        });
+    }
     let env: RawEnvelope<'_> = parse_at(text, "$")?;
     let event_type = env.event_type.ok_or_else(|| ParseError {
         kind: ParseErrorKind::Shape,

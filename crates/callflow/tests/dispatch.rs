@@ -1,0 +1,502 @@
+//! `Webhook::dispatch`: every row of the error table, the deadline, panics, auth and logs.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use callflow::event::{CallAction, SessionSummary, UnknownEvent};
+use callflow::testing::{self, TestClient, fixtures};
+use callflow::{
+    CallFlow, CallHandler, Config, Context, HandlerError, Webhook, WebhookRequest, async_trait,
+    default_fallback, handler_fn,
+};
+use http::header::{ALLOW, CONTENT_TYPE};
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
+
+/// A handler whose behaviour is chosen by the caller number's last digit:
+/// `…1` error, `…2` panic, `…3` sleeps 10 s, `…4` invalid callflow, anything else bridges.
+#[derive(Default)]
+struct Scripted {
+    calls: AtomicUsize,
+    summaries: AtomicUsize,
+    unknown: AtomicUsize,
+}
+
+#[async_trait]
+impl CallHandler for Scripted {
+    async fn on_call_action(&self, ev: CallAction, cx: &Context) -> Result<CallFlow, HandlerError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        assert!(!cx.request_id().is_empty());
+        match ev.payload.source.as_str().chars().last() {
+            Some('1') => Err(HandlerError::msg("database down")),
+            Some('2') => panic!("handler bug"),
+            Some('3') => {
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                Ok(CallFlow::new().say("too late").hangup())
+            }
+            Some('4') => Ok(CallFlow::new()
+                .make_call("+6568880000", "not a number")
+                .build()),
+            _ => Ok(CallFlow::new()
+                .make_call(ev.payload.destination.as_str(), "+6592220002")
+                .build()),
+        }
+    }
+
+    async fn on_session_summary(
+        &self,
+        ev: SessionSummary,
+        _cx: &Context,
+    ) -> Result<(), HandlerError> {
+        self.summaries.fetch_add(1, Ordering::SeqCst);
+        match ev.payload.session_id.as_str() {
+            "fail" => Err(HandlerError::msg("could not store summary")),
+            "panic" => panic!("summary bug"),
+            "slow" => {
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    async fn on_unknown(&self, _ev: UnknownEvent, _cx: &Context) -> Result<(), HandlerError> {
+        self.unknown.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+fn client_with(config: Config) -> (TestClient, Arc<Scripted>) {
+    let handler = Arc::new(Scripted::default());
+    let webhook = Webhook::from_arc(handler.clone(), config);
+    (TestClient::new(webhook), handler)
+}
+
+fn client() -> (TestClient, Arc<Scripted>) {
+    client_with(Config::default())
+}
+
+fn fallback_bytes() -> String {
+    default_fallback().to_json()
+}
+
+fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    for (k, v) in pairs {
+        h.append(*k, HeaderValue::from_str(v).unwrap());
+    }
+    h
+}
+
+#[tokio::test]
+async fn call_action_gets_the_handlers_callflow() {
+    let (c, h) = client();
+    let r = c
+        .post(testing::call_action().from("+6591110000").build_json())
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.0.headers()[CONTENT_TYPE], "application/json");
+    assert_eq!(
+        r.text(),
+        r#"{"callflow":[{"action":"makeCall","params":{"source":"+6568880000","destination":"+6592220002"}}]}"#
+    );
+    assert_eq!(h.calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn every_call_action_fixture_gets_a_valid_callflow() {
+    let (c, _) = client();
+    for f in fixtures::events().filter(|f| f.name.starts_with("vca_")) {
+        let r = c.post(f.json).await;
+        assert_eq!(r.status(), StatusCode::OK, "{}", f.name);
+        r.callflow();
+    }
+}
+
+#[tokio::test]
+async fn other_events_are_acknowledged_with_200() {
+    let (c, h) = client();
+    for f in fixtures::events().filter(|f| !f.name.starts_with("vca_")) {
+        let r = c.post(f.json).await;
+        assert_eq!(r.status(), StatusCode::OK, "{}", f.name);
+        assert_eq!(r.text(), r#"{"received":true}"#, "{}", f.name);
+    }
+    assert!(h.summaries.load(Ordering::SeqCst) >= 6);
+    assert_eq!(h.calls.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn unknown_event_type_is_200_and_reaches_on_unknown() {
+    let (c, h) = client();
+    let r = c.post(fixtures::get("unknown_event")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(h.unknown.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn body_over_the_limit_is_413() {
+    let (c, h) = client_with(Config::default().max_body_bytes(100));
+    let body = testing::call_action().build_json();
+    assert!(body.len() > 100);
+    let r = c.post(body.clone()).await;
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(r.error_code().as_deref(), Some("payload_too_large"));
+    // Declared too large: refused on the head alone, whatever the body.
+    let r = c
+        .send(
+            Method::POST,
+            headers(&[
+                ("content-type", "application/json"),
+                ("content-length", "5000"),
+            ]),
+            "{}".into(),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(h.calls.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn clearly_non_json_media_types_are_415() {
+    let (c, _) = client();
+    for ct in [
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "text/html",
+    ] {
+        let r = c
+            .send(
+                Method::POST,
+                headers(&[("content-type", ct)]),
+                testing::call_action().build_json().into(),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "{ct}");
+        assert_eq!(r.error_code().as_deref(), Some("unsupported_media_type"));
+    }
+}
+
+#[tokio::test]
+async fn json_ish_and_missing_content_types_are_accepted() {
+    let (c, _) = client();
+    for h in [
+        headers(&[("content-type", "application/json; charset=utf-8")]),
+        headers(&[("content-type", "text/plain")]),
+        headers(&[("content-type", "application/cloudevents+json")]),
+        HeaderMap::new(),
+    ] {
+        let r = c
+            .send(
+                Method::POST,
+                h.clone(),
+                testing::call_action().build_json().into(),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK, "{h:?}");
+    }
+}
+
+#[tokio::test]
+async fn strict_content_type_refuses_a_missing_content_type() {
+    let (c, _) = client_with(Config::default().strict_content_type(true));
+    let r = c
+        .send(
+            Method::POST,
+            HeaderMap::new(),
+            testing::call_action().build_json().into(),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+}
+
+#[tokio::test]
+async fn gzip_bodies_are_415() {
+    let (c, _) = client();
+    let r = c
+        .send(
+            Method::POST,
+            headers(&[
+                ("content-type", "application/json"),
+                ("content-encoding", "gzip"),
+            ]),
+            testing::call_action().build_json().into(),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(
+        r.error_code().as_deref(),
+        Some("unsupported_content_encoding")
+    );
+}
+
+#[tokio::test]
+async fn malformed_json_is_400() {
+    let (c, _) = client();
+    for body in [
+        fixtures::get("malformed_vca_doc_sample"),
+        "{\"eventType\":",
+        "{,}",
+        "nope",
+    ] {
+        let r = c.post(body).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(r.error_code().as_deref(), Some("invalid_json"), "{body}");
+    }
+    let r = c.post(&b"{\"eventType\":\"CALL_\xff\"}"[..]).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn known_event_with_wrong_shape_is_400_naming_the_path() {
+    let (c, h) = client();
+    let r = c
+        .post(r#"{"eventType":"CALL_ACTION","payload":{"eventId":"e","sessionId":"s","callStatus":"CALL_RECEIVED","source":"+6591110001","destination":"+6568880000"}}"#)
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        r.text(),
+        r#"{"error":{"code":"invalid_event","message":"is missing but it is required","path":"$.payload.callId"}}"#
+    );
+    assert_eq!(h.calls.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn empty_body_is_400() {
+    let (c, _) = client();
+    let r = c.post("").await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.error_code().as_deref(), Some("empty_body"));
+}
+
+#[tokio::test]
+async fn wrong_method_is_405_with_allow_post() {
+    let (c, _) = client();
+    for m in [
+        Method::GET,
+        Method::HEAD,
+        Method::PUT,
+        Method::OPTIONS,
+        Method::DELETE,
+    ] {
+        let r = c.send(m.clone(), HeaderMap::new(), "".into()).await;
+        assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED, "{m}");
+        assert_eq!(r.0.headers()[ALLOW], "POST");
+        assert_eq!(r.error_code().as_deref(), Some("method_not_allowed"));
+    }
+}
+
+#[tokio::test]
+async fn auth_header_is_checked_before_parsing() {
+    let config = Config::default()
+        .auth_token("Bearer s3cret")
+        .auth_token("Bearer old-s3cret");
+    let (c, h) = client_with(config);
+    // Missing: 401, and the (malformed) body is not even looked at.
+    let r = c.post("{not json").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        r.text(),
+        r#"{"error":{"code":"unauthorized","message":"missing or invalid credentials"}}"#
+    );
+    let wrong = c.clone().header("authorization", "Bearer s3cre");
+    let r = wrong.post(testing::call_action().build_json()).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(!r.text().contains("s3cret"));
+    assert_eq!(h.calls.load(Ordering::SeqCst), 0);
+    for token in ["Bearer s3cret", "Bearer old-s3cret"] {
+        let right = c.clone().header("authorization", token);
+        let r = right.post(testing::call_action().build_json()).await;
+        assert_eq!(r.status(), StatusCode::OK, "{token}");
+    }
+    assert_eq!(h.calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn auth_header_name_is_configurable() {
+    let config = Config::default()
+        .auth_token("mdp1234")
+        .auth_header(http::HeaderName::from_static("x-8x8-auth"));
+    let (c, _) = client_with(config);
+    let r = c
+        .clone()
+        .header("authorization", "mdp1234")
+        .post(testing::call_action().build_json())
+        .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = c
+        .header("x-8x8-auth", "mdp1234")
+        .post(testing::call_action().build_json())
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn call_action_handler_error_gets_the_fallback_callflow() {
+    let (c, _) = client();
+    let r = c
+        .post(testing::call_action().from("+6591110001").build_json())
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.text(), fallback_bytes());
+}
+
+#[tokio::test]
+async fn call_action_handler_panic_gets_the_fallback_callflow() {
+    let (c, h) = client();
+    let r = c
+        .post(testing::call_action().from("+6591110002").build_json())
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.text(), fallback_bytes());
+    // The webhook keeps working afterwards.
+    let r = c
+        .post(testing::call_action().from("+6591110000").build_json())
+        .await;
+    assert!(r.text().contains("makeCall"));
+    assert_eq!(h.calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn call_action_past_the_deadline_gets_the_fallback_at_the_deadline() {
+    let (c, _) = client_with(Config::default().deadline(Duration::from_secs(4)));
+    let start = tokio::time::Instant::now();
+    let r = c
+        .post(testing::call_action().from("+6591110003").build_json())
+        .await;
+    assert_eq!(r.text(), fallback_bytes());
+    assert_eq!(start.elapsed(), Duration::from_secs(4));
+}
+
+#[tokio::test(start_paused = true)]
+async fn default_deadline_is_four_seconds() {
+    let (c, _) = client();
+    let start = tokio::time::Instant::now();
+    let r = c
+        .post(testing::call_action().from("+6591110003").build_json())
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(start.elapsed(), Duration::from_secs(4));
+}
+
+#[tokio::test]
+async fn invalid_callflow_from_the_handler_is_replaced_by_the_fallback() {
+    let (c, _) = client();
+    let r = c
+        .post(testing::call_action().from("+6591110004").build_json())
+        .await;
+    assert_eq!(r.text(), fallback_bytes());
+    // Unless validation is switched off.
+    let (c, _) = client_with(Config::default().validate_replies(false));
+    let r = c
+        .post(testing::call_action().from("+6591110004").build_json())
+        .await;
+    assert!(r.text().contains("not a number"));
+}
+
+#[tokio::test]
+async fn configured_fallback_is_used() {
+    let fallback = CallFlow::new()
+        .play_file("https://example.com/sorry.mp3")
+        .hangup();
+    let (c, _) = client_with(Config::default().fallback(fallback.clone()));
+    let r = c
+        .post(testing::call_action().from("+6591110001").build_json())
+        .await;
+    assert_eq!(r.text(), fallback.to_json());
+}
+
+#[test]
+#[should_panic(expected = "fallback callflow is not a valid reply")]
+fn an_invalid_fallback_is_refused_at_configuration() {
+    let _ = Config::default().fallback(CallFlow::new().build());
+}
+
+#[tokio::test]
+async fn session_summary_handler_error_is_500_json() {
+    let (c, _) = client();
+    let r = c
+        .post(testing::session_summary().session_id("fail").build_json())
+        .await;
+    assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        r.text(),
+        r#"{"error":{"code":"internal_error","message":"the handler failed"}}"#
+    );
+    assert!(
+        !r.text().contains("could not store"),
+        "details stay in the log"
+    );
+}
+
+#[tokio::test]
+async fn session_summary_handler_panic_is_500_json() {
+    let (c, _) = client();
+    let r = c
+        .post(testing::session_summary().session_id("panic").build_json())
+        .await;
+    assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(r.error_code().as_deref(), Some("internal_error"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn session_summary_past_the_deadline_is_503() {
+    let (c, _) = client_with(Config::default().deadline(Duration::from_millis(500)));
+    let r = c
+        .post(testing::session_summary().session_id("slow").build_json())
+        .await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.error_code().as_deref(), Some("deadline_exceeded"));
+}
+
+#[tokio::test]
+async fn all_error_bodies_share_one_shape() {
+    let (c, _) = client_with(Config::default().max_body_bytes(2000));
+    let cases = [
+        c.send(Method::GET, HeaderMap::new(), "".into()).await,
+        c.post("").await,
+        c.post("{").await,
+        c.post(r#"{"eventType":"CALL_STATUS","payload":7}"#).await,
+        c.post("x".repeat(3000)).await,
+        c.send(
+            Method::POST,
+            headers(&[("content-type", "application/xml")]),
+            "<a/>".into(),
+        )
+        .await,
+        c.post(testing::session_summary().session_id("fail").build_json())
+            .await,
+    ];
+    for r in cases {
+        let j = r.json();
+        let obj = j.as_object().unwrap();
+        assert_eq!(obj.len(), 1, "{j}");
+        let e = j["error"].as_object().unwrap();
+        assert!(e["code"].is_string() && e["message"].is_string(), "{j}");
+        assert!(
+            e.keys()
+                .all(|k| ["code", "message", "path"].contains(&k.as_str())),
+            "{j}"
+        );
+        assert_eq!(r.0.headers()[CONTENT_TYPE], "application/json");
+    }
+}
+
+#[tokio::test]
+async fn closure_handlers_see_the_context() {
+    let webhook = Webhook::new(handler_fn(|ev, cx| async move {
+        assert_eq!(cx.request_id(), "req-42");
+        assert_eq!(cx.peer_addr(), Some("203.0.113.9:5000".parse().unwrap()));
+        assert_eq!(cx.extensions().get::<u32>(), Some(&7));
+        Ok(CallFlow::new()
+            .say(format!("digits {}", ev.dtmf().unwrap_or("none")))
+            .hangup())
+    }));
+    let mut req = WebhookRequest::post_json(testing::call_action().dtmf("42").build_json())
+        .with_peer(Some("203.0.113.9:5000".parse().unwrap()));
+    req.headers_mut()
+        .insert("x-request-id", HeaderValue::from_static("req-42"));
+    req.extensions_mut().insert(7u32);
+    let r = webhook.dispatch(req).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(std::str::from_utf8(r.body()).unwrap().contains("digits 42"));
+}
