@@ -1,0 +1,197 @@
+//! [`MaskingHandler`]: the number-masking `CallHandler`.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use callflow::callflow::{MakeCall, Say};
+use callflow::event::{CallAction, CallStatus, SessionSummary};
+use callflow::{CallFlow, CallHandler, Context, HandlerError, PhoneNumber};
+
+use crate::binding::{CallRecord, LegRecord, Lookup, now_millis};
+use crate::normalize_number;
+use crate::store::BindingStore;
+
+/// What callers hear when they are turned away, and in which voice.
+#[derive(Clone, Debug)]
+pub struct Messages {
+    /// For a caller with no binding on the virtual number.
+    pub not_bound: String,
+    /// For a caller whose binding has expired.
+    pub expired: String,
+    /// The TTS voice profile (from 8x8's speech-profiles API).
+    pub voice_profile: String,
+}
+
+impl Default for Messages {
+    fn default() -> Self {
+        Self {
+            not_bound: "Sorry, this number cannot connect your call.".into(),
+            expired: "Sorry, this number is no longer available for your booking.".into(),
+            voice_profile: callflow::callflow::DEFAULT_VOICE_PROFILE.into(),
+        }
+    }
+}
+
+/// Routes calls between the two parties of a binding through its virtual number.
+///
+/// - `CALL_RECEIVED` from a party of an active binding to its virtual number: `makeCall` to
+///   the other party with the virtual number as caller id (`callRecording` if the binding
+///   asks for it);
+/// - a caller with no binding on that number: [`Messages::not_bound`], then hang up;
+/// - a caller whose binding has expired: [`Messages::expired`], then hang up;
+/// - any later `CALL_ACTION` of the session (the bridged call ended): hang up;
+/// - `SESSION_SUMMARY`: the outcome is recorded against the binding.
+///
+/// A store failure is returned as an error, so the webhook answers its fallback callflow
+/// (never dead air); the error carries no phone number.
+///
+/// ```
+/// use callflow::Webhook;
+/// use callflow_masking::{MaskingHandler, MemoryStore};
+/// let webhook = Webhook::new(MaskingHandler::new(MemoryStore::new()));
+/// # let _ = webhook;
+/// ```
+pub struct MaskingHandler<S> {
+    store: Arc<S>,
+    messages: Messages,
+}
+
+impl<S: BindingStore> MaskingHandler<S> {
+    /// A handler over `store` with the default messages.
+    pub fn new(store: S) -> Self {
+        Self::from_arc(Arc::new(store))
+    }
+
+    /// A handler over a shared store (e.g. one the CLI or an admin API also uses).
+    pub fn from_arc(store: Arc<S>) -> Self {
+        Self {
+            store,
+            messages: Messages::default(),
+        }
+    }
+
+    /// Replaces the messages and voice.
+    pub fn messages(mut self, messages: Messages) -> Self {
+        self.messages = messages;
+        self
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<S> {
+        &self.store
+    }
+
+    fn turn_away(&self, text: &str) -> CallFlow {
+        CallFlow::new()
+            .say_with(Say::new(text, self.messages.voice_profile.clone()))
+            .hangup()
+    }
+}
+
+/// A number from an event, normalised; `None` if it is not a phone number at all.
+fn number(n: &PhoneNumber) -> Option<PhoneNumber> {
+    normalize_number(n.as_str()).ok()
+}
+
+#[async_trait]
+impl<S: BindingStore> CallHandler for MaskingHandler<S> {
+    async fn on_call_action(
+        &self,
+        ev: CallAction,
+        _cx: &Context,
+    ) -> Result<CallFlow, HandlerError> {
+        if ev.payload.call_status != CallStatus::CallReceived {
+            // The bridged call is over (or an action finished): nothing more to do.
+            return Ok(CallFlow::new().hangup());
+        }
+        let (Some(vn), Some(caller)) =
+            (number(&ev.payload.destination), number(&ev.payload.source))
+        else {
+            tracing::info!("call with a non-phone-number party turned away");
+            return Ok(self.turn_away(&self.messages.not_bound));
+        };
+        match self.store.lookup(&vn, &caller).await? {
+            Lookup::Active(b) => {
+                let other = b.other_party(&caller).ok_or_else(|| {
+                    HandlerError::msg("store returned a binding without the caller")
+                })?;
+                tracing::info!(binding = %b.id, record = b.record, "bridging masked call");
+                let mut call = MakeCall::new(vn.as_str(), other.as_str());
+                if b.record {
+                    call = call.record(true);
+                }
+                Ok(CallFlow::new().make_call_with(call).build())
+            }
+            Lookup::Expired(b) => {
+                tracing::info!(binding = %b.id, "caller's binding has expired");
+                Ok(self.turn_away(&self.messages.expired))
+            }
+            Lookup::NotFound => {
+                tracing::info!("caller has no binding on this virtual number");
+                Ok(self.turn_away(&self.messages.not_bound))
+            }
+        }
+    }
+
+    async fn on_session_summary(
+        &self,
+        ev: SessionSummary,
+        _cx: &Context,
+    ) -> Result<(), HandlerError> {
+        let p = &ev.payload;
+        // The caller's leg: the inbound one (normally callA), from the caller to the VN.
+        let inbound = p
+            .details
+            .iter()
+            .map(|(_, l)| l)
+            .find(|l| {
+                l.call_direction
+                    .as_ref()
+                    .is_some_and(|d| d.as_str() == "INBOUND")
+            })
+            .or_else(|| p.details.call_a());
+        let parties = inbound.and_then(|l| {
+            Some((
+                number(l.destination.as_ref()?)?,
+                number(l.source.as_ref()?)?,
+            ))
+        });
+        let binding = match &parties {
+            Some((vn, caller)) => match self.store.lookup(vn, caller).await? {
+                Lookup::Active(b) | Lookup::Expired(b) => Some(b),
+                Lookup::NotFound => None,
+            },
+            None => None,
+        };
+        let legs: Vec<LegRecord> = p
+            .details
+            .iter()
+            .map(|(k, l)| LegRecord {
+                key: k.to_owned(),
+                direction: l.call_direction.as_ref().map(|d| d.as_str().to_owned()),
+                status: l.call_status.as_ref().map(|s| s.as_str().to_owned()),
+                duration_secs: l.call_duration,
+            })
+            .collect();
+        let record = CallRecord {
+            session_id: p.session_id.clone(),
+            binding_id: binding.map(|b| b.id),
+            virtual_number: parties.map(|(vn, _)| vn),
+            status: p.session_status.as_str().to_owned(),
+            duration_secs: legs
+                .iter()
+                .filter_map(|l| l.duration_secs)
+                .max()
+                .unwrap_or(0),
+            legs,
+            error_code: p.error_details.as_ref().and_then(|e| e.error_code),
+            error_message: p.error_details.as_ref().and_then(|e| e.error_msg.clone()),
+            started_at: p.start_time.as_ref().map(|t| t.as_str().to_owned()),
+            ended_at: p.end_time.as_ref().map(|t| t.as_str().to_owned()),
+            recorded_at: now_millis(),
+        };
+        tracing::info!(status = %record.status, binding = ?record.binding_id, "session recorded");
+        self.store.record_call(record).await?;
+        Ok(())
+    }
+}

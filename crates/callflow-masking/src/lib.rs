@@ -1,0 +1,36 @@
+//! # callflow-masking
+//!
+//! Number masking for 8x8 voice webhooks: a customer and a driver (or a buyer and a seller)
+//! call each other through an 8x8 virtual number and never see each other's real number.
+//!
+//! - [`NewBinding`] / [`Binding`]: a virtual number, two parties, an optional expiry,
+//!   recording flag and reference. One virtual number serves many bindings at once; the
+//!   routing key is (virtual number, caller), and a binding that would make it ambiguous is
+//!   refused.
+//! - [`BindingStore`]: [`SqliteStore`] (the embedded default: a real SQLite file in WAL
+//!   mode, safe for a CLI and a server at once) and [`MemoryStore`] (tests).
+//! - [`MaskingHandler`]: the [`CallHandler`](callflow::CallHandler) that bridges, turns away
+//!   and records outcomes.
+//!
+//! ```no_run
+//! use callflow::Webhook;
+//! use callflow_masking::{BindingStore, MaskingHandler, NewBinding, SqliteStore};
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = SqliteStore::open_async("number-masking.db").await?;
+//! store.create(NewBinding::new("+6568880000", "+6591110001", "+6592220002")?).await?;
+//! let webhook = Webhook::new(MaskingHandler::new(store));
+//! // mount `webhook` with callflow-axum, callflow-actix-web or callflow-warp
+//! # let _ = webhook; Ok(()) }
+//! ```
+
+mod binding;
+mod handler;
+mod number;
+mod store;
+
+pub use binding::{
+    Binding, BindingError, CallRecord, LegRecord, Lookup, NewBinding, now_millis, unix_millis,
+};
+pub use handler::{MaskingHandler, Messages};
+pub use number::normalize_number;
+pub use store::{BindingStore, MemoryStore, SqliteStore, StoreError};

@@ -1,0 +1,328 @@
+//! The embedded default: a real SQLite file.
+//!
+//! - WAL mode, so a CLI process and a server process can use the same file at once (readers
+//!   never block the writer); `busy_timeout` makes a writer wait for another instead of
+//!   failing.
+//! - Schema created and migrated on open (`PRAGMA user_version`).
+//! - Every query runs on Tokio's blocking pool, never on the async runtime's threads.
+//! - `create` runs in a `BEGIN IMMEDIATE` transaction, so the ambiguity check and the insert
+//!   are atomic even across processes.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use callflow::PhoneNumber;
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+
+use super::{BindingStore, StoreError, check_conflict, pick};
+use crate::binding::{Binding, CallRecord, LegRecord, Lookup, NewBinding, now_millis};
+
+/// Schema migrations, applied in order; `user_version` is the number applied.
+const MIGRATIONS: &[&str] = &[
+    // 1: bindings and call records.
+    "CREATE TABLE bindings (
+        id TEXT PRIMARY KEY,
+        virtual_number TEXT NOT NULL,
+        party_a TEXT NOT NULL,
+        party_b TEXT NOT NULL,
+        expires_at INTEGER,
+        record INTEGER NOT NULL DEFAULT 0,
+        reference TEXT,
+        created_at INTEGER NOT NULL
+    );
+    CREATE INDEX bindings_vn_a ON bindings (virtual_number, party_a);
+    CREATE INDEX bindings_vn_b ON bindings (virtual_number, party_b);
+    CREATE TABLE calls (
+        session_id TEXT PRIMARY KEY,
+        binding_id TEXT,
+        virtual_number TEXT,
+        status TEXT NOT NULL,
+        duration_secs INTEGER NOT NULL,
+        legs TEXT NOT NULL,
+        error_code INTEGER,
+        error_message TEXT,
+        started_at TEXT,
+        ended_at TEXT,
+        recorded_at INTEGER NOT NULL
+    );
+    CREATE INDEX calls_recorded_at ON calls (recorded_at);",
+];
+
+/// How long a writer waits for another process's write lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Bindings and call records in a SQLite file.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+    path: PathBuf,
+}
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`, switches it to WAL and migrates
+    /// the schema. Blocking: call it at start-up, or use [`SqliteStore::open_async`].
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let mut conn = Connection::open(&path)
+            .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(backend)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Backend(format!(
+                "{} cannot use WAL mode (got {mode})",
+                path.display()
+            )));
+        }
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(backend)?;
+        migrate(&mut conn)?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+            path,
+        })
+    }
+
+    /// [`SqliteStore::open`] on the blocking pool.
+    pub async fn open_async(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        tokio::task::spawn_blocking(move || Self::open(path))
+            .await
+            .map_err(backend)?
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version of the open database.
+    pub fn schema_version(&self) -> usize {
+        MIGRATIONS.len()
+    }
+
+    async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            // A panic inside a query cannot leave the connection mid-transaction (rusqlite
+            // rolls back on drop), so a poisoned lock is still usable.
+            let mut c = conn.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut c)
+        })
+        .await
+        .map_err(backend)?
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(backend)?;
+    let version: usize = tx
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(backend)?;
+    if version > MIGRATIONS.len() {
+        return Err(StoreError::Backend(format!(
+            "database schema version {version} is newer than this program ({})",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        tx.execute_batch(sql).map_err(backend)?;
+        tx.pragma_update(None, "user_version", i + 1)
+            .map_err(backend)?;
+    }
+    tx.commit().map_err(backend)
+}
+
+const BINDING_COLUMNS: &str =
+    "id, virtual_number, party_a, party_b, expires_at, record, reference, created_at";
+
+fn binding_from_row(r: &Row<'_>) -> rusqlite::Result<Binding> {
+    Ok(Binding {
+        id: r.get(0)?,
+        virtual_number: PhoneNumber::new(r.get::<_, String>(1)?),
+        parties: [
+            PhoneNumber::new(r.get::<_, String>(2)?),
+            PhoneNumber::new(r.get::<_, String>(3)?),
+        ],
+        expires_at: r.get(4)?,
+        record: r.get::<_, i64>(5)? != 0,
+        reference: r.get(6)?,
+        created_at: r.get(7)?,
+    })
+}
+
+fn call_from_row(r: &Row<'_>) -> rusqlite::Result<CallRecord> {
+    let legs: String = r.get(5)?;
+    Ok(CallRecord {
+        session_id: r.get(0)?,
+        binding_id: r.get(1)?,
+        virtual_number: r.get::<_, Option<String>>(2)?.map(PhoneNumber::new),
+        status: r.get(3)?,
+        duration_secs: r.get::<_, i64>(4)?.max(0) as u64,
+        legs: serde_json::from_str::<Vec<LegRecord>>(&legs).unwrap_or_default(),
+        error_code: r.get(6)?,
+        error_message: r.get(7)?,
+        started_at: r.get(8)?,
+        ended_at: r.get(9)?,
+        recorded_at: r.get(10)?,
+    })
+}
+
+fn bindings_on(conn: &Connection, vn: &str, party: &[&str]) -> Result<Vec<Binding>, StoreError> {
+    let sql = format!(
+        "SELECT {BINDING_COLUMNS} FROM bindings WHERE virtual_number = ?1 \
+         AND (party_a IN (?2, ?3) OR party_b IN (?2, ?3)) ORDER BY created_at"
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+    let (p1, p2) = (party[0], *party.get(1).unwrap_or(&party[0]));
+    let rows = stmt
+        .query_map(params![vn, p1, p2], binding_from_row)
+        .map_err(backend)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(backend)
+}
+
+#[async_trait]
+impl BindingStore for SqliteStore {
+    async fn create(&self, new: NewBinding) -> Result<Binding, StoreError> {
+        self.run(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(backend)?;
+            let now = now_millis();
+            let existing = bindings_on(
+                &tx,
+                new.virtual_number.as_str(),
+                &[new.parties[0].as_str(), new.parties[1].as_str()],
+            )?;
+            check_conflict(&existing, &new, now)?;
+            let b = new.into_binding(now);
+            tx.execute(
+                &format!("INSERT INTO bindings ({BINDING_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+                params![
+                    b.id,
+                    b.virtual_number.as_str(),
+                    b.parties[0].as_str(),
+                    b.parties[1].as_str(),
+                    b.expires_at,
+                    b.record as i64,
+                    b.reference,
+                    b.created_at
+                ],
+            )
+            .map_err(backend)?;
+            tx.commit().map_err(backend)?;
+            Ok(b)
+        })
+        .await
+    }
+
+    async fn lookup(&self, vn: &PhoneNumber, caller: &PhoneNumber) -> Result<Lookup, StoreError> {
+        let (vn, caller) = (vn.clone(), caller.clone());
+        self.run(move |conn| {
+            let candidates = bindings_on(conn, vn.as_str(), &[caller.as_str()])?;
+            Ok(pick(candidates, now_millis()))
+        })
+        .await
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Binding>, StoreError> {
+        let id = id.to_owned();
+        self.run(move |conn| {
+            conn.query_row(
+                &format!("SELECT {BINDING_COLUMNS} FROM bindings WHERE id = ?1"),
+                [id],
+                binding_from_row,
+            )
+            .optional()
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn list(&self) -> Result<Vec<Binding>, StoreError> {
+        self.run(|conn| {
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT {BINDING_COLUMNS} FROM bindings ORDER BY created_at, id"
+                ))
+                .map_err(backend)?;
+            let rows = stmt.query_map([], binding_from_row).map_err(backend)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn remove(&self, id: &str) -> Result<bool, StoreError> {
+        let id = id.to_owned();
+        self.run(move |conn| {
+            let n = conn
+                .execute("DELETE FROM bindings WHERE id = ?1", [id])
+                .map_err(backend)?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn record_call(&self, c: CallRecord) -> Result<(), StoreError> {
+        self.run(move |conn| {
+            let legs = serde_json::to_string(&c.legs).map_err(backend)?;
+            conn.execute(
+                "INSERT INTO calls (session_id, binding_id, virtual_number, status, duration_secs,
+                    legs, error_code, error_message, started_at, ended_at, recorded_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                 ON CONFLICT (session_id) DO UPDATE SET
+                    binding_id = excluded.binding_id, virtual_number = excluded.virtual_number,
+                    status = excluded.status, duration_secs = excluded.duration_secs,
+                    legs = excluded.legs, error_code = excluded.error_code,
+                    error_message = excluded.error_message, started_at = excluded.started_at,
+                    ended_at = excluded.ended_at, recorded_at = excluded.recorded_at",
+                params![
+                    c.session_id,
+                    c.binding_id,
+                    c.virtual_number.as_ref().map(PhoneNumber::as_str),
+                    c.status,
+                    c.duration_secs as i64,
+                    legs,
+                    c.error_code,
+                    c.error_message,
+                    c.started_at,
+                    c.ended_at,
+                    c.recorded_at
+                ],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn calls(&self, limit: usize) -> Result<Vec<CallRecord>, StoreError> {
+        self.run(move |conn| {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT session_id, binding_id, virtual_number, status, duration_secs, legs,
+                        error_code, error_message, started_at, ended_at, recorded_at
+                     FROM calls ORDER BY recorded_at DESC, rowid DESC LIMIT ?1",
+                )
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map([limit as i64], call_from_row)
+                .map_err(backend)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(backend)
+        })
+        .await
+    }
+}
