@@ -10,14 +10,20 @@ use std::time::Duration;
 use bytes::Bytes;
 use callflow::event::{CallAction, Event};
 use callflow::testing::fixtures;
-use callflow::{CallFlow, CallHandler, Context, HandlerError, Webhook, WebhookRequest, async_trait};
+use callflow::{
+    CallFlow, CallHandler, Context, HandlerError, Webhook, WebhookRequest, async_trait,
+};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 struct FixedBridge(CallFlow);
 
 #[async_trait]
 impl CallHandler for FixedBridge {
-    async fn on_call_action(&self, _ev: CallAction, _cx: &Context) -> Result<CallFlow, HandlerError> {
+    async fn on_call_action(
+        &self,
+        _ev: CallAction,
+        _cx: &Context,
+    ) -> Result<CallFlow, HandlerError> {
         Ok(self.0.clone())
     }
 }
@@ -29,7 +35,9 @@ fn benches(c: &mut Criterion) {
     });
 
     let webhook = Webhook::new(FixedBridge(
-        CallFlow::new().make_call("+6568880000", "+6592220002").build(),
+        CallFlow::new()
+            .make_call("+6568880000", "+6592220002")
+            .build(),
     ));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()

@@ -3,61 +3,16 @@
 //! Its own test binary, with a global subscriber: tracing caches per-callsite interest
 //! process-wide, so a thread-local subscriber would miss events while other tests run.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-use callflow::event::{CallAction, SessionSummary};
-use callflow::testing::{self, TestClient, fixtures};
-use callflow::{CallFlow, CallHandler, Config, Context, HandlerError, Webhook, async_trait};
-
-#[derive(Default)]
-struct Scripted {
-    calls: AtomicUsize,
-}
-
-#[async_trait]
-impl CallHandler for Scripted {
-    async fn on_call_action(
-        &self,
-        ev: CallAction,
-        _cx: &Context,
-    ) -> Result<CallFlow, HandlerError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        match ev.payload.source.as_str().chars().last() {
-            Some('1') => Err(HandlerError::msg("database down")),
-            Some('2') => panic!("handler bug"),
-            Some('4') => Ok(CallFlow::new()
-                .make_call("+6568880000", "not a number")
-                .build()),
-            _ => Ok(CallFlow::new()
-                .make_call(ev.payload.destination.as_str(), "+6592220002")
-                .build()),
-        }
-    }
-
-    async fn on_session_summary(
-        &self,
-        ev: SessionSummary,
-        _cx: &Context,
-    ) -> Result<(), HandlerError> {
-        if ev.payload.session_id == "fail" {
-            return Err(HandlerError::msg("could not store summary"));
-        }
-        Ok(())
-    }
-}
-
-fn client_with(config: Config) -> (TestClient, Arc<Scripted>) {
-    let handler = Arc::new(Scripted::default());
-    (
-        TestClient::new(Webhook::from_arc(handler.clone(), config)),
-        handler,
-    )
-}
-
 use std::io::Write;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
+use callflow::Config;
+use callflow::testing::{self, fixtures};
+
+mod common;
+use common::client_with;
+
+/// A log sink the test can read back.
 #[derive(Clone, Default)]
 struct Buf(Arc<Mutex<Vec<u8>>>);
 

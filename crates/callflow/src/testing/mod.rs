@@ -9,6 +9,7 @@
 
 mod builders;
 mod client;
+pub mod conformance;
 pub mod fixtures;
 
 pub use builders::{

@@ -84,6 +84,8 @@ pub enum Rejection {
     InvalidJson,
     /// 400: a known event with a wrong shape.
     InvalidEvent,
+    /// 400: the body could not be read (the upload broke off or was malformed on the wire).
+    BodyUnreadable,
     /// 401: auth header missing or wrong.
     Unauthorized,
     /// 403: the peer is not allowed.
@@ -108,9 +110,10 @@ impl Rejection {
     /// The HTTP status.
     pub fn status(self) -> StatusCode {
         match self {
-            Rejection::EmptyBody | Rejection::InvalidJson | Rejection::InvalidEvent => {
-                StatusCode::BAD_REQUEST
-            }
+            Rejection::EmptyBody
+            | Rejection::InvalidJson
+            | Rejection::InvalidEvent
+            | Rejection::BodyUnreadable => StatusCode::BAD_REQUEST,
             Rejection::Unauthorized => StatusCode::UNAUTHORIZED,
             Rejection::Forbidden => StatusCode::FORBIDDEN,
             Rejection::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -130,6 +133,7 @@ impl Rejection {
             Rejection::EmptyBody => "empty_body",
             Rejection::InvalidJson => "invalid_json",
             Rejection::InvalidEvent => "invalid_event",
+            Rejection::BodyUnreadable => "body_unreadable",
             Rejection::Unauthorized => "unauthorized",
             Rejection::Forbidden => "forbidden",
             Rejection::MethodNotAllowed => "method_not_allowed",
@@ -211,6 +215,16 @@ impl WebhookResponse {
         Self::rejection(
             Rejection::PayloadTooLarge,
             &format!("request body exceeds the limit of {limit} bytes"),
+            None,
+        )
+    }
+
+    /// 400 for a body the adapter could not read (a broken upload); every adapter answers a
+    /// framework's body-read error with this.
+    pub fn body_unreadable() -> Self {
+        Self::rejection(
+            Rejection::BodyUnreadable,
+            "the request body could not be read",
             None,
         )
     }

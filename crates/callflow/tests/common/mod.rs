@@ -1,0 +1,71 @@
+//! Test helpers shared by the core's test binaries.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use callflow::event::{CallAction, SessionSummary, UnknownEvent};
+use callflow::testing::TestClient;
+use callflow::{CallFlow, CallHandler, Config, Context, HandlerError, Webhook, async_trait};
+
+/// A handler whose behaviour is chosen by the caller number's last digit (and, for
+/// summaries, by the session id `fail`, `panic` or `slow`):
+/// `…1` error, `…2` panic, `…3` sleeps 10 s, `…4` invalid callflow, anything else bridges.
+#[derive(Default)]
+pub struct Scripted {
+    pub calls: AtomicUsize,
+    pub summaries: AtomicUsize,
+    pub unknown: AtomicUsize,
+}
+
+#[async_trait]
+impl CallHandler for Scripted {
+    async fn on_call_action(&self, ev: CallAction, cx: &Context) -> Result<CallFlow, HandlerError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        assert!(!cx.request_id().is_empty());
+        match ev.payload.source.as_str().chars().last() {
+            Some('1') => Err(HandlerError::msg("database down")),
+            Some('2') => panic!("handler bug"),
+            Some('3') => {
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                Ok(CallFlow::new().say("too late").hangup())
+            }
+            Some('4') => Ok(CallFlow::new()
+                .make_call("+6568880000", "not a number")
+                .build()),
+            _ => Ok(CallFlow::new()
+                .make_call(ev.payload.destination.as_str(), "+6592220002")
+                .build()),
+        }
+    }
+
+    async fn on_session_summary(
+        &self,
+        ev: SessionSummary,
+        _cx: &Context,
+    ) -> Result<(), HandlerError> {
+        self.summaries.fetch_add(1, Ordering::SeqCst);
+        match ev.payload.session_id.as_str() {
+            "fail" => Err(HandlerError::msg("could not store summary")),
+            "panic" => panic!("summary bug"),
+            "slow" => {
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    async fn on_unknown(&self, _ev: UnknownEvent, _cx: &Context) -> Result<(), HandlerError> {
+        self.unknown.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+pub fn client_with(config: Config) -> (TestClient, Arc<Scripted>) {
+    let handler = Arc::new(Scripted::default());
+    let webhook = Webhook::from_arc(handler.clone(), config);
+    (TestClient::new(webhook), handler)
+}
