@@ -1,0 +1,149 @@
+//! # callflow-actix-web
+//!
+//! Serve a [`callflow`] 8x8 voice webhook from an [actix-web](https://docs.rs/actix-web) 4
+//! app. Implement [`CallHandler`](callflow::CallHandler) once, wrap it in a
+//! [`Webhook`], and mount it into the app you already run.
+//!
+//! ## Mounting
+//!
+//! [`configure`] registers the webhook at a path, for `App::configure`; [`resource`] gives
+//! the same as an `actix_web::Resource` to register yourself.
+//!
+//! ```no_run
+//! use actix_web::{App, HttpServer, web};
+//! use callflow_actix_web::callflow::{CallFlow, Webhook, handler_fn};
+//!
+//! #[actix_web::main]
+//! async fn main() -> std::io::Result<()> {
+//!     let webhook = Webhook::new(handler_fn(|_event, _cx| async {
+//!         Ok(CallFlow::new().say("Hello!").hangup())
+//!     }));
+//!     HttpServer::new(move || {
+//!         App::new()
+//!             .route("/health", web::get().to(|| async { "ok" }))
+//!             .configure(|cfg| callflow_actix_web::configure(cfg, "/webhooks/voice", webhook.clone()))
+//!     })
+//!     .bind("127.0.0.1:3000")?
+//!     .run()
+//!     .await
+//! }
+//! ```
+//!
+//! ## Your own route
+//!
+//! [`handle`] is the same thing as a plain actix-web handler, for a route you build
+//! yourself; it takes the [`Webhook`] from `web::Data<Webhook>`:
+//!
+//! ```
+//! use actix_web::{App, web};
+//! # use callflow_actix_web::callflow::{CallFlow, Webhook, handler_fn};
+//! # let webhook = Webhook::new(handler_fn(|_e, _c| async { Ok(CallFlow::new().hangup()) }));
+//! let app = App::new()
+//!     .app_data(web::Data::new(webhook))
+//!     .route("/8x8/calls", web::route().to(callflow_actix_web::handle));
+//! # let _ = app;
+//! ```
+//!
+//! ## Behaviour
+//!
+//! Every decision (methods, auth, media type, body limit, parse errors, handler errors,
+//! panics, deadline) is [`Webhook::dispatch`]'s, so this adapter answers byte for byte like
+//! the axum and warp ones (checked by the workspace's conformance suite). The body is read as
+//! a raw stream up to [`Webhook::max_body_bytes`] (actix-web's `PayloadConfig` and `Json`
+//! extractor are not involved); a request refused on its head alone is answered without
+//! reading the body. The peer address is `HttpRequest::peer_addr`. actix-web's header and
+//! status types are those of `http` 0.2, so they are converted by name and value.
+//!
+//! ## Deviations
+//!
+//! With `Expect: 100-continue`, actix-web answers `100 Continue` itself before any handler
+//! runs; the final answer to a refused request is still the core's (same status and body as
+//! the other adapters), and the connection is closed. Routing is actix-web's:
+//! `/webhooks/voice/` (trailing slash) is not the webhook.
+
+pub use callflow;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, Resource, web};
+use callflow::reexports::http;
+use callflow::{Webhook, WebhookRequest, WebhookResponse};
+use futures_util::StreamExt;
+
+/// Registers `webhook` at `path` for every method (non-`POST` gets the core's 405); use it
+/// with `App::configure` or `Scope::configure`.
+pub fn configure(cfg: &mut web::ServiceConfig, path: &str, webhook: Webhook) {
+    cfg.service(resource(path, webhook));
+}
+
+/// A resource that serves `webhook` at `path` for every method, to register with
+/// `App::service` or `Scope::service`. It carries its own `web::Data<Webhook>`.
+pub fn resource(path: &str, webhook: Webhook) -> Resource {
+    web::resource(path)
+        .app_data(web::Data::new(webhook))
+        .route(web::route().to(handle))
+}
+
+/// Answers one request with the `web::Data<Webhook>` in reach: an actix-web handler for
+/// routes you build yourself.
+pub async fn handle(
+    webhook: web::Data<Webhook>,
+    req: HttpRequest,
+    mut payload: web::Payload,
+) -> HttpResponse {
+    let method = http::Method::from_bytes(req.method().as_str().as_bytes()).unwrap_or_default();
+    let mut headers = http::HeaderMap::with_capacity(req.headers().len());
+    for (name, value) in req.headers() {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(name.as_str().as_bytes()),
+            http::HeaderValue::from_bytes(value.as_bytes()),
+        ) {
+            headers.append(name, value);
+        }
+    }
+    let peer = req.peer_addr();
+    if let Some(refusal) = webhook.check_head(&method, &headers, peer) {
+        // Like hyper, close rather than keep a connection whose body was left unread.
+        let unread = headers.contains_key(http::header::TRANSFER_ENCODING)
+            || headers
+                .get(http::header::CONTENT_LENGTH)
+                .is_some_and(|v| v != "0");
+        return into_response(refusal, unread);
+    }
+    let mut collector = webhook.body_collector();
+    while let Some(chunk) = payload.next().await {
+        let pushed = match chunk {
+            Ok(bytes) => collector.push(&bytes),
+            Err(e) => return into_response(read_error(&webhook, &e), true),
+        };
+        if let Err(too_large) = pushed {
+            return into_response(too_large.response(), true);
+        }
+    }
+    let request = WebhookRequest::new(method, headers, collector.finish()).with_peer(peer);
+    into_response(webhook.dispatch(request).await, false)
+}
+
+/// A body that failed to arrive: actix-web's own limit (re-rendered as the core's 413) or a
+/// broken upload.
+fn read_error(webhook: &Webhook, e: &actix_web::error::PayloadError) -> WebhookResponse {
+    match e {
+        actix_web::error::PayloadError::Overflow => {
+            WebhookResponse::payload_too_large(webhook.max_body_bytes())
+        }
+        _ => WebhookResponse::body_unreadable(),
+    }
+}
+
+/// The core's response in actix-web's types; `close` ends the connection after it.
+fn into_response(response: WebhookResponse, close: bool) -> HttpResponse {
+    let (status, headers, body) = response.into_parts();
+    let status = StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut res = HttpResponse::build(status);
+    for (name, value) in &headers {
+        res.append_header((name.as_str(), value.as_bytes()));
+    }
+    if close {
+        res.force_close();
+    }
+    res.body(body)
+}

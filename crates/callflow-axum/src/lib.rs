@@ -1,0 +1,173 @@
+//! # callflow-axum
+//!
+//! Serve a [`callflow`] 8x8 voice webhook from an [axum](https://docs.rs/axum) 0.8 app.
+//! Implement [`CallHandler`](callflow::CallHandler) once, wrap it in a
+//! [`Webhook`], and mount it into the router you already run.
+//!
+//! ## Mounting
+//!
+//! [`router`] gives a `Router<S>` for any app state `S`, serving the webhook at its root:
+//! nest it where 8x8 should POST.
+//!
+//! ```no_run
+//! use std::net::SocketAddr;
+//! use axum::{Router, routing::get};
+//! use callflow_axum::callflow::{CallFlow, Webhook, handler_fn};
+//!
+//! # #[tokio::main] async fn main() -> std::io::Result<()> {
+//! let webhook = Webhook::new(handler_fn(|_event, _cx| async {
+//!     Ok(CallFlow::new().say("Hello!").hangup())
+//! }));
+//! let app = Router::new()
+//!     .route("/health", get(|| async { "ok" }))
+//!     .nest("/webhooks/voice", callflow_axum::router(webhook));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! // `with_connect_info` lets the handler see the peer address (optional).
+//! axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await
+//! # }
+//! ```
+//!
+//! ## Your own route
+//!
+//! [`handle`] is the same thing as a plain axum handler, for a route you build yourself; it
+//! takes the [`Webhook`] from the router state (directly, or through `FromRef` from your own
+//! state):
+//!
+//! ```
+//! use axum::{Router, routing::post};
+//! # use callflow_axum::callflow::{CallFlow, Webhook, handler_fn};
+//! # let webhook = Webhook::new(handler_fn(|_e, _c| async { Ok(CallFlow::new().hangup()) }));
+//! let app: Router = Router::new()
+//!     .route("/8x8/calls", post(callflow_axum::handle))
+//!     .with_state(webhook);
+//! ```
+//!
+//! ## Behaviour
+//!
+//! Every decision (methods, auth, media type, body limit, parse errors, handler errors,
+//! panics, deadline) is [`Webhook::dispatch`]'s, so this adapter answers byte for byte like
+//! the actix-web and warp ones (checked by the workspace's conformance suite). The body is
+//! read as raw bytes up to [`Webhook::max_body_bytes`] (axum's `DefaultBodyLimit` and `Json`
+//! extractor are not involved); a request refused on its head alone is answered without
+//! reading the body. The peer address comes from `ConnectInfo<SocketAddr>` when the app is
+//! served with it, and the request's extensions are handed to the handler's
+//! [`Context::extensions`](callflow::Context::extensions).
+//!
+//! ## Deviations
+//!
+//! None in the conformance suite. Routing is axum's: `/webhooks/voice/` (trailing slash) is
+//! not the webhook and gets the app's 404.
+
+pub use callflow;
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::response::Response;
+use axum::routing::any;
+use callflow::{Webhook, WebhookRequest, WebhookResponse};
+use http_body_util::{BodyExt, LengthLimitError};
+
+/// A router that serves `webhook` at its root (`/`), for every method (non-`POST` gets the
+/// core's 405). Generic over the app's state, so it can be nested into (or merged with) any
+/// router; it sets no fallback, so the app's 404 stays the app's.
+pub fn router<S>(webhook: Webhook) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    Router::new().route("/", any(handle).with_state(webhook))
+}
+
+/// Answers one request with `webhook`: an axum handler for routes you build yourself.
+pub async fn handle(State(webhook): State<Webhook>, request: Request) -> Response {
+    let (parts, mut body) = request.into_parts();
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| *addr);
+    if let Some(refusal) = webhook.check_head(&parts.method, &parts.headers, peer) {
+        return into_response(refusal);
+    }
+    let mut collector = webhook.body_collector();
+    while let Some(frame) = body.frame().await {
+        let chunk = match frame {
+            Ok(frame) => frame,
+            Err(e) => return into_response(read_error(&webhook, &e)),
+        };
+        if let Some(data) = chunk.data_ref()
+            && let Err(too_large) = collector.push(data)
+        {
+            return into_response(too_large.response());
+        }
+    }
+    let mut req =
+        WebhookRequest::new(parts.method, parts.headers, collector.finish()).with_peer(peer);
+    *req.extensions_mut() = parts.extensions;
+    into_response(webhook.dispatch(req).await)
+}
+
+/// A body that failed to arrive: a limit layer of the app (re-rendered as the core's 413) or
+/// a broken upload.
+fn read_error(webhook: &Webhook, e: &axum::Error) -> WebhookResponse {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if err.is::<LengthLimitError>() {
+            return WebhookResponse::payload_too_large(webhook.max_body_bytes());
+        }
+        source = err.source();
+    }
+    WebhookResponse::body_unreadable()
+}
+
+fn into_response(response: WebhookResponse) -> Response {
+    let (status, headers, body) = response.into_parts();
+    let mut res = Response::new(Body::from(body));
+    *res.status_mut() = status;
+    *res.headers_mut() = headers;
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use callflow::{CallFlow, handler_fn};
+    use http_body_util::{Full, Limited};
+
+    fn webhook() -> Webhook {
+        Webhook::new(handler_fn(|_e, _c| async {
+            Ok(CallFlow::new().say("Hi").hangup())
+        }))
+    }
+
+    fn post(body: Body) -> Request {
+        axum::http::Request::post("/")
+            .header("content-type", "application/json")
+            .body(body)
+            .unwrap()
+    }
+
+    async fn body_of(response: Response) -> axum::body::Bytes {
+        response.into_body().collect().await.unwrap().to_bytes()
+    }
+
+    #[tokio::test]
+    async fn an_app_limit_layer_is_re_rendered_by_the_core() {
+        // What tower-http's `RequestBodyLimitLayer` does to a body without a length.
+        let limited = Limited::new(Full::new(axum::body::Bytes::from(vec![b' '; 64])), 10);
+        let response = handle(State(webhook()), post(Body::new(limited))).await;
+        assert_eq!(response.status(), 413);
+        let core = WebhookResponse::payload_too_large(callflow::DEFAULT_MAX_BODY_BYTES);
+        assert_eq!(body_of(response).await, core.body());
+    }
+
+    #[tokio::test]
+    async fn the_body_limit_is_the_cores() {
+        let webhook = webhook().config(callflow::Config::default().max_body_bytes(16));
+        let response = handle(State(webhook), post(Body::from(vec![b' '; 17]))).await;
+        assert_eq!(response.status(), 413);
+        let core = WebhookResponse::payload_too_large(16);
+        assert_eq!(body_of(response).await, core.body());
+    }
+}

@@ -1,0 +1,26 @@
+//! The greeter behind axum: `POST /webhooks/voice` on `$LISTEN` (default `127.0.0.1:3000`).
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use callflow_axum::callflow::Webhook;
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    tracing_subscriber::fmt().init();
+    let listen = std::env::var("LISTEN").unwrap_or_else(|_| "127.0.0.1:3000".into());
+    let webhook = Webhook::new(greeter::Greeter);
+
+    let app = Router::new().nest("/webhooks/voice", callflow_axum::router(webhook));
+
+    let listener = tokio::net::TcpListener::bind(&listen).await?;
+    println!(
+        "serving POST http://{}/webhooks/voice",
+        listener.local_addr()?
+    );
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await
+}

@@ -1,0 +1,98 @@
+//! The adapter conformance suite over real HTTP: every case of
+//! `callflow::testing::conformance` against a real server of each framework, which must
+//! answer exactly what the core answers in process, and all three the same.
+
+use std::collections::BTreeMap;
+
+use callflow::testing::conformance;
+use integration_tests::{Framework, http_client, run_case, run_suite, serve};
+
+/// Runs every case against `framework` and checks each answer against the case and against
+/// the core's own answer.
+async fn conformance_of(framework: Framework) {
+    let webhook = conformance::webhook();
+    let addr = serve(framework, webhook.clone()).await;
+    let client = http_client();
+    let mut failures = Vec::new();
+    let cases = conformance::cases();
+    for case in &cases {
+        let got = run_case(&client, addr, case).await;
+        if let Err(e) = case.check(&got) {
+            failures.push(e);
+        }
+        let expected = case.expected(&webhook).await;
+        if got != expected {
+            failures.push(format!(
+                "case {}: differs from the core's answer\n  {framework}: {got:?}\n  core: {expected:?}",
+                case.name
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{framework}: {} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+    // The server is still serving after every case (panics and over-limit uploads included).
+    let after = run_case(&client, addr, &conformance::happy_path()).await;
+    assert_eq!(after.status, 200, "{framework} stopped serving");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axum_conformance() {
+    conformance_of(Framework::Axum).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actix_web_conformance() {
+    conformance_of(Framework::ActixWeb).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warp_conformance() {
+    conformance_of(Framework::Warp).await;
+}
+
+/// For every case, the three frameworks return the same status, `Content-Type`, `Allow` and
+/// body bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frameworks_answer_identically() {
+    let (axum, actix, warp) = tokio::join!(
+        run_suite(Framework::Axum),
+        run_suite(Framework::ActixWeb),
+        run_suite(Framework::Warp)
+    );
+    let runs = [
+        (Framework::Axum, axum),
+        (Framework::ActixWeb, actix),
+        (Framework::Warp, warp),
+    ];
+    let mut by_case: BTreeMap<&str, Vec<(Framework, &conformance::Observed)>> = BTreeMap::new();
+    for (framework, results) in &runs {
+        assert_eq!(results.len(), conformance::cases().len());
+        for (name, observed) in results {
+            by_case
+                .entry(name)
+                .or_default()
+                .push((*framework, observed));
+        }
+    }
+    let mut differences = Vec::new();
+    for (name, answers) in &by_case {
+        let (first, reference) = answers[0];
+        for (framework, observed) in &answers[1..] {
+            if observed != &reference {
+                differences.push(format!(
+                    "case {name}:\n  {first}: {reference:?}\n  {framework}: {observed:?}"
+                ));
+            }
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "frameworks differ:\n{}",
+        differences.join("\n")
+    );
+}
