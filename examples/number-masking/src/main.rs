@@ -1,0 +1,209 @@
+//! `number-masking`: bind two parties to an 8x8 virtual number and serve the Voice Call
+//! Action webhook that bridges them, with axum, actix-web or warp.
+//!
+//! ```text
+//! number-masking bind --virtual-number +6568880000 --party +6591110001 --party +6592220002 --ttl 2h
+//! number-masking serve --listen 0.0.0.0:3000 --framework axum --auth-header "Bearer s3cret"
+//! number-masking demo
+//! ```
+
+mod demo;
+mod output;
+mod server;
+mod ttl;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use callflow::{Config, Webhook};
+use callflow_masking::{BindingStore, MaskingHandler, NewBinding, SqliteStore};
+use clap::{Parser, Subcommand};
+
+use server::Framework;
+
+/// Number masking over 8x8 voice webhooks, backed by a SQLite file.
+#[derive(Parser, Debug)]
+#[command(name = "number-masking", version, about)]
+struct Cli {
+    /// The SQLite database file (created if missing).
+    #[arg(long, global = true, default_value = "number-masking.db")]
+    db: PathBuf,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Bind two parties to a virtual number and print the binding.
+    Bind {
+        /// The 8x8 virtual number both parties call (E.164, `+` optional).
+        #[arg(long)]
+        virtual_number: String,
+        /// A party; give exactly two.
+        #[arg(long = "party", required = true, num_args = 1)]
+        parties: Vec<String>,
+        /// How long the binding lives, e.g. `2h`, `90m`, `1d` (default: no expiry).
+        #[arg(long, value_parser = ttl::parse_ttl)]
+        ttl: Option<std::time::Duration>,
+        /// Record the bridged calls (needs recording set up on the 8x8 sub-account).
+        #[arg(long)]
+        record: bool,
+        /// Your reference, e.g. an order id.
+        #[arg(long)]
+        reference: Option<String>,
+        /// Print phone numbers in clear.
+        #[arg(long)]
+        reveal: bool,
+    },
+    /// Remove a binding by id.
+    Unbind {
+        /// The binding id (see `bindings`).
+        id: String,
+    },
+    /// List the bindings.
+    Bindings {
+        /// Print phone numbers in clear.
+        #[arg(long)]
+        reveal: bool,
+    },
+    /// Recent calls with status and duration (numbers masked).
+    Calls {
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Serve the webhook at POST /webhooks/voice (and GET /healthz).
+    Serve {
+        /// Address to listen on (port 0 picks a free one).
+        #[arg(long, default_value = "127.0.0.1:3000")]
+        listen: SocketAddr,
+        /// Web framework.
+        #[arg(long, value_enum, default_value = "axum")]
+        framework: Framework,
+        /// Require this exact value in the auth header (8x8's `httpAuthHeader`); repeat to
+        /// accept several during a key rotation.
+        #[arg(long = "auth-header")]
+        auth_header: Vec<String>,
+        /// The header that carries it.
+        #[arg(long, default_value = "authorization")]
+        auth_header_name: String,
+    },
+    /// Walk through a masked call on each framework with a temporary database.
+    Demo,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(if matches!(cli.command, Command::Serve { .. }) {
+            tracing::Level::INFO
+        } else {
+            tracing::Level::WARN
+        })
+        .init();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+async fn run(cli: Cli) -> Result<()> {
+    if let Command::Demo = cli.command {
+        return demo::run().await;
+    }
+    let store = SqliteStore::open_async(&cli.db).await?;
+    match cli.command {
+        Command::Bind {
+            virtual_number,
+            parties,
+            ttl,
+            record,
+            reference,
+            reveal,
+        } => {
+            let [a, b] = parties.as_slice() else {
+                return Err(
+                    format!("give exactly two --party values (got {})", parties.len()).into(),
+                );
+            };
+            let mut new = NewBinding::new(&virtual_number, a, b)?.record(record);
+            if let Some(ttl) = ttl {
+                new = new.ttl(ttl);
+            }
+            if let Some(r) = reference {
+                new = new.reference(r);
+            }
+            let binding = store.create(new).await?;
+            println!("{}", output::binding_detail(&binding, reveal));
+        }
+        Command::Unbind { id } => {
+            if store.remove(&id).await? {
+                println!("removed binding {id}");
+            } else {
+                return Err(format!("no binding with id {id}").into());
+            }
+        }
+        Command::Bindings { reveal } => {
+            println!("{}", output::binding_table(&store.list().await?, reveal));
+        }
+        Command::Calls { limit } => {
+            println!("{}", output::call_table(&store.calls(limit).await?));
+        }
+        Command::Serve {
+            listen,
+            framework,
+            auth_header,
+            auth_header_name,
+        } => {
+            let mut config = Config::default();
+            if !auth_header.is_empty() {
+                let name = http_header_name(&auth_header_name)?;
+                config = config.auth_header(name);
+                for value in &auth_header {
+                    config = config.auth_token(value);
+                }
+            }
+            let webhook = Webhook::new(MaskingHandler::new(store)).config(config);
+            let listener = std::net::TcpListener::bind(listen)
+                .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+            let running = server::start(framework, webhook, listener).await?;
+            println!(
+                "listening on http://{} ({}): webhook POST {}, health GET /healthz",
+                running.addr,
+                framework.name(),
+                server::WEBHOOK_PATH
+            );
+            server::shutdown_signal().await;
+            tracing::info!("shutting down");
+            running.stop().await;
+            // stdout may be gone by now (a closed pipe): that is no reason to fail.
+            let _ = writeln!(std::io::stdout(), "stopped");
+        }
+        Command::Demo => unreachable!("handled above"),
+    }
+    Ok(())
+}
+
+fn http_header_name(name: &str) -> Result<callflow::reexports::http::HeaderName> {
+    callflow::reexports::http::HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| format!("invalid header name {name:?}").into())
+}

@@ -1,0 +1,205 @@
+//! The same webhook served by any of the three frameworks, with `GET /healthz`.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use callflow::Webhook;
+use tokio::sync::oneshot;
+use warp::Filter;
+
+/// Where 8x8 POSTs.
+pub const WEBHOOK_PATH: &str = "/webhooks/voice";
+
+/// How long in-flight requests get to finish after a stop.
+pub const GRACE: Duration = Duration::from_secs(10);
+
+const HEALTH_BODY: &str = r#"{"status":"ok"}"#;
+
+/// The web framework to serve with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Framework {
+    /// axum 0.8 through callflow-axum.
+    Axum,
+    /// actix-web 4 through callflow-actix-web.
+    ActixWeb,
+    /// warp 0.4 through callflow-warp.
+    Warp,
+}
+
+impl Framework {
+    /// All three, in the demo's order.
+    pub const ALL: [Framework; 3] = [Framework::Axum, Framework::ActixWeb, Framework::Warp];
+
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Framework::Axum => "axum",
+            Framework::ActixWeb => "actix-web",
+            Framework::Warp => "warp",
+        }
+    }
+}
+
+/// A running server.
+pub struct Running {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    done: oneshot::Receiver<()>,
+}
+
+impl Running {
+    /// Stops accepting, lets in-flight requests finish (up to [`GRACE`]), and returns.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        if tokio::time::timeout(GRACE + Duration::from_secs(1), self.done)
+            .await
+            .is_err()
+        {
+            tracing::warn!("server did not stop within the grace period");
+        }
+    }
+}
+
+/// Starts `webhook` on `listener` with `framework`. Must be called inside a Tokio runtime.
+pub async fn start(
+    framework: Framework,
+    webhook: Webhook,
+    listener: std::net::TcpListener,
+) -> std::io::Result<Running> {
+    let addr = listener.local_addr()?;
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let (done_tx, done_rx) = oneshot::channel::<()>();
+    let shutdown = async move {
+        let _ = stop_rx.await;
+    };
+    match framework {
+        Framework::Axum => {
+            listener.set_nonblocking(true)?;
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            let app = axum::Router::new()
+                .route(
+                    "/healthz",
+                    axum::routing::get(|| async {
+                        ([(http_ct(), "application/json")], HEALTH_BODY)
+                    }),
+                )
+                .nest(WEBHOOK_PATH, callflow_axum::router(webhook));
+            let service = app.into_make_service_with_connect_info::<SocketAddr>();
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, service)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+                {
+                    tracing::error!(error = %e, "axum server failed");
+                }
+                let _ = done_tx.send(());
+            });
+        }
+        Framework::Warp => {
+            listener.set_nonblocking(true)?;
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            let health = warp::path!("healthz").and(warp::get()).map(health_reply);
+            let hook = warp::path!("webhooks" / "voice").and(callflow_warp::filter(webhook));
+            let routes = health.or(hook);
+            tokio::spawn(async move {
+                warp::serve(routes)
+                    .incoming(listener)
+                    .graceful(shutdown)
+                    .run()
+                    .await;
+                let _ = done_tx.send(());
+            });
+        }
+        Framework::ActixWeb => {
+            // actix-web runs on its own runtime (an actix System) on its own thread.
+            let (ready_tx, ready_rx) = oneshot::channel::<std::io::Result<()>>();
+            std::thread::spawn(move || {
+                actix_web::rt::System::new().block_on(async move {
+                    let server = HttpServer::new(move || {
+                        let webhook = webhook.clone();
+                        App::new()
+                            .route(
+                                "/healthz",
+                                web::get().to(|| async {
+                                    HttpResponse::Ok()
+                                        .content_type("application/json")
+                                        .body(HEALTH_BODY)
+                                }),
+                            )
+                            .configure(move |cfg| {
+                                callflow_actix_web::configure(cfg, WEBHOOK_PATH, webhook.clone())
+                            })
+                    })
+                    .workers(2)
+                    .disable_signals()
+                    .shutdown_timeout(GRACE.as_secs())
+                    .listen(listener);
+                    let server = match server {
+                        Ok(s) => {
+                            let _ = ready_tx.send(Ok(()));
+                            s.run()
+                        }
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                            return;
+                        }
+                    };
+                    let handle = server.handle();
+                    actix_web::rt::spawn(async move {
+                        shutdown.await;
+                        handle.stop(true).await;
+                    });
+                    if let Err(e) = server.await {
+                        tracing::error!(error = %e, "actix-web server failed");
+                    }
+                });
+                let _ = done_tx.send(());
+            });
+            ready_rx
+                .await
+                .map_err(|_| std::io::Error::other("actix-web thread died"))??;
+        }
+    }
+    Ok(Running {
+        addr,
+        stop: stop_tx,
+        done: done_rx,
+    })
+}
+
+fn http_ct() -> axum::http::HeaderName {
+    axum::http::header::CONTENT_TYPE
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+fn health_reply() -> warp::http::Response<String> {
+    let mut r = warp::http::Response::new(HEALTH_BODY.to_owned());
+    r.headers_mut().insert(
+        warp::http::header::CONTENT_TYPE,
+        warp::http::HeaderValue::from_static("application/json"),
+    );
+    r
+}

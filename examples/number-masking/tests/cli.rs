@@ -1,0 +1,445 @@
+//! The `number-masking` binary as a user runs it: real processes, a real SQLite file, real
+//! HTTP on 127.0.0.1 with each framework.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use callflow::CallFlow;
+use callflow::callflow::{Action, Mode};
+use callflow::testing::{self, fixtures};
+
+const BIN: &str = env!("CARGO_BIN_EXE_number-masking");
+const VN: &str = "+6568880000";
+const A: &str = "+6591110001";
+const B: &str = "+6592220002";
+const FRAMEWORKS: [&str; 3] = ["axum", "actix-web", "warp"];
+
+fn cli(db: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .output()
+        .expect("run number-masking")
+}
+
+fn ok(out: Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout: {stdout}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn bind(db: &Path, vn: &str, a: &str, b: &str, extra: &[&str]) -> String {
+    let mut args = vec!["bind", "--virtual-number", vn, "--party", a, "--party", b];
+    args.extend_from_slice(extra);
+    let out = ok(cli(db, &args));
+    out.lines()
+        .next()
+        .and_then(|l| l.strip_prefix("binding "))
+        .expect("bind prints `binding <id>` first")
+        .trim()
+        .to_owned()
+}
+
+/// A `serve` process; killed on drop if the test did not stop it.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Server {
+    fn start(db: &Path, framework: &str, extra: &[&str]) -> Server {
+        let mut child = Command::new(BIN)
+            .arg("--db")
+            .arg(db)
+            .args(["serve", "--listen", "127.0.0.1:0", "--framework", framework])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn serve");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let addr = line
+            .strip_prefix("listening on http://")
+            .and_then(|r| r.split_whitespace().next())
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+            .parse()
+            .unwrap();
+        Server { child, addr }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/webhooks/voice", self.addr)
+    }
+
+    /// SIGTERM, then wait: it must exit 0 within the grace period.
+    fn terminate(mut self) -> Duration {
+        let started = Instant::now();
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "serve exited with {status:?}");
+                return started.elapsed();
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "serve did not stop on SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn post(url: &str, body: String, auth: Option<&str>) -> (u16, String) {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let mut req = client
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body);
+    if let Some(a) = auth {
+        req = req.header("authorization", a);
+    }
+    let r = req.send().await.expect("POST");
+    let status = r.status().as_u16();
+    (status, r.text().await.unwrap())
+}
+
+fn flow(body: &str) -> CallFlow {
+    CallFlow::parse(body.as_bytes(), Mode::Reply).unwrap_or_else(|v| panic!("{v}: {body}"))
+}
+
+fn bridged_to(body: &str) -> Option<(String, String)> {
+    match flow(body).actions() {
+        [Action::MakeCall(m)] => Some((m.source.clone(), m.destination.clone())),
+        _ => None,
+    }
+}
+
+fn turned_away(body: &str) -> bool {
+    matches!(flow(body).actions(), [Action::Say(_), Action::Hangup])
+}
+
+fn temp_db() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("nm.db");
+    (dir, db)
+}
+
+#[test]
+fn demo_exits_zero_with_every_outcome_on_every_framework() {
+    let out = Command::new(BIN).arg("demo").output().unwrap();
+    let stdout = ok(out);
+    for fw in FRAMEWORKS {
+        assert!(
+            stdout.contains(&format!("== {fw} on http://127.0.0.1:")),
+            "{stdout}"
+        );
+    }
+    assert_eq!(stdout.matches("  ok    ").count(), 12, "{stdout}");
+    assert!(!stdout.contains("FAIL"));
+    assert_eq!(stdout.matches("-> makeCall").count(), 6);
+    assert_eq!(stdout.matches("+ hangup").count(), 3);
+    assert_eq!(stdout.matches("recorded COMPLETED").count(), 3);
+    for clear in ["6591110001", "6592220002", "6568880000", "6593330003"] {
+        assert!(
+            !stdout.contains(clear),
+            "demo prints {clear} in clear:\n{stdout}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_bind_every_framework_routes_posted_call_actions() {
+    let (_dir, db) = temp_db();
+    bind(&db, VN, A, B, &[]);
+    // 8x8's documented NM example, with its own numbers.
+    bind(&db, "+65987654321", "+65123456789", B, &["--record"]);
+    for fw in FRAMEWORKS {
+        let server = Server::start(&db, fw, &[]);
+        let url = server.url();
+        let (s, body) = post(
+            &url,
+            testing::call_action().from(A).to(VN).build_json(),
+            None,
+        )
+        .await;
+        assert_eq!(s, 200, "{fw}");
+        assert_eq!(bridged_to(&body), Some((VN.into(), B.into())), "{fw}");
+        let (_, body) = post(
+            &url,
+            testing::call_action()
+                .from("6592220002")
+                .to("6568880000")
+                .build_json(),
+            None,
+        )
+        .await;
+        assert_eq!(
+            bridged_to(&body),
+            Some((VN.into(), A.into())),
+            "{fw}: numbers without +"
+        );
+        let (_, body) = post(
+            &url,
+            testing::call_action()
+                .from("+6593330003")
+                .to(VN)
+                .build_json(),
+            None,
+        )
+        .await;
+        assert!(turned_away(&body), "{fw}: {body}");
+        let (_, body) = post(&url, fixtures::get("vca_nm_inbound").to_owned(), None).await;
+        assert_eq!(
+            bridged_to(&body),
+            Some(("+65987654321".into(), B.into())),
+            "{fw}"
+        );
+        assert!(body.contains(r#""callRecording":true"#), "{fw}: {body}");
+        // Documented variants: numbers as strings, legacy DTMF payloads, unknown fields.
+        let drifted = fixtures::get("vca_nm_inbound")
+            .replace("\"callDuration\": 0", "\"callDuration\": \"0\"")
+            .replace(
+                "\"sipCode\": 200",
+                "\"sipCode\": \"200\", \"brandNewField\": {\"x\": 1}",
+            );
+        let (s, body) = post(&url, drifted, None).await;
+        assert_eq!(
+            (s, bridged_to(&body).map(|b| b.1)),
+            (200, Some(B.into())),
+            "{fw}"
+        );
+        let (s, body) = post(
+            &url,
+            fixtures::get("vca_ivr_legacy_dtmf_received").to_owned(),
+            None,
+        )
+        .await;
+        assert_eq!(s, 200, "{fw}");
+        assert_eq!(
+            flow(&body).actions(),
+            &[Action::Hangup],
+            "{fw}: not a new call"
+        );
+        // Other event types are acknowledged.
+        for f in ["vcs", "vss_nm_success", "vru", "vnu", "unknown_event"] {
+            let (s, _) = post(&url, fixtures::get(f).to_owned(), None).await;
+            assert_eq!(s, 200, "{fw} {f}");
+        }
+        let health = reqwest::get(format!("http://{}/healthz", server.addr))
+            .await
+            .unwrap();
+        assert_eq!(health.status(), 200);
+        assert_eq!(health.text().await.unwrap(), r#"{"status":"ok"}"#);
+        let took = server.terminate();
+        assert!(took < Duration::from_secs(11), "{fw} took {took:?} to stop");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_header_flag_requires_the_token() {
+    let (_dir, db) = temp_db();
+    bind(&db, VN, A, B, &[]);
+    for fw in FRAMEWORKS {
+        let server = Server::start(
+            &db,
+            fw,
+            &["--auth-header", "Bearer new", "--auth-header", "Bearer old"],
+        );
+        let body = || testing::call_action().from(A).to(VN).build_json();
+        assert_eq!(post(&server.url(), body(), None).await.0, 401, "{fw}");
+        assert_eq!(
+            post(&server.url(), body(), Some("Bearer nope")).await.0,
+            401,
+            "{fw}"
+        );
+        assert_eq!(
+            post(&server.url(), body(), Some("Bearer new")).await.0,
+            200,
+            "{fw}"
+        );
+        assert_eq!(
+            post(&server.url(), body(), Some("Bearer old")).await.0,
+            200,
+            "{fw}"
+        );
+        server.terminate();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_writes_while_the_server_reads_and_a_restart_keeps_everything() {
+    let (_dir, db) = temp_db();
+    bind(&db, VN, A, B, &[]);
+    let server = Server::start(&db, "axum", &[]);
+    let url = server.url();
+    // A CLI process binds new pairs while the server answers calls.
+    let writer = {
+        let db = db.clone();
+        std::thread::spawn(move || {
+            for i in 0..15 {
+                bind(
+                    &db,
+                    VN,
+                    &format!("+659400{i:04}"),
+                    &format!("+659500{i:04}"),
+                    &[],
+                );
+            }
+        })
+    };
+    let mut answered = 0;
+    while !writer.is_finished() {
+        let (s, body) = post(
+            &url,
+            testing::call_action().from(A).to(VN).build_json(),
+            None,
+        )
+        .await;
+        assert_eq!((s, bridged_to(&body).map(|b| b.1)), (200, Some(B.into())));
+        answered += 1;
+    }
+    writer.join().unwrap();
+    assert!(answered > 0);
+    // The last binding the CLI wrote is routed at once.
+    let (_, body) = post(
+        &url,
+        testing::call_action()
+            .from("+6595000014")
+            .to(VN)
+            .build_json(),
+        None,
+    )
+    .await;
+    assert_eq!(bridged_to(&body).map(|b| b.1), Some("+6594000014".into()));
+    let session = testing::fresh_id();
+    let (s, _) = post(
+        &url,
+        testing::session_summary().session_id(&session).build_json(),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    server.terminate();
+
+    // Restart (another framework, same file): bindings and call records are all there.
+    let listed = ok(cli(&db, &["bindings"]));
+    assert_eq!(listed.lines().count(), 1 + 16, "{listed}");
+    let calls = ok(cli(&db, &["calls"]));
+    assert!(
+        calls.contains(&session) && calls.contains("COMPLETED"),
+        "{calls}"
+    );
+    assert!(
+        !calls.contains("6568880000"),
+        "calls masks numbers: {calls}"
+    );
+    let server = Server::start(&db, "warp", &[]);
+    let (_, body) = post(
+        &server.url(),
+        testing::call_action()
+            .from("+6594000007")
+            .to(VN)
+            .build_json(),
+        None,
+    )
+    .await;
+    assert_eq!(bridged_to(&body).map(|b| b.1), Some("+6595000007".into()));
+    server.terminate();
+}
+
+#[test]
+fn bind_unbind_and_list_with_clear_errors() {
+    let (_dir, db) = temp_db();
+    let id = bind(&db, VN, A, B, &["--ttl", "2h", "--reference", "order-42"]);
+    let listed = ok(cli(&db, &["bindings"]));
+    assert!(
+        listed.contains(&id) && listed.contains("order-42") && listed.contains("+65****0001"),
+        "{listed}"
+    );
+    assert!(!listed.contains("6591110001"), "{listed}");
+    assert!(ok(cli(&db, &["bindings", "--reveal"])).contains("+6591110001"));
+
+    let out = cli(
+        &db,
+        &[
+            "bind",
+            "--virtual-number",
+            VN,
+            "--party",
+            A,
+            "--party",
+            "+6593330003",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ambiguous") && err.contains(&id), "{err}");
+
+    let out = cli(&db, &["bind", "--virtual-number", VN, "--party", A]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exactly two"));
+
+    let out = cli(
+        &db,
+        &[
+            "bind",
+            "--virtual-number",
+            VN,
+            "--party",
+            "hello",
+            "--party",
+            B,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a valid phone number"));
+
+    let out = cli(
+        &db,
+        &[
+            "bind",
+            "--virtual-number",
+            VN,
+            "--party",
+            A,
+            "--party",
+            B,
+            "--ttl",
+            "soon",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "usage error");
+
+    assert!(ok(cli(&db, &["unbind", &id])).contains(&id));
+    let out = cli(&db, &["unbind", &id]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no binding"));
+    assert_eq!(ok(cli(&db, &["bindings"])).trim(), "no bindings");
+    assert_eq!(ok(cli(&db, &["calls"])).trim(), "no calls recorded");
+}
