@@ -32,9 +32,11 @@
 //! Phone numbers are personal data: [`PhoneNumber`] masks itself in `Debug` and `Display`
 //! (`+65****4321`), and the library never logs one in clear.
 
+pub mod allow;
 pub mod callflow;
 pub mod event;
 mod handler;
+pub mod idempotency;
 pub mod phone;
 #[cfg(feature = "testing")]
 pub mod testing;

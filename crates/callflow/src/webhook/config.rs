@@ -1,12 +1,15 @@
 //! [`Config`]: every behaviour of the webhook in one place.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::HeaderName;
 
 use crate::CallFlow;
+use crate::allow::AllowList;
 use crate::callflow::Mode;
+use crate::idempotency::{self, IdempotencyStore, MemoryIdempotencyStore};
 
 /// What the webhook accepts and how it answers when things go wrong.
 ///
@@ -30,6 +33,9 @@ pub struct Config {
     pub(crate) auth_tokens: Vec<Vec<u8>>,
     pub(crate) strict_content_type: bool,
     pub(crate) validate_replies: bool,
+    pub(crate) allow_list: Option<AllowList>,
+    pub(crate) idempotency: Option<Arc<dyn IdempotencyStore>>,
+    pub(crate) idempotency_ttl: Duration,
 }
 
 /// Default body limit: 1 MiB (the largest documented event, a number snapshot, is far below).
@@ -57,6 +63,9 @@ impl Default for Config {
             auth_tokens: Vec::new(),
             strict_content_type: false,
             validate_replies: true,
+            allow_list: None,
+            idempotency: Some(Arc::new(MemoryIdempotencyStore::default())),
+            idempotency_ttl: idempotency::DEFAULT_TTL,
         }
     }
 }
@@ -127,6 +136,33 @@ impl Config {
         self
     }
 
+    /// Only peers in `list` may call the webhook; others get 403 before the body is read.
+    /// Off by default. See [`AllowList`] for proxies and 8x8's published addresses.
+    pub fn allow_list(mut self, list: AllowList) -> Self {
+        self.allow_list = Some(list);
+        self
+    }
+
+    /// Where duplicate deliveries are recognised (see [`crate::idempotency`]). Default: an
+    /// in-process [`MemoryIdempotencyStore`]; use a shared store when running many instances.
+    pub fn idempotency_store(mut self, store: Arc<dyn IdempotencyStore>) -> Self {
+        self.idempotency = Some(store);
+        self
+    }
+
+    /// Turns duplicate detection off: every delivery runs the handler.
+    pub fn no_idempotency(mut self) -> Self {
+        self.idempotency = None;
+        self
+    }
+
+    /// How long a first delivery's answer is kept for its duplicates. Default
+    /// [`idempotency::DEFAULT_TTL`] (24 h).
+    pub fn idempotency_ttl(mut self, ttl: Duration) -> Self {
+        self.idempotency_ttl = ttl;
+        self
+    }
+
     /// The body limit in bytes.
     pub fn max_body(&self) -> usize {
         self.max_body_bytes
@@ -161,6 +197,9 @@ impl fmt::Debug for Config {
             )
             .field("strict_content_type", &self.strict_content_type)
             .field("validate_replies", &self.validate_replies)
+            .field("allow_list", &self.allow_list)
+            .field("idempotency", &self.idempotency.is_some())
+            .field("idempotency_ttl", &self.idempotency_ttl)
             .finish_non_exhaustive()
     }
 }

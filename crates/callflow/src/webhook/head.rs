@@ -1,5 +1,7 @@
 //! Checks that need only the request head: method, auth, media type, declared length.
 
+use std::net::SocketAddr;
+
 use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method};
 
@@ -38,7 +40,18 @@ pub(crate) fn check(
     config: &Config,
     method: &Method,
     headers: &HeaderMap,
+    peer: Option<SocketAddr>,
 ) -> Option<WebhookResponse> {
+    if let Some(list) = &config.allow_list
+        && let Err(refusal) = list.check(peer, headers)
+    {
+        tracing::warn!(reason = %refusal, "webhook request from a peer not allowed");
+        return Some(WebhookResponse::rejection(
+            Rejection::Forbidden,
+            "this address may not call the webhook",
+            None,
+        ));
+    }
     if method != Method::POST {
         return Some(WebhookResponse::rejection(
             Rejection::MethodNotAllowed,

@@ -104,6 +104,8 @@ pub enum Rejection {
     HandlerFailed,
     /// 503: the handler missed its deadline.
     DeadlineExceeded,
+    /// 503: a store the webhook depends on (e.g. the shared idempotency store) is unreachable.
+    StoreUnavailable,
 }
 
 impl Rejection {
@@ -123,7 +125,9 @@ impl Rejection {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
             Rejection::HandlerFailed => StatusCode::INTERNAL_SERVER_ERROR,
-            Rejection::DeadlineExceeded => StatusCode::SERVICE_UNAVAILABLE,
+            Rejection::DeadlineExceeded | Rejection::StoreUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 
@@ -143,6 +147,7 @@ impl Rejection {
             Rejection::UnsupportedEncoding => "unsupported_content_encoding",
             Rejection::HandlerFailed => "internal_error",
             Rejection::DeadlineExceeded => "deadline_exceeded",
+            Rejection::StoreUnavailable => "store_unavailable",
         }
     }
 }

@@ -29,6 +29,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
@@ -39,6 +40,7 @@ pub use message::{Rejection, WebhookRequest, WebhookResponse};
 
 use crate::callflow::Mode;
 use crate::event::{Event, ParseErrorKind};
+use crate::idempotency::{self, Claim, StoredReply};
 use crate::{CallHandler, Context};
 use guard::{Outcome, guarded};
 
@@ -139,9 +141,9 @@ impl Webhook {
         &self,
         method: &Method,
         headers: &HeaderMap,
-        _peer: Option<SocketAddr>,
+        peer: Option<SocketAddr>,
     ) -> Option<WebhookResponse> {
-        head::check(&self.inner.config, method, headers)
+        head::check(&self.inner.config, method, headers, peer)
     }
 
     /// A collector that enforces the body limit while an adapter reads a streamed body.
@@ -157,7 +159,7 @@ impl Webhook {
     /// supported web framework runs on one).
     pub async fn dispatch(&self, req: WebhookRequest) -> WebhookResponse {
         let config = &self.inner.config;
-        if let Some(r) = head::check(config, &req.method, &req.headers) {
+        if let Some(r) = head::check(config, &req.method, &req.headers, req.peer) {
             return r;
         }
         if req.body.len() > config.max_body_bytes {
@@ -187,10 +189,73 @@ impl Webhook {
             outcome = field::Empty,
         );
         let cx = Context::new(req.headers, req.peer, request_id, req.extensions);
-        self.run(event, cx).instrument(span).await
+        self.deduplicated(event, cx).instrument(span).await
     }
 
-    async fn run(&self, event: Event, cx: Context) -> WebhookResponse {
+    /// Runs the event once per idempotency key: duplicates get the first answer.
+    async fn deduplicated(&self, event: Event, cx: Context) -> WebhookResponse {
+        let config = &self.inner.config;
+        let (Some(store), Some(key)) = (&config.idempotency, idempotency::key_for(&event)) else {
+            return self.run(event, cx).await.0;
+        };
+        let interactive = matches!(event, Event::CallAction(_));
+        let deadline = config.deadline.unwrap_or(Duration::from_secs(60));
+        let lease = deadline + Duration::from_secs(5);
+        let waited_until = tokio::time::Instant::now() + deadline;
+        let mut pause = Duration::from_millis(2);
+        loop {
+            match store.claim(&key, lease).await {
+                Ok(Claim::Claimed) => break,
+                Ok(Claim::Done(reply)) => {
+                    tracing::info!("duplicate delivery answered with the first delivery's reply");
+                    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
+                    return WebhookResponse::json(status, reply.body);
+                }
+                Ok(Claim::InProgress) if tokio::time::Instant::now() < waited_until => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(50));
+                }
+                Ok(Claim::InProgress) => {
+                    tracing::warn!(
+                        "duplicate delivery: the first is still running at the deadline"
+                    );
+                    return self.unavailable(interactive, Rejection::DeadlineExceeded);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "idempotency store failed");
+                    return self.unavailable(interactive, Rejection::StoreUnavailable);
+                }
+            }
+        }
+        let (response, handled) = self.run(event, cx).await;
+        let result = if handled {
+            let reply = StoredReply {
+                status: response.status().as_u16(),
+                body: response.body().clone(),
+            };
+            store.complete(&key, &reply, config.idempotency_ttl).await
+        } else {
+            store.release(&key).await
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = %e, handled, "idempotency store failed after handling");
+        }
+        response
+    }
+
+    /// The answer when the event cannot be handled now: the fallback callflow for a
+    /// `CALL_ACTION` (never dead air), 503 otherwise.
+    fn unavailable(&self, interactive: bool, why: Rejection) -> WebhookResponse {
+        if interactive {
+            self.fallback()
+        } else {
+            WebhookResponse::rejection(why, "the event cannot be handled right now", None)
+        }
+    }
+
+    /// Runs the handler; the flag says whether it handled the event (so that its answer may
+    /// be replayed to duplicates) or failed (so that a retry should run it again).
+    async fn run(&self, event: Event, cx: Context) -> (WebhookResponse, bool) {
         let h = &*self.inner.handler;
         let deadline = self.inner.config.deadline;
         let outcome = match event {
@@ -212,32 +277,41 @@ impl Webhook {
         match outcome {
             Outcome::Done(()) => {
                 span.record("outcome", "ok");
-                WebhookResponse::json(StatusCode::OK, Bytes::from_static(ACK_BODY))
+                return (
+                    WebhookResponse::json(StatusCode::OK, Bytes::from_static(ACK_BODY)),
+                    true,
+                );
             }
             Outcome::Failed(e) => {
                 span.record("outcome", "handler_error");
                 tracing::error!(error = %e, "handler failed");
-                WebhookResponse::rejection(Rejection::HandlerFailed, "the handler failed", None)
             }
             Outcome::Panicked(msg) => {
                 span.record("outcome", "panic");
                 tracing::error!(panic = %msg, "handler panicked");
-                WebhookResponse::rejection(Rejection::HandlerFailed, "the handler failed", None)
             }
             Outcome::TimedOut => {
                 span.record("outcome", "deadline");
                 tracing::warn!(deadline = ?self.inner.config.deadline, "handler missed its deadline");
-                WebhookResponse::rejection(
-                    Rejection::DeadlineExceeded,
-                    "the handler did not finish in time",
-                    None,
-                )
+                return (
+                    WebhookResponse::rejection(
+                        Rejection::DeadlineExceeded,
+                        "the handler did not finish in time",
+                        None,
+                    ),
+                    false,
+                );
             }
         }
+        (
+            WebhookResponse::rejection(Rejection::HandlerFailed, "the handler failed", None),
+            false,
+        )
     }
 
-    /// The reply to a `CALL_ACTION`: the handler's callflow, or the fallback.
-    fn reply(&self, outcome: Outcome<crate::CallFlow>) -> WebhookResponse {
+    /// The reply to a `CALL_ACTION`: the handler's callflow, or the fallback (flagged as not
+    /// handled).
+    fn reply(&self, outcome: Outcome<crate::CallFlow>) -> (WebhookResponse, bool) {
         let span = tracing::Span::current();
         let config = &self.inner.config;
         match outcome {
@@ -247,25 +321,25 @@ impl Webhook {
                 {
                     span.record("outcome", "invalid_reply");
                     tracing::error!(violations = %v, "handler returned an invalid callflow; sending the fallback");
-                    return self.fallback();
+                    return (self.fallback(), false);
                 }
                 span.record("outcome", "ok");
-                WebhookResponse::json(StatusCode::OK, flow.to_bytes())
+                (WebhookResponse::json(StatusCode::OK, flow.to_bytes()), true)
             }
             Outcome::Failed(e) => {
                 span.record("outcome", "handler_error");
                 tracing::error!(error = %e, "handler failed; sending the fallback callflow");
-                self.fallback()
+                (self.fallback(), false)
             }
             Outcome::Panicked(msg) => {
                 span.record("outcome", "panic");
                 tracing::error!(panic = %msg, "handler panicked; sending the fallback callflow");
-                self.fallback()
+                (self.fallback(), false)
             }
             Outcome::TimedOut => {
                 span.record("outcome", "deadline");
                 tracing::warn!(deadline = ?config.deadline, "handler missed its deadline; sending the fallback callflow");
-                self.fallback()
+                (self.fallback(), false)
             }
         }
     }

@@ -1,0 +1,303 @@
+//! Exactly-once handling of duplicate deliveries.
+//!
+//! 8x8 tells receivers to expect duplicate deliveries and publishes no retry policy. A
+//! duplicate `CALL_ACTION` that ran the handler twice could dial a party twice, so
+//! [`Webhook::dispatch`](crate::Webhook::dispatch) claims every event's key in an
+//! [`IdempotencyStore`] before running the handler:
+//!
+//! - the key is `eventId` for events that have one (`CALL_ACTION`, `CALL_STATUS`), and
+//!   (`sessionId`, event type) for `SESSION_SUMMARY` and other events without it (a
+//!   `CALL_RECORDING_STATUS` adds its `recordingId` and `status`, since one session reports
+//!   several recording states); events with no id at all (`VIRTUAL_NUMBER_UPDATE`) are not
+//!   deduplicated;
+//! - a duplicate of a completed `CALL_ACTION` gets the *same* callflow bytes as the first
+//!   delivery, without running the handler; duplicates of other events get the same
+//!   acknowledgement;
+//! - a duplicate arriving while the first is still running waits for the first result (up to
+//!   the handler deadline) instead of running the handler again;
+//! - a failed first attempt (error, panic, deadline, invalid callflow) releases its claim, so
+//!   a retry runs the handler again.
+//!
+//! [`MemoryIdempotencyStore`] is the default (bounded, with a TTL); `callflow-redis` provides
+//! one shared by many instances.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+use crate::event::Event;
+
+/// The first delivery's answer, kept for its duplicates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredReply {
+    /// HTTP status.
+    pub status: u16,
+    /// Body bytes (a callflow, or the acknowledgement).
+    pub body: Bytes,
+}
+
+/// What [`IdempotencyStore::claim`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// Nobody had the key: the caller owns it now and must [`complete`](IdempotencyStore::complete)
+    /// or [`release`](IdempotencyStore::release) it.
+    Claimed,
+    /// Another delivery of the same event is being handled right now.
+    InProgress,
+    /// The event was handled; here is its answer.
+    Done(StoredReply),
+}
+
+/// A store failure (e.g. Redis unreachable).
+#[derive(Debug, thiserror::Error)]
+#[error("idempotency store unavailable: {0}")]
+pub struct IdempotencyError(pub String);
+
+/// Where claims and answers live. Implementations must make [`claim`](Self::claim) atomic
+/// (one winner per key, also across processes when the store is shared).
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync + 'static {
+    /// Claims `key` for `lease` (how long the claim holds if its owner never completes or
+    /// releases it, e.g. because its process died).
+    async fn claim(&self, key: &str, lease: Duration) -> Result<Claim, IdempotencyError>;
+
+    /// Stores the answer for `key` for `ttl`; duplicates get it from now on.
+    async fn complete(
+        &self,
+        key: &str,
+        reply: &StoredReply,
+        ttl: Duration,
+    ) -> Result<(), IdempotencyError>;
+
+    /// Drops the claim on `key`, so that a retry runs the handler.
+    async fn release(&self, key: &str) -> Result<(), IdempotencyError>;
+}
+
+/// The key under which an event is deduplicated, or `None` for events without ids.
+///
+/// ```
+/// use callflow::{Event, idempotency::key_for};
+/// let ev = Event::from_slice(callflow::testing::call_action().event_id("e-1").build_json().as_bytes()).unwrap();
+/// assert_eq!(key_for(&ev).as_deref(), Some("event:e-1"));
+/// ```
+pub fn key_for(event: &Event) -> Option<String> {
+    match event {
+        Event::CallAction(e) => Some(format!("event:{}", e.payload.event_id)),
+        Event::CallStatus(e) => Some(format!("event:{}", e.payload.event_id)),
+        Event::SessionSummary(e) => Some(format!(
+            "session:{}:{}",
+            e.payload.session_id, e.envelope.event_type
+        )),
+        Event::RecordingStatus(e) => Some(format!(
+            "session:{}:{}:{}:{}",
+            e.payload.session_id,
+            e.envelope.event_type,
+            e.payload.recording_id.as_deref().unwrap_or(""),
+            e.payload.status.as_ref().map_or("", |s| s.as_str())
+        )),
+        Event::VirtualNumberUpdate(_) => None,
+        Event::Unknown(u) => {
+            let ids = event.ids();
+            match (ids.event_id, ids.session_id) {
+                (Some(id), _) => Some(format!("event:{id}")),
+                (None, Some(s)) => Some(format!("session:{s}:{}", u.event_type)),
+                (None, None) => None,
+            }
+        }
+    }
+}
+
+/// Default time an answer is kept for duplicates: 24 hours.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// Default number of keys [`MemoryIdempotencyStore`] keeps: 100 000.
+pub const DEFAULT_CAPACITY: usize = 100_000;
+
+enum Entry {
+    Running { until: Instant },
+    Done { reply: StoredReply, until: Instant },
+}
+
+impl Entry {
+    fn until(&self) -> Instant {
+        match self {
+            Entry::Running { until } | Entry::Done { until, .. } => *until,
+        }
+    }
+}
+
+/// An in-process store: bounded (oldest expiry evicted first when full), entries expire.
+/// Duplicates are only recognised within one process; use a shared store for many.
+pub struct MemoryIdempotencyStore {
+    entries: Mutex<HashMap<String, Entry>>,
+    capacity: usize,
+}
+
+impl fmt::Debug for MemoryIdempotencyStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryIdempotencyStore")
+            .field("capacity", &self.capacity)
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
+impl Default for MemoryIdempotencyStore {
+    fn default() -> Self {
+        Self::with_capacity(DEFAULT_CAPACITY)
+    }
+}
+
+impl MemoryIdempotencyStore {
+    /// A store keeping at most `capacity` keys.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            entries: Mutex::new(HashMap::new()),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// Number of keys held (running or done, expired ones not yet swept included).
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether no key is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        // Every change is a single insert/remove: a poisoned map is still consistent.
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn make_room(map: &mut HashMap<String, Entry>, capacity: usize, now: Instant) {
+        if map.len() < capacity {
+            return;
+        }
+        map.retain(|_, e| e.until() > now);
+        while map.len() >= capacity {
+            // Evict the entry that would expire first (never one still running, if possible).
+            let victim = map
+                .iter()
+                .filter(|(_, e)| matches!(e, Entry::Done { .. }))
+                .min_by_key(|(_, e)| e.until())
+                .or_else(|| map.iter().min_by_key(|(_, e)| e.until()))
+                .map(|(k, _)| k.clone());
+            match victim {
+                Some(k) => {
+                    map.remove(&k);
+                }
+                None => break,
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for MemoryIdempotencyStore {
+    async fn claim(&self, key: &str, lease: Duration) -> Result<Claim, IdempotencyError> {
+        let now = Instant::now();
+        let mut map = self.lock();
+        match map.get(key) {
+            Some(Entry::Done { reply, until }) if *until > now => {
+                return Ok(Claim::Done(reply.clone()));
+            }
+            Some(Entry::Running { until }) if *until > now => return Ok(Claim::InProgress),
+            _ => {}
+        }
+        Self::make_room(&mut map, self.capacity, now);
+        map.insert(key.to_owned(), Entry::Running { until: now + lease });
+        Ok(Claim::Claimed)
+    }
+
+    async fn complete(
+        &self,
+        key: &str,
+        reply: &StoredReply,
+        ttl: Duration,
+    ) -> Result<(), IdempotencyError> {
+        let now = Instant::now();
+        let mut map = self.lock();
+        if !map.contains_key(key) {
+            Self::make_room(&mut map, self.capacity, now);
+        }
+        map.insert(
+            key.to_owned(),
+            Entry::Done {
+                reply: reply.clone(),
+                until: now + ttl,
+            },
+        );
+        Ok(())
+    }
+
+    async fn release(&self, key: &str) -> Result<(), IdempotencyError> {
+        let mut map = self.lock();
+        if matches!(map.get(key), Some(Entry::Running { .. })) {
+            map.remove(key);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(b: &'static str) -> StoredReply {
+        StoredReply {
+            status: 200,
+            body: Bytes::from_static(b.as_bytes()),
+        }
+    }
+
+    #[tokio::test]
+    async fn claim_complete_release_cycle() {
+        let s = MemoryIdempotencyStore::default();
+        let lease = Duration::from_secs(5);
+        assert_eq!(s.claim("k", lease).await.unwrap(), Claim::Claimed);
+        assert_eq!(s.claim("k", lease).await.unwrap(), Claim::InProgress);
+        s.release("k").await.unwrap();
+        assert_eq!(s.claim("k", lease).await.unwrap(), Claim::Claimed);
+        s.complete("k", &reply("a"), DEFAULT_TTL).await.unwrap();
+        assert_eq!(s.claim("k", lease).await.unwrap(), Claim::Done(reply("a")));
+        // Releasing a completed key does not forget the answer.
+        s.release("k").await.unwrap();
+        assert_eq!(s.claim("k", lease).await.unwrap(), Claim::Done(reply("a")));
+    }
+
+    #[tokio::test]
+    async fn expired_entries_are_claimable_again() {
+        let s = MemoryIdempotencyStore::default();
+        assert_eq!(s.claim("k", Duration::ZERO).await.unwrap(), Claim::Claimed);
+        assert_eq!(
+            s.claim("k", Duration::from_secs(5)).await.unwrap(),
+            Claim::Claimed
+        );
+        s.complete("k", &reply("a"), Duration::ZERO).await.unwrap();
+        assert_eq!(
+            s.claim("k", Duration::from_secs(5)).await.unwrap(),
+            Claim::Claimed
+        );
+    }
+
+    #[tokio::test]
+    async fn the_store_is_bounded() {
+        let s = MemoryIdempotencyStore::with_capacity(3);
+        for k in ["a", "b", "c", "d", "e"] {
+            s.claim(k, Duration::from_secs(5)).await.unwrap();
+            s.complete(k, &reply("x"), DEFAULT_TTL).await.unwrap();
+        }
+        assert!(s.len() <= 3, "{}", s.len());
+        assert_eq!(
+            s.claim("e", Duration::from_secs(5)).await.unwrap(),
+            Claim::Done(reply("x"))
+        );
+    }
+}
