@@ -128,8 +128,24 @@ impl NewBinding {
         self
     }
 
-    /// Makes the stored binding. Stores call this.
-    pub(crate) fn into_binding(self, now: i64) -> Binding {
+    /// The virtual number (normalised).
+    pub fn virtual_number(&self) -> &PhoneNumber {
+        &self.virtual_number
+    }
+
+    /// The two parties (normalised).
+    pub fn parties(&self) -> &[PhoneNumber; 2] {
+        &self.parties
+    }
+
+    /// The expiry in Unix milliseconds, if any.
+    pub fn expires_at(&self) -> Option<i64> {
+        self.expires_at
+    }
+
+    /// Makes the binding to store, with a fresh id, created at `now` (Unix milliseconds).
+    /// For [`BindingStore`](crate::BindingStore) implementations.
+    pub fn into_binding(self, now: i64) -> Binding {
         Binding {
             id: random_id(),
             virtual_number: self.virtual_number,

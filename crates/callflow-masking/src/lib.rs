@@ -33,4 +33,4 @@ pub use binding::{
 };
 pub use handler::{MaskingHandler, Messages};
 pub use number::normalize_number;
-pub use store::{BindingStore, MemoryStore, SqliteStore, StoreError};
+pub use store::{BindingStore, MemoryStore, SqliteStore, StoreError, check_conflict, pick};

@@ -59,8 +59,10 @@ pub trait BindingStore: Send + Sync + 'static {
 }
 
 /// The ambiguity rule, shared by every store: among `existing` bindings (on the same virtual
-/// number), an active one that already holds a party of `new` refuses it.
-pub(crate) fn check_conflict(
+/// number), an active one that already holds a party of `new` refuses it; so does an expiry
+/// that is not in the future. [`BindingStore::create`] implementations call it with the
+/// bindings that hold either party on the virtual number, atomically with the insert.
+pub fn check_conflict(
     existing: &[Binding],
     new: &NewBinding,
     now: i64,
@@ -85,7 +87,7 @@ pub(crate) fn check_conflict(
 
 /// The lookup rule, shared by every store: among `candidates` (bindings holding the caller
 /// on the virtual number), the active one wins; otherwise the newest expired one.
-pub(crate) fn pick(candidates: Vec<Binding>, now: i64) -> Lookup {
+pub fn pick(candidates: Vec<Binding>, now: i64) -> Lookup {
     let mut newest_expired: Option<Binding> = None;
     for b in candidates {
         if !b.is_expired_at(now) {
