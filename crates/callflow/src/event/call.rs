@@ -142,12 +142,9 @@ pub enum EventData {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct EventDataMap {
-    /// Digits captured by `sayAndCapture`; `None` if nothing was captured.
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_digits",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// Digits captured by `sayAndCapture`; `None` if nothing was captured (serialized as
+    /// `"dtmf": null`, as 8x8 sends it).
+    #[serde(default, deserialize_with = "lenient::opt_digits")]
     pub dtmf: Option<String>,
     /// Speech recognised, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]

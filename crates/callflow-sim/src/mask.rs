@@ -1,0 +1,87 @@
+//! Masking phone numbers in everything the simulator prints.
+
+use callflow::phone::Masked;
+use serde_json::Value;
+
+/// Replaces every phone-number-like run in `text` (an optional `+` and 7 or more digits,
+/// standing alone) with its masked form (`+65****0001`).
+///
+/// ```
+/// assert_eq!(
+///     callflow_sim::mask_text("dial +6592220002 from 6568880000, press 1"),
+///     "dial +65****0002 from 65****0000, press 1"
+/// );
+/// ```
+pub fn mask_text(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let mut copied = 0;
+    while i < bytes.len() {
+        let start = i;
+        let plus = bytes[i] == b'+';
+        let digits_from = if plus { i + 1 } else { i };
+        let mut j = digits_from;
+        while j < bytes.len() && bytes[j].is_ascii_digit() {
+            j += 1;
+        }
+        let run = j - digits_from;
+        let before_ok = start == 0 || !is_word(bytes[start - 1]);
+        let after_ok = j == bytes.len() || !is_word(bytes[j]);
+        if run >= 7 && before_ok && after_ok {
+            out.push_str(&text[copied..start]);
+            out.push_str(&Masked(&text[start..j]).to_string());
+            copied = j;
+            i = j;
+        } else {
+            i = if run > 0 { j } else { i + 1 };
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'*'
+}
+
+/// A copy of `value` with every phone number in its strings masked.
+pub fn mask_json(value: &Value) -> Value {
+    match value {
+        Value::String(s) => Value::String(mask_text(s)),
+        Value::Array(a) => Value::Array(a.iter().map(mask_json).collect()),
+        Value::Object(m) => {
+            Value::Object(m.iter().map(|(k, v)| (k.clone(), mask_json(v))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn masks_numbers_but_not_ids_or_short_digits() {
+        assert_eq!(mask_text("+6591110001"), "+65****0001");
+        assert_eq!(mask_text("call 6591110001."), "call 65****0001.");
+        assert_eq!(mask_text("press 1 or 22"), "press 1 or 22");
+        assert_eq!(
+            mask_text("12345678-1234-11ef-0001-000000000001"),
+            "12345678-1234-11ef-0001-000000000001"
+        );
+        assert_eq!(mask_text("took 1234567 ms"), "took 12****4567 ms");
+        assert_eq!(mask_text("+65****0001"), "+65****0001");
+        assert_eq!(mask_text("é +6591110001 ü"), "é +65****0001 ü");
+    }
+
+    #[test]
+    fn masks_json_strings_only() {
+        let v = json!({"callflow": [{"action": "makeCall", "params": {"source": "+6568880000", "destination": "6592220002"}}], "n": 6592220002u64});
+        let m = mask_json(&v);
+        assert_eq!(m["callflow"][0]["params"]["source"], "+65****0000");
+        assert_eq!(m["callflow"][0]["params"]["destination"], "65****0002");
+        assert_eq!(m["n"], 6592220002u64);
+    }
+}
