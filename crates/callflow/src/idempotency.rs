@@ -21,7 +21,7 @@
 //! [`MemoryIdempotencyStore`] is the default (bounded, with a TTL); `callflow-redis` provides
 //! one shared by many instances.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -117,23 +117,67 @@ pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 3600);
 /// Default number of keys [`MemoryIdempotencyStore`] keeps: 100 000.
 pub const DEFAULT_CAPACITY: usize = 100_000;
 
-enum Entry {
-    Running { until: Instant },
-    Done { reply: StoredReply, until: Instant },
+enum State {
+    Running,
+    Done(StoredReply),
 }
 
-impl Entry {
-    fn until(&self) -> Instant {
-        match self {
-            Entry::Running { until } | Entry::Done { until, .. } => *until,
+struct Entry {
+    state: State,
+    until: Instant,
+    /// Matches the entry's newest place in the insertion queue.
+    generation: u64,
+}
+
+#[derive(Default)]
+struct Inner {
+    map: HashMap<String, Entry>,
+    /// Keys in insertion order, with the generation they were inserted with; a key inserted
+    /// again leaves a stale place behind, skipped when it reaches the front.
+    order: VecDeque<(u64, String)>,
+    generation: u64,
+}
+
+impl Inner {
+    fn insert(&mut self, key: &str, state: State, until: Instant) {
+        self.generation += 1;
+        let generation = self.generation;
+        self.map.insert(
+            key.to_owned(),
+            Entry {
+                state,
+                until,
+                generation,
+            },
+        );
+        self.order.push_back((generation, key.to_owned()));
+    }
+
+    /// Drops, from the oldest end, stale places and expired entries; then the oldest live
+    /// entries while the map is at `capacity`. Amortised O(1) per insert.
+    fn sweep(&mut self, capacity: usize, now: Instant) {
+        while let Some((generation, key)) = self.order.front() {
+            let live = self.map.get(key).filter(|e| e.generation == *generation);
+            let evict = match live {
+                None => true,
+                Some(e) => e.until <= now || self.map.len() >= capacity,
+            };
+            if !evict {
+                break;
+            }
+            if live.is_some() {
+                self.map.remove(key);
+            }
+            self.order.pop_front();
         }
     }
 }
 
-/// An in-process store: bounded (oldest expiry evicted first when full), entries expire.
-/// Duplicates are only recognised within one process; use a shared store for many.
+/// An in-process store: bounded (the oldest keys go first when it is full), entries expire;
+/// every operation is O(1) amortised. Duplicates are only recognised within one process; use
+/// a shared store for many.
 pub struct MemoryIdempotencyStore {
-    entries: Mutex<HashMap<String, Entry>>,
+    inner: Mutex<Inner>,
     capacity: usize,
 }
 
@@ -156,14 +200,14 @@ impl MemoryIdempotencyStore {
     /// A store keeping at most `capacity` keys.
     pub fn with_capacity(capacity: usize) -> Self {
         Self {
-            entries: Mutex::new(HashMap::new()),
+            inner: Mutex::new(Inner::default()),
             capacity: capacity.max(1),
         }
     }
 
-    /// Number of keys held (running or done, expired ones not yet swept included).
+    /// Number of keys held (expired ones not yet swept included).
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.lock().map.len()
     }
 
     /// Whether no key is held.
@@ -171,31 +215,9 @@ impl MemoryIdempotencyStore {
         self.len() == 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
-        // Every change is a single insert/remove: a poisoned map is still consistent.
-        self.entries.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn make_room(map: &mut HashMap<String, Entry>, capacity: usize, now: Instant) {
-        if map.len() < capacity {
-            return;
-        }
-        map.retain(|_, e| e.until() > now);
-        while map.len() >= capacity {
-            // Evict the entry that would expire first (never one still running, if possible).
-            let victim = map
-                .iter()
-                .filter(|(_, e)| matches!(e, Entry::Done { .. }))
-                .min_by_key(|(_, e)| e.until())
-                .or_else(|| map.iter().min_by_key(|(_, e)| e.until()))
-                .map(|(k, _)| k.clone());
-            match victim {
-                Some(k) => {
-                    map.remove(&k);
-                }
-                None => break,
-            }
-        }
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // Every change leaves the map and the queue consistent: a poisoned lock is usable.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -203,16 +225,15 @@ impl MemoryIdempotencyStore {
 impl IdempotencyStore for MemoryIdempotencyStore {
     async fn claim(&self, key: &str, lease: Duration) -> Result<Claim, IdempotencyError> {
         let now = Instant::now();
-        let mut map = self.lock();
-        match map.get(key) {
-            Some(Entry::Done { reply, until }) if *until > now => {
-                return Ok(Claim::Done(reply.clone()));
-            }
-            Some(Entry::Running { until }) if *until > now => return Ok(Claim::InProgress),
-            _ => {}
+        let mut inner = self.lock();
+        if let Some(e) = inner.map.get(key).filter(|e| e.until > now) {
+            return Ok(match &e.state {
+                State::Done(reply) => Claim::Done(reply.clone()),
+                State::Running => Claim::InProgress,
+            });
         }
-        Self::make_room(&mut map, self.capacity, now);
-        map.insert(key.to_owned(), Entry::Running { until: now + lease });
+        inner.sweep(self.capacity, now);
+        inner.insert(key, State::Running, now + lease);
         Ok(Claim::Claimed)
     }
 
@@ -223,24 +244,24 @@ impl IdempotencyStore for MemoryIdempotencyStore {
         ttl: Duration,
     ) -> Result<(), IdempotencyError> {
         let now = Instant::now();
-        let mut map = self.lock();
-        if !map.contains_key(key) {
-            Self::make_room(&mut map, self.capacity, now);
-        }
-        map.insert(
-            key.to_owned(),
-            Entry::Done {
-                reply: reply.clone(),
-                until: now + ttl,
-            },
-        );
+        let mut inner = self.lock();
+        // Replacing a claim does not grow the map: no room to make for it.
+        let room = self.capacity + usize::from(inner.map.contains_key(key));
+        inner.sweep(room, now);
+        inner.insert(key, State::Done(reply.clone()), now + ttl);
         Ok(())
     }
 
     async fn release(&self, key: &str) -> Result<(), IdempotencyError> {
-        let mut map = self.lock();
-        if matches!(map.get(key), Some(Entry::Running { .. })) {
-            map.remove(key);
+        let mut inner = self.lock();
+        if matches!(
+            inner.map.get(key),
+            Some(Entry {
+                state: State::Running,
+                ..
+            })
+        ) {
+            inner.map.remove(key);
         }
         Ok(())
     }
@@ -273,6 +294,30 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_full_store_stays_fast_and_bounded() {
+        let s = MemoryIdempotencyStore::with_capacity(10_000);
+        let start = Instant::now();
+        for i in 0..50_000 {
+            let k = format!("k{i}");
+            s.claim(&k, Duration::from_secs(5)).await.unwrap();
+            s.complete(&k, &reply("x"), DEFAULT_TTL).await.unwrap();
+        }
+        assert_eq!(s.len(), 10_000);
+        assert!(s.lock().order.len() <= 20_001);
+        // Linear eviction would take seconds here; O(1) takes milliseconds.
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
+        );
+        // The newest keys are kept.
+        assert_eq!(
+            s.claim("k49999", Duration::from_secs(5)).await.unwrap(),
+            Claim::Done(reply("x"))
+        );
+    }
+
+    #[tokio::test]
     async fn expired_entries_are_claimable_again() {
         let s = MemoryIdempotencyStore::default();
         assert_eq!(s.claim("k", Duration::ZERO).await.unwrap(), Claim::Claimed);
@@ -295,6 +340,7 @@ mod tests {
             s.complete(k, &reply("x"), DEFAULT_TTL).await.unwrap();
         }
         assert!(s.len() <= 3, "{}", s.len());
+        assert!(s.lock().order.len() <= 8, "the queue stays bounded too");
         assert_eq!(
             s.claim("e", Duration::from_secs(5)).await.unwrap(),
             Claim::Done(reply("x"))
