@@ -77,7 +77,10 @@ impl CallFlow {
 
     /// The JSON bytes 8x8 expects.
     pub fn to_bytes(&self) -> Bytes {
-        Bytes::from(serde_json::to_vec(self).expect("a callflow always serializes"))
+        // Most replies fit: one allocation instead of several growth steps.
+        let mut out = Vec::with_capacity(256);
+        serde_json::to_writer(&mut out, self).expect("a callflow always serializes");
+        Bytes::from(out)
     }
 
     /// Checks the callflow against 8x8's rules for `mode`; returns every violation.

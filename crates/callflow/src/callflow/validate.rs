@@ -142,6 +142,17 @@ fn action_path(i: usize) -> String {
     format!("$.callflow[{i}]")
 }
 
+/// The path of an action's parameters, formatted only when a violation is reported (the
+/// valid path allocates nothing).
+#[derive(Clone, Copy)]
+struct At(usize);
+
+impl fmt::Display for At {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "$.callflow[{}].params", self.0)
+    }
+}
+
 /// Whether `s` is an MSISDN: an optional `+` then 6–15 digits, not starting with 0.
 pub(crate) fn is_msisdn(s: &str) -> bool {
     let d = s.strip_prefix('+').unwrap_or(s);
@@ -162,8 +173,13 @@ fn is_http_url(s: &str) -> bool {
 }
 
 /// Ordering rules over the action kinds (`None` = an entry whose action is unknown).
-fn check_structure(kinds: &[Option<ActionKind>], mode: Mode, r: &mut Report) {
-    if kinds.is_empty() {
+fn check_structure(
+    len: usize,
+    kind_at: impl Fn(usize) -> Option<ActionKind>,
+    mode: Mode,
+    r: &mut Report,
+) {
+    if len == 0 {
         r.push(
             Code::InvalidEntry,
             "$.callflow",
@@ -171,7 +187,7 @@ fn check_structure(kinds: &[Option<ActionKind>], mode: Mode, r: &mut Report) {
         );
         return;
     }
-    if mode == Mode::SendCallflow && kinds[0] != Some(ActionKind::MakeCall) {
+    if mode == Mode::SendCallflow && kind_at(0) != Some(ActionKind::MakeCall) {
         r.push(
             Code::FirstActionNotMakeCall,
             "$.callflow[0].action",
@@ -179,8 +195,8 @@ fn check_structure(kinds: &[Option<ActionKind>], mode: Mode, r: &mut Report) {
         );
     }
     let mut make_calls = 0;
-    for (i, k) in kinds.iter().enumerate() {
-        match k {
+    for i in 0..len {
+        match kind_at(i) {
             Some(ActionKind::MakeCall) => {
                 make_calls += 1;
                 if make_calls == 3 {
@@ -191,7 +207,7 @@ fn check_structure(kinds: &[Option<ActionKind>], mode: Mode, r: &mut Report) {
                     );
                 }
             }
-            Some(ActionKind::Hangup) if i + 1 != kinds.len() => r.push(
+            Some(ActionKind::Hangup) if i + 1 != len => r.push(
                 Code::HangupMisplaced,
                 format!("{}.action", action_path(i)),
                 "hangup must be the last action",
@@ -201,21 +217,25 @@ fn check_structure(kinds: &[Option<ActionKind>], mode: Mode, r: &mut Report) {
     }
 }
 
-fn check_text(r: &mut Report, path: String, text: &str, required: bool) {
+fn check_text(r: &mut Report, p: At, name: &str, text: &str, required: bool) {
     if text.trim().is_empty() {
         if required {
-            r.push(Code::InvalidEntry, path, "must not be empty");
+            r.push(
+                Code::InvalidEntry,
+                format!("{p}.{name}"),
+                "must not be empty",
+            );
         }
-    } else if text.chars().count() > MAX_TEXT_CHARS {
+    } else if text.len() > MAX_TEXT_CHARS && text.chars().count() > MAX_TEXT_CHARS {
         r.push(
             Code::InvalidEntry,
-            path,
+            format!("{p}.{name}"),
             format!("must be at most {MAX_TEXT_CHARS} characters"),
         );
     }
 }
 
-fn check_repetition(r: &mut Report, p: &str, rep: Option<u32>) {
+fn check_repetition(r: &mut Report, p: At, rep: Option<u32>) {
     if let Some(n) = rep
         && !(1..=3).contains(&n)
     {
@@ -227,7 +247,7 @@ fn check_repetition(r: &mut Report, p: &str, rep: Option<u32>) {
     }
 }
 
-fn check_speed(r: &mut Report, p: &str, speed: Option<f64>) {
+fn check_speed(r: &mut Report, p: At, speed: Option<f64>) {
     if let Some(s) = speed
         && !(0.5..=2.0).contains(&s)
     {
@@ -239,7 +259,7 @@ fn check_speed(r: &mut Report, p: &str, speed: Option<f64>) {
     }
 }
 
-fn check_voice(r: &mut Report, p: &str, voice: &str) {
+fn check_voice(r: &mut Report, p: At, voice: &str) {
     if voice.trim().is_empty() {
         r.push(
             Code::InvalidEntry,
@@ -249,7 +269,7 @@ fn check_voice(r: &mut Report, p: &str, voice: &str) {
     }
 }
 
-fn check_make_call(r: &mut Report, p: &str, m: &MakeCall, mode: Mode) {
+fn check_make_call(r: &mut Report, p: At, m: &MakeCall, mode: Mode) {
     if !is_msisdn(&m.source) {
         r.push(
             Code::InvalidEntry,
@@ -273,14 +293,14 @@ fn check_make_call(r: &mut Report, p: &str, m: &MakeCall, mode: Mode) {
     }
 }
 
-fn check_say(r: &mut Report, p: &str, s: &Say) {
-    check_text(r, format!("{p}.text"), &s.text, true);
+fn check_say(r: &mut Report, p: At, s: &Say) {
+    check_text(r, p, "text", &s.text, true);
     check_voice(r, p, &s.voice_profile);
     check_repetition(r, p, s.repetition);
     check_speed(r, p, s.speed);
 }
 
-fn check_play_file(r: &mut Report, p: &str, f: &PlayFile) {
+fn check_play_file(r: &mut Report, p: At, f: &PlayFile) {
     if !is_http_url(&f.file_url) {
         r.push(
             Code::InvalidEntry,
@@ -291,8 +311,8 @@ fn check_play_file(r: &mut Report, p: &str, f: &PlayFile) {
     check_repetition(r, p, f.repetition);
 }
 
-fn check_capture(r: &mut Report, p: &str, c: &SayAndCapture) {
-    check_text(r, format!("{p}.promptMessage"), &c.prompt_message, true);
+fn check_capture(r: &mut Report, p: At, c: &SayAndCapture) {
+    check_text(r, p, "promptMessage", &c.prompt_message, true);
     check_voice(r, p, &c.voice_profile);
     check_speed(r, p, c.speed);
     check_repetition(r, p, c.repetition);
@@ -301,7 +321,7 @@ fn check_capture(r: &mut Report, p: &str, c: &SayAndCapture) {
         ("failureMessage", &c.failure_message),
     ] {
         if let Some(m) = msg {
-            check_text(r, format!("{p}.{name}"), m, false);
+            check_text(r, p, name, m, false);
         }
     }
     match c.max_digits {
@@ -366,20 +386,24 @@ fn check_capture(r: &mut Report, p: &str, c: &SayAndCapture) {
 }
 
 fn check_action(r: &mut Report, i: usize, a: &Action, mode: Mode) {
-    let p = format!("{}.params", action_path(i));
+    let p = At(i);
     match a {
-        Action::MakeCall(m) => check_make_call(r, &p, m, mode),
-        Action::Say(s) => check_say(r, &p, s),
-        Action::PlayFile(f) => check_play_file(r, &p, f),
-        Action::SayAndCapture(c) => check_capture(r, &p, c),
+        Action::MakeCall(m) => check_make_call(r, p, m, mode),
+        Action::Say(s) => check_say(r, p, s),
+        Action::PlayFile(f) => check_play_file(r, p, f),
+        Action::SayAndCapture(c) => check_capture(r, p, c),
         Action::Hangup => {}
     }
 }
 
 pub(super) fn validate_flow(flow: &CallFlow, mode: Mode) -> Result<(), Violations> {
     let mut r = Report::default();
-    let kinds: Vec<Option<ActionKind>> = flow.actions.iter().map(|a| Some(a.kind())).collect();
-    check_structure(&kinds, mode, &mut r);
+    check_structure(
+        flow.actions.len(),
+        |i| Some(flow.actions[i].kind()),
+        mode,
+        &mut r,
+    );
     for (i, a) in flow.actions.iter().enumerate() {
         check_action(&mut r, i, a, mode);
     }
@@ -707,7 +731,7 @@ pub(super) fn parse_flow(json: &[u8], mode: Mode) -> Result<CallFlow, Violations
         parsed.push((i, action));
     }
 
-    check_structure(&kinds, mode, &mut r);
+    check_structure(kinds.len(), |i| kinds[i], mode, &mut r);
     for (i, a) in &parsed {
         if let Some(a) = a {
             check_action(&mut r, *i, a, mode);

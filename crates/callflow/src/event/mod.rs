@@ -370,30 +370,31 @@ fn parse(body: &[u8]) -> Result<Event, ParseError> {
         path: Some("$.eventType".to_owned()),
         message: "is missing but it is required".to_owned(),
     })?;
-    let envelope = |et: &str| Envelope {
-        event_type: et.to_owned(),
-        namespace: env.namespace.clone(),
-        description: env.description.clone(),
+    let payload = env.payload;
+    let envelope = Envelope {
+        event_type: event_type.clone().into_owned(),
+        namespace: env.namespace,
+        description: env.description,
         version: env.version,
     };
     Ok(match event_type.as_ref() {
-        et @ event_type::CALL_ACTION => {
-            Event::CallAction(CallAction::new(envelope(et), payload_of(env.payload)?))
+        event_type::CALL_ACTION => {
+            Event::CallAction(CallAction::new(envelope, payload_of(payload)?))
         }
-        et @ event_type::CALL_STATUS => {
-            Event::CallStatus(CallStatusEvent::new(envelope(et), payload_of(env.payload)?))
+        event_type::CALL_STATUS => {
+            Event::CallStatus(CallStatusEvent::new(envelope, payload_of(payload)?))
         }
-        et @ event_type::SESSION_SUMMARY => {
-            Event::SessionSummary(SessionSummary::new(envelope(et), payload_of(env.payload)?))
+        event_type::SESSION_SUMMARY => {
+            Event::SessionSummary(SessionSummary::new(envelope, payload_of(payload)?))
         }
-        et @ event_type::CALL_RECORDING_STATUS => {
-            Event::RecordingStatus(RecordingStatus::new(envelope(et), payload_of(env.payload)?))
+        event_type::CALL_RECORDING_STATUS => {
+            Event::RecordingStatus(RecordingStatus::new(envelope, payload_of(payload)?))
         }
-        et @ event_type::VIRTUAL_NUMBER_UPDATE => Event::VirtualNumberUpdate(
-            VirtualNumberUpdate::new(envelope(et), payload_of(env.payload)?),
-        ),
-        other => Event::Unknown(UnknownEvent {
-            event_type: other.to_owned(),
+        event_type::VIRTUAL_NUMBER_UPDATE => {
+            Event::VirtualNumberUpdate(VirtualNumberUpdate::new(envelope, payload_of(payload)?))
+        }
+        _ => Event::Unknown(UnknownEvent {
+            event_type: envelope.event_type,
             raw: serde_json::from_str(text).map_err(|e| ParseError::syntax(&e))?,
         }),
     })

@@ -47,13 +47,17 @@ pub(crate) async fn guarded<T>(
     fut: Pin<Box<dyn Future<Output = Result<T, HandlerError>> + Send + '_>>,
     deadline: Option<Duration>,
 ) -> Outcome<T> {
-    let guarded = CatchUnwind(fut);
-    let result = match deadline {
-        Some(d) => match tokio::time::timeout(d, guarded).await {
+    let mut guarded = CatchUnwind(fut);
+    // Most handlers answer without waiting: poll once before arming a timer, so the common
+    // case never touches the runtime's timer wheel.
+    let first = std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut guarded).poll(cx))).await;
+    let result = match (first, deadline) {
+        (Poll::Ready(r), _) => r,
+        (Poll::Pending, Some(d)) => match tokio::time::timeout(d, guarded).await {
             Ok(r) => r,
             Err(_) => return Outcome::TimedOut,
         },
-        None => guarded.await,
+        (Poll::Pending, None) => guarded.await,
     };
     match result {
         Ok(Ok(v)) => Outcome::Done(v),

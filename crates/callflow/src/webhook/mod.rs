@@ -2,6 +2,7 @@
 //!
 //! | situation | status | body |
 //! |---|---|---|
+//! | peer not in the allow-list (when configured) | 403 | JSON error, before the body is read |
 //! | not `POST` | 405 + `Allow: POST` | JSON error |
 //! | auth header missing or wrong (when configured) | 401 | JSON error, nothing about the secret |
 //! | `Content-Encoding` other than identity | 415 | JSON error |
@@ -16,6 +17,8 @@
 //! | other event handled | 200 | `{"received":true}` |
 //! | other event: handler error or panic | 500 | JSON error (details only in the log) |
 //! | other event: deadline passed | 503 | JSON error |
+//! | duplicate delivery of a handled event | the first delivery's status and body | handler not run again |
+//! | idempotency store unreachable | `CALL_ACTION`: 200 + fallback; others: 503 | |
 //!
 //! Every JSON error has one shape: `{"error":{"code":"…","message":"…"}}`, plus `"path"`
 //! for shape errors.
