@@ -98,6 +98,41 @@ pub struct CallPayload {
 }
 
 impl CallPayload {
+    /// A payload with the required fields; every optional field is `None` (set the public
+    /// fields afterwards).
+    pub fn new(
+        event_id: impl Into<String>,
+        call_id: impl Into<String>,
+        session_id: impl Into<String>,
+        call_status: CallStatus,
+        source: impl Into<PhoneNumber>,
+        destination: impl Into<PhoneNumber>,
+    ) -> Self {
+        Self {
+            event_id: event_id.into(),
+            call_id: call_id.into(),
+            session_id: session_id.into(),
+            sub_account_id: None,
+            call_status,
+            call_direction: None,
+            call_type: None,
+            source: source.into(),
+            destination: destination.into(),
+            source_format: None,
+            destination_format: None,
+            source_country_code: None,
+            destination_country_code: None,
+            source_ref_id: None,
+            destination_ref_id: None,
+            call_duration: None,
+            event_data: None,
+            dtmf: None,
+            sip_code: None,
+            timestamp: None,
+            client_action_id: None,
+        }
+    }
+
     /// The digits the caller entered, wherever this payload version put them:
     /// `payload.eventData.dtmf`, then `payload.eventData` when it is a plain string, then
     /// `payload.dtmf` (string or number). Empty or blank values count as "no digits".

@@ -66,6 +66,25 @@ pub struct SummaryPayload {
     pub details: Legs,
 }
 
+impl SummaryPayload {
+    /// A payload with the required fields; every optional field is empty (set the public
+    /// fields afterwards).
+    pub fn new(session_id: impl Into<String>, session_status: SessionStatus) -> Self {
+        Self {
+            session_id: session_id.into(),
+            sub_account_id: None,
+            session_status,
+            start_time: None,
+            end_time: None,
+            last_action: None,
+            call_count: None,
+            client_request_id: None,
+            error_details: None,
+            details: Legs::default(),
+        }
+    }
+}
+
 /// `errorDetails` of a session summary.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -135,8 +154,8 @@ impl Legs {
     }
 }
 
-/// One leg of a session summary.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// One leg of a session summary (`CallLeg::default()` has every field empty).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct CallLeg {
