@@ -4,12 +4,14 @@
 //! ```text
 //! number-masking bind --virtual-number +6568880000 --party +6591110001 --party +6592220002 --ttl 2h
 //! number-masking serve --listen 0.0.0.0:3000 --framework axum --auth-header "Bearer s3cret"
+//! number-masking --store redis://127.0.0.1:6379/0 serve --framework warp   # one of many instances
 //! number-masking demo
 //! ```
 
 mod demo;
 mod output;
 mod server;
+mod store;
 mod ttl;
 
 use std::io::Write;
@@ -18,18 +20,30 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use callflow::{Config, Webhook};
-use callflow_masking::{BindingStore, MaskingHandler, NewBinding, SqliteStore};
+use callflow_masking::{BindingStore, MaskingHandler, NewBinding};
 use clap::{Parser, Subcommand};
 
 use server::Framework;
+use store::{Store, StoreUrl};
 
-/// Number masking over 8x8 voice webhooks, backed by a SQLite file.
+/// Number masking over 8x8 voice webhooks, backed by a SQLite file or a shared Redis.
 #[derive(Parser, Debug)]
 #[command(name = "number-masking", version, about)]
 struct Cli {
-    /// The SQLite database file (created if missing).
-    #[arg(long, global = true, default_value = "number-masking.db")]
-    db: PathBuf,
+    /// The SQLite database file (created if missing; default number-masking.db). Same as
+    /// `--store sqlite:FILE`.
+    #[arg(long, global = true, value_name = "FILE", conflicts_with = "store")]
+    db: Option<PathBuf>,
+
+    /// Where bindings and call records live: `sqlite:FILE` (the default,
+    /// sqlite:number-masking.db) or `redis://HOST:PORT/DB` (shared by many `serve` instances,
+    /// which then also recognise duplicate deliveries together).
+    #[arg(long, global = true, value_name = "URL", value_parser = StoreUrl::parse)]
+    store: Option<StoreUrl>,
+
+    /// Prefix of every key in Redis (to share one Redis database between services).
+    #[arg(long, global = true, value_name = "PREFIX", default_value = callflow_redis::DEFAULT_PREFIX)]
+    redis_prefix: String,
 
     #[command(subcommand)]
     command: Command,
@@ -91,7 +105,8 @@ enum Command {
         #[arg(long, default_value = "authorization")]
         auth_header_name: String,
     },
-    /// Walk through a masked call on each framework with a temporary database.
+    /// Walk through a masked call on each framework with a temporary SQLite database
+    /// (ignores --db and --store).
     Demo,
 }
 
@@ -130,7 +145,12 @@ async fn run(cli: Cli) -> Result<()> {
     if let Command::Demo = cli.command {
         return demo::run().await;
     }
-    let store = SqliteStore::open_async(&cli.db).await?;
+    let url = match (cli.store, cli.db) {
+        (Some(url), _) => url,
+        (None, Some(db)) => StoreUrl::Sqlite(db),
+        (None, None) => StoreUrl::Sqlite(store::DEFAULT_DB.into()),
+    };
+    let store = Store::open(&url, &cli.redis_prefix).await?;
     match cli.command {
         Command::Bind {
             virtual_number,
@@ -175,6 +195,16 @@ async fn run(cli: Cli) -> Result<()> {
             auth_header_name,
         } => {
             let mut config = Config::default();
+            if let Some(shared) = store.idempotency() {
+                // Duplicates are recognised by every instance on this Redis.
+                config = config.idempotency_store(shared);
+            }
+            if let Err(e) = store.check().await {
+                tracing::warn!(
+                    error = %e,
+                    "store not reachable yet: calls get the fallback callflow and other events 503 until it is"
+                );
+            }
             if !auth_header.is_empty() {
                 let name = http_header_name(&auth_header_name)?;
                 config = config.auth_header(name);
@@ -182,6 +212,7 @@ async fn run(cli: Cli) -> Result<()> {
                     config = config.auth_token(value);
                 }
             }
+            tracing::info!(store = %url.describe(), "serving");
             let webhook = Webhook::new(MaskingHandler::new(store)).config(config);
             let listener = std::net::TcpListener::bind(listen)
                 .map_err(|e| format!("cannot listen on {listen}: {e}"))?;

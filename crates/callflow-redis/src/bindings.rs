@@ -1,0 +1,427 @@
+//! [`RedisBindingStore`]: number-masking bindings and call records in Redis.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use callflow::PhoneNumber;
+use callflow_masking::{
+    Binding, BindingStore, CallRecord, LegRecord, Lookup, NewBinding, StoreError, check_conflict,
+    now_millis, pick,
+};
+use redis::Pipeline;
+
+use crate::{BackendError, Redis};
+
+/// How often `create` re-reads and retries when another instance changed the same
+/// (virtual number, party) index between its check and its write.
+const CREATE_ATTEMPTS: usize = 50;
+
+/// Bindings fetched per pipeline when listing.
+const CHUNK: usize = 500;
+
+/// The masking [`BindingStore`] in Redis, shared by every instance (and the CLI) that uses the
+/// same server and prefix.
+///
+/// Data model (every key under the [`Redis::prefix`], default `callflow:`):
+///
+/// | key | type | holds |
+/// |---|---|---|
+/// | `binding:{id}` | hash | one binding: `id`, `vn`, `a`, `b`, `expires_at`, `record`, `reference`, `created_at` |
+/// | `idx:{vn}:{party}` | set | ids of the bindings holding `party` on virtual number `vn` (the routing key) |
+/// | `bindings` | sorted set | every binding id, scored by creation time (listing) |
+/// | `call:{session}` | hash | one session's record (legs as JSON), replaced by a repeated summary |
+/// | `calls` | sorted set | session ids scored by the time they were recorded |
+///
+/// - `create` is atomic across instances: it `WATCH`es both parties' index sets on a
+///   connection of its own, reads the bindings they hold, applies the shared rule
+///   [`check_conflict`], and writes in `MULTI`/`EXEC`; if another instance touched either
+///   index in between, `EXEC` does nothing and the check runs again on fresh data. Two
+///   instances can therefore never both create conflicting bindings.
+/// - `lookup` reads the caller's index (`SMEMBERS`, exactly one per lookup) and those bindings,
+///   and applies the shared rule [`pick`].
+/// - Expired bindings are kept (no Redis TTL), as in the other stores, so a caller whose
+///   binding expired hears the "expired" message, not "not bound"; `remove` deletes them.
+/// - Nothing expires by itself: persistence is Redis's own (configure AOF or RDB snapshots).
+#[derive(Clone, Debug)]
+pub struct RedisBindingStore {
+    redis: Redis,
+}
+
+fn backend(e: BackendError) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+impl RedisBindingStore {
+    /// A store on `redis` (shares its connection).
+    pub fn new(redis: &Redis) -> Self {
+        Self {
+            redis: redis.clone(),
+        }
+    }
+
+    /// The Redis handle.
+    pub fn redis(&self) -> &Redis {
+        &self.redis
+    }
+
+    fn binding_key(&self, id: &str) -> String {
+        self.redis.key(&["binding", id])
+    }
+
+    fn index_key(&self, vn: &PhoneNumber, party: &PhoneNumber) -> String {
+        self.redis.key(&["idx", vn.as_str(), party.as_str()])
+    }
+
+    fn all_key(&self) -> String {
+        self.redis.key(&["bindings"])
+    }
+
+    fn call_key(&self, session: &str) -> String {
+        self.redis.key(&["call", session])
+    }
+
+    fn calls_key(&self) -> String {
+        self.redis.key(&["calls"])
+    }
+
+    /// `HGETALL` of each key, in one round trip; missing keys give empty maps.
+    async fn hashes(
+        &self,
+        conn: &mut (impl redis::aio::ConnectionLike + Send),
+        keys: Vec<String>,
+    ) -> Result<Vec<HashMap<String, String>>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = Pipeline::new();
+        for k in &keys {
+            pipe.cmd("HGETALL").arg(k);
+        }
+        self.redis
+            .run(pipe.query_async::<Vec<HashMap<String, String>>>(conn))
+            .await
+            .map_err(backend)
+    }
+
+    /// The bindings with these ids (ids whose binding is gone are skipped).
+    async fn bindings(
+        &self,
+        conn: &mut (impl redis::aio::ConnectionLike + Send),
+        ids: &[String],
+    ) -> Result<Vec<Binding>, StoreError> {
+        let keys = ids.iter().map(|id| self.binding_key(id)).collect();
+        let maps = self.hashes(conn, keys).await?;
+        let mut out = Vec::with_capacity(maps.len());
+        for (id, m) in ids.iter().zip(maps) {
+            if m.is_empty() {
+                continue;
+            }
+            out.push(
+                binding_from_hash(&m)
+                    .ok_or_else(|| backend(self.redis.error(format!("corrupt binding {id}"))))?,
+            );
+        }
+        out.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(out)
+    }
+}
+
+fn binding_fields(b: &Binding) -> Vec<(&'static str, String)> {
+    let mut f = vec![
+        ("id", b.id.clone()),
+        ("vn", b.virtual_number.as_str().to_owned()),
+        ("a", b.parties[0].as_str().to_owned()),
+        ("b", b.parties[1].as_str().to_owned()),
+        ("record", if b.record { "1" } else { "0" }.to_owned()),
+        ("created_at", b.created_at.to_string()),
+    ];
+    if let Some(e) = b.expires_at {
+        f.push(("expires_at", e.to_string()));
+    }
+    if let Some(r) = &b.reference {
+        f.push(("reference", r.clone()));
+    }
+    f
+}
+
+fn binding_from_hash(m: &HashMap<String, String>) -> Option<Binding> {
+    Some(Binding {
+        id: m.get("id")?.clone(),
+        virtual_number: PhoneNumber::new(m.get("vn")?.clone()),
+        parties: [
+            PhoneNumber::new(m.get("a")?.clone()),
+            PhoneNumber::new(m.get("b")?.clone()),
+        ],
+        expires_at: match m.get("expires_at") {
+            Some(e) => Some(e.parse().ok()?),
+            None => None,
+        },
+        record: m.get("record").is_some_and(|r| r == "1"),
+        reference: m.get("reference").cloned(),
+        created_at: m.get("created_at")?.parse().ok()?,
+    })
+}
+
+fn call_fields(c: &CallRecord) -> Result<Vec<(&'static str, String)>, StoreError> {
+    let legs =
+        serde_json::to_string(&c.legs).map_err(|e| StoreError::Backend(format!("legs: {e}")))?;
+    let mut f = vec![
+        ("session_id", c.session_id.clone()),
+        ("status", c.status.clone()),
+        ("duration_secs", c.duration_secs.to_string()),
+        ("legs", legs),
+        ("recorded_at", c.recorded_at.to_string()),
+    ];
+    let optional = [
+        ("binding_id", c.binding_id.clone()),
+        (
+            "virtual_number",
+            c.virtual_number.as_ref().map(|n| n.as_str().to_owned()),
+        ),
+        ("error_code", c.error_code.map(|e| e.to_string())),
+        ("error_message", c.error_message.clone()),
+        ("started_at", c.started_at.clone()),
+        ("ended_at", c.ended_at.clone()),
+    ];
+    f.extend(optional.into_iter().filter_map(|(k, v)| Some((k, v?))));
+    Ok(f)
+}
+
+fn call_from_hash(m: &HashMap<String, String>) -> Option<CallRecord> {
+    let opt = |k: &str| m.get(k).cloned();
+    Some(CallRecord {
+        session_id: m.get("session_id")?.clone(),
+        binding_id: opt("binding_id"),
+        virtual_number: opt("virtual_number").map(PhoneNumber::new),
+        status: m.get("status")?.clone(),
+        duration_secs: m.get("duration_secs")?.parse().ok()?,
+        legs: serde_json::from_str::<Vec<LegRecord>>(m.get("legs")?).unwrap_or_default(),
+        error_code: match m.get("error_code") {
+            Some(e) => Some(e.parse().ok()?),
+            None => None,
+        },
+        error_message: opt("error_message"),
+        started_at: opt("started_at"),
+        ended_at: opt("ended_at"),
+        recorded_at: m.get("recorded_at")?.parse().ok()?,
+    })
+}
+
+#[async_trait]
+impl BindingStore for RedisBindingStore {
+    async fn create(&self, new: NewBinding) -> Result<Binding, StoreError> {
+        let vn = new.virtual_number();
+        let [a, b] = new.parties();
+        let (idx_a, idx_b) = (self.index_key(vn, a), self.index_key(vn, b));
+        // WATCH is connection state: it needs a connection no concurrent command shares.
+        let mut conn = self.redis.dedicated().await.map_err(backend)?;
+        for _ in 0..CREATE_ATTEMPTS {
+            self.redis
+                .run(
+                    redis::cmd("WATCH")
+                        .arg(&idx_a)
+                        .arg(&idx_b)
+                        .query_async::<()>(&mut conn),
+                )
+                .await
+                .map_err(backend)?;
+            let ids: Vec<String> = self
+                .redis
+                .run(
+                    redis::cmd("SUNION")
+                        .arg(&idx_a)
+                        .arg(&idx_b)
+                        .query_async(&mut conn),
+                )
+                .await
+                .map_err(backend)?;
+            let existing = self.bindings(&mut conn, &ids).await?;
+            let now = now_millis();
+            if let Err(e) = check_conflict(&existing, &new, now) {
+                let _ = self
+                    .redis
+                    .run(redis::cmd("UNWATCH").query_async::<()>(&mut conn))
+                    .await;
+                return Err(e.into());
+            }
+            let binding = new.clone().into_binding(now);
+            let key = self.binding_key(&binding.id);
+            let mut tx = Pipeline::new();
+            tx.atomic()
+                .cmd("HSET")
+                .arg(&key)
+                .arg(binding_fields(&binding))
+                .ignore()
+                .cmd("SADD")
+                .arg(&idx_a)
+                .arg(&binding.id)
+                .ignore()
+                .cmd("SADD")
+                .arg(&idx_b)
+                .arg(&binding.id)
+                .ignore()
+                .cmd("ZADD")
+                .arg(self.all_key())
+                .arg(binding.created_at)
+                .arg(&binding.id)
+                .ignore();
+            let done: Option<()> = self
+                .redis
+                .run(tx.query_async(&mut conn))
+                .await
+                .map_err(backend)?;
+            if done.is_some() {
+                return Ok(binding);
+            }
+            // Another instance changed an index we read: check again on fresh data.
+            tokio::task::yield_now().await;
+        }
+        Err(backend(self.redis.error(
+            "too much contention on the binding indexes; try again",
+        )))
+    }
+
+    async fn lookup(&self, vn: &PhoneNumber, caller: &PhoneNumber) -> Result<Lookup, StoreError> {
+        let mut conn = self.redis.conn();
+        let ids: Vec<String> = self
+            .redis
+            .run(
+                redis::cmd("SMEMBERS")
+                    .arg(self.index_key(vn, caller))
+                    .query_async(&mut conn),
+            )
+            .await
+            .map_err(backend)?;
+        let candidates = self
+            .bindings(&mut conn, &ids)
+            .await?
+            .into_iter()
+            .filter(|b| &b.virtual_number == vn && b.has_party(caller))
+            .collect();
+        Ok(pick(candidates, now_millis()))
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Binding>, StoreError> {
+        let mut conn = self.redis.conn();
+        Ok(self
+            .bindings(&mut conn, &[id.to_owned()])
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    async fn list(&self) -> Result<Vec<Binding>, StoreError> {
+        let mut conn = self.redis.conn();
+        let ids: Vec<String> = self
+            .redis
+            .run(
+                redis::cmd("ZRANGE")
+                    .arg(self.all_key())
+                    .arg(0)
+                    .arg(-1)
+                    .query_async(&mut conn),
+            )
+            .await
+            .map_err(backend)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(CHUNK) {
+            out.extend(self.bindings(&mut conn, chunk).await?);
+        }
+        out.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(out)
+    }
+
+    async fn remove(&self, id: &str) -> Result<bool, StoreError> {
+        let mut conn = self.redis.conn();
+        let Some(b) = self.get(id).await? else {
+            // Drop a dangling listing entry, if any.
+            let _ = self
+                .redis
+                .run(
+                    redis::cmd("ZREM")
+                        .arg(self.all_key())
+                        .arg(id)
+                        .query_async::<()>(&mut conn),
+                )
+                .await;
+            return Ok(false);
+        };
+        let mut tx = Pipeline::new();
+        tx.atomic()
+            .cmd("DEL")
+            .arg(self.binding_key(id))
+            .cmd("SREM")
+            .arg(self.index_key(&b.virtual_number, &b.parties[0]))
+            .arg(id)
+            .ignore()
+            .cmd("SREM")
+            .arg(self.index_key(&b.virtual_number, &b.parties[1]))
+            .arg(id)
+            .ignore()
+            .cmd("ZREM")
+            .arg(self.all_key())
+            .arg(id)
+            .ignore();
+        let (deleted,): (i64,) = self
+            .redis
+            .run(tx.query_async(&mut conn))
+            .await
+            .map_err(backend)?;
+        Ok(deleted > 0)
+    }
+
+    async fn record_call(&self, record: CallRecord) -> Result<(), StoreError> {
+        let mut conn = self.redis.conn();
+        let key = self.call_key(&record.session_id);
+        let mut tx = Pipeline::new();
+        tx.atomic()
+            .cmd("DEL")
+            .arg(&key)
+            .ignore()
+            .cmd("HSET")
+            .arg(&key)
+            .arg(call_fields(&record)?)
+            .ignore()
+            .cmd("ZADD")
+            .arg(self.calls_key())
+            .arg(record.recorded_at)
+            .arg(&record.session_id)
+            .ignore();
+        self.redis
+            .run(tx.query_async::<()>(&mut conn))
+            .await
+            .map_err(backend)
+    }
+
+    async fn calls(&self, limit: usize) -> Result<Vec<CallRecord>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.redis.conn();
+        let ids: Vec<String> = self
+            .redis
+            .run(
+                redis::cmd("ZREVRANGE")
+                    .arg(self.calls_key())
+                    .arg(0)
+                    .arg(limit.min(i64::MAX as usize) as i64 - 1)
+                    .query_async(&mut conn),
+            )
+            .await
+            .map_err(backend)?;
+        let keys = ids.iter().map(|s| self.call_key(s)).collect();
+        let maps = self.hashes(&mut conn, keys).await?;
+        let mut out = Vec::with_capacity(maps.len());
+        for (id, m) in ids.iter().zip(maps) {
+            if m.is_empty() {
+                continue;
+            }
+            out.push(
+                call_from_hash(&m).ok_or_else(|| {
+                    backend(self.redis.error(format!("corrupt call record {id}")))
+                })?,
+            );
+        }
+        Ok(out)
+    }
+}
