@@ -268,3 +268,41 @@ async fn an_unreachable_store_gives_the_fallback_or_503() {
         0
     );
 }
+
+/// A store that never answers, like a Redis behind a black-holed network.
+struct Hanging;
+
+#[async_trait]
+impl IdempotencyStore for Hanging {
+    async fn claim(&self, _: &str, _: Duration) -> Result<Claim, IdempotencyError> {
+        std::future::pending().await
+    }
+    async fn complete(
+        &self,
+        _: &str,
+        _: &StoredReply,
+        _: Duration,
+    ) -> Result<(), IdempotencyError> {
+        std::future::pending().await
+    }
+    async fn release(&self, _: &str) -> Result<(), IdempotencyError> {
+        std::future::pending().await
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hanging_store_is_given_up_at_the_deadline() {
+    let (c, h) = setup(
+        Counting::default(),
+        Config::default()
+            .deadline(Duration::from_secs(2))
+            .idempotency_store(Arc::new(Hanging)),
+    );
+    let start = tokio::time::Instant::now();
+    let r = c.post(testing::call_action().build_json()).await;
+    assert_eq!(r.text(), default_fallback().to_json());
+    assert_eq!(start.elapsed(), Duration::from_secs(2));
+    let r = c.post(testing::session_summary().build_json()).await;
+    assert_eq!(r.status(), 503);
+    assert_eq!(h.actions.load(Ordering::SeqCst), 0);
+}

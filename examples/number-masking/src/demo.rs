@@ -60,9 +60,9 @@ pub async fn run() -> Result<()> {
     let binding = store
         .create(NewBinding::new(VN, A, B)?.reference("demo-order-1"))
         .await?;
-    println!("number-masking demo");
-    println!("  database        {} (temporary)", db.display());
-    println!(
+    out!("number-masking demo");
+    out!("  database        {} (temporary)", db.display());
+    out!(
         "  binding {}  virtual number {}  parties {} <-> {}",
         binding.id,
         m(VN),
@@ -76,7 +76,7 @@ pub async fn run() -> Result<()> {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         let running = server::start(framework, webhook, listener).await?;
         let url = format!("http://{}{WEBHOOK_PATH}", running.addr);
-        println!("\n== {} on {url}", framework.name());
+        out!("\n== {} on {url}", framework.name());
 
         let session = testing::fresh_id();
         let steps = [
@@ -107,7 +107,7 @@ pub async fn run() -> Result<()> {
             match outcome {
                 Ok((200, body)) => match CallFlow::parse(&body, Mode::Reply) {
                     Ok(flow) if (step.check)(&flow) => {
-                        println!(
+                        out!(
                             "  ok    {:<40} -> {}  ({ms:.1} ms)",
                             step.what,
                             describe(&flow)
@@ -115,7 +115,7 @@ pub async fn run() -> Result<()> {
                     }
                     Ok(flow) => {
                         failures += 1;
-                        println!(
+                        out!(
                             "  FAIL  {:<40} -> unexpected {}",
                             step.what,
                             describe(&flow)
@@ -123,16 +123,16 @@ pub async fn run() -> Result<()> {
                     }
                     Err(v) => {
                         failures += 1;
-                        println!("  FAIL  {:<40} -> invalid callflow: {v}", step.what);
+                        out!("  FAIL  {:<40} -> invalid callflow: {v}", step.what);
                     }
                 },
                 Ok((status, _)) => {
                     failures += 1;
-                    println!("  FAIL  {:<40} -> HTTP {status}", step.what);
+                    out!("  FAIL  {:<40} -> HTTP {status}", step.what);
                 }
                 Err(e) => {
                     failures += 1;
-                    println!("  FAIL  {:<40} -> {e}", step.what);
+                    out!("  FAIL  {:<40} -> {e}", step.what);
                 }
             }
         }
@@ -148,14 +148,17 @@ pub async fn run() -> Result<()> {
             .find(|c| c.session_id == session);
         match (outcome, recorded) {
             (Ok((200, _)), Some(c)) if c.binding_id.as_deref() == Some(binding.id.as_str()) => {
-                println!(
+                out!(
                     "  ok    {:<40} -> recorded {} {}s against binding {}  ({ms:.1} ms)",
-                    "session summary", c.status, c.duration_secs, binding.id
+                    "session summary",
+                    c.status,
+                    c.duration_secs,
+                    binding.id
                 );
             }
             (outcome, recorded) => {
                 failures += 1;
-                println!(
+                out!(
                     "  FAIL  {:<40} -> reply {:?}, record {:?}",
                     "session summary",
                     outcome.map(|(s, _)| s),
@@ -165,9 +168,9 @@ pub async fn run() -> Result<()> {
         }
         running.stop().await;
     }
-    println!();
+    out!();
     if failures == 0 {
-        println!("all steps passed on axum, actix-web and warp");
+        out!("all steps passed on axum, actix-web and warp");
         Ok(())
     } else {
         Err(format!("{failures} step(s) failed").into())

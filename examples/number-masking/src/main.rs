@@ -8,6 +8,14 @@
 //! number-masking demo
 //! ```
 
+/// `println!` that does not panic when stdout is closed (`number-masking bindings | head`).
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod demo;
 mod output;
 mod server;
@@ -173,20 +181,20 @@ async fn run(cli: Cli) -> Result<()> {
                 new = new.reference(r);
             }
             let binding = store.create(new).await?;
-            println!("{}", output::binding_detail(&binding, reveal));
+            out!("{}", output::binding_detail(&binding, reveal));
         }
         Command::Unbind { id } => {
             if store.remove(&id).await? {
-                println!("removed binding {id}");
+                out!("removed binding {id}");
             } else {
                 return Err(format!("no binding with id {id}").into());
             }
         }
         Command::Bindings { reveal } => {
-            println!("{}", output::binding_table(&store.list().await?, reveal));
+            out!("{}", output::binding_table(&store.list().await?, reveal));
         }
         Command::Calls { limit } => {
-            println!("{}", output::call_table(&store.calls(limit).await?));
+            out!("{}", output::call_table(&store.calls(limit).await?));
         }
         Command::Serve {
             listen,
@@ -217,7 +225,7 @@ async fn run(cli: Cli) -> Result<()> {
             let listener = std::net::TcpListener::bind(listen)
                 .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
             let running = server::start(framework, webhook, listener).await?;
-            println!(
+            out!(
                 "listening on http://{} ({}): webhook POST {}, health GET /healthz",
                 running.addr,
                 framework.name(),

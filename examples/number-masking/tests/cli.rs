@@ -443,3 +443,35 @@ fn bind_unbind_and_list_with_clear_errors() {
     assert_eq!(ok(cli(&db, &["bindings"])).trim(), "no bindings");
     assert_eq!(ok(cli(&db, &["calls"])).trim(), "no calls recorded");
 }
+
+/// Every shipped simulator scenario (crates/callflow-sim/scenarios/*.toml) played as 8x8 would
+/// against the service on each framework, plain and with 8x8's drift injected (duplicates,
+/// reordered status events, legacy payloads).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_simulator_scenario_passes_on_every_framework() {
+    let scenarios = callflow_sim::Scenario::load_dir(callflow_sim::SCENARIOS_DIR).unwrap();
+    assert!(scenarios.len() >= 6, "{} scenarios", scenarios.len());
+    let (_dir, db) = temp_db();
+    // The numbers the scenarios use (see crates/callflow-sim/scenarios/README.md).
+    bind(&db, VN, A, B, &[]);
+    for fw in FRAMEWORKS {
+        let server = Server::start(&db, fw, &[]);
+        for drift in [false, true] {
+            let mut options = callflow_sim::PlayOptions::new(server.url());
+            if drift {
+                options.duplicate = true;
+                options.reorder = true;
+                options.payload_style = callflow_sim::PayloadStyle::Legacy;
+            }
+            let reports = callflow_sim::play_all(&scenarios, &options).await;
+            for r in &reports {
+                assert!(
+                    r.passed(),
+                    "{fw} (drift: {drift}):\n{}",
+                    callflow_sim::render_text(std::slice::from_ref(r))
+                );
+            }
+        }
+        server.terminate();
+    }
+}

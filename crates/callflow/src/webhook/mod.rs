@@ -43,7 +43,7 @@ pub use message::{Rejection, WebhookRequest, WebhookResponse};
 
 use crate::callflow::Mode;
 use crate::event::{Event, ParseErrorKind};
-use crate::idempotency::{self, Claim, StoredReply};
+use crate::idempotency::{self, Claim, IdempotencyError, StoredReply};
 use crate::{CallHandler, Context};
 use guard::{Outcome, guarded};
 
@@ -207,7 +207,7 @@ impl Webhook {
         let waited_until = tokio::time::Instant::now() + deadline;
         let mut pause = Duration::from_millis(2);
         loop {
-            match store.claim(&key, lease).await {
+            match bounded(deadline, store.claim(&key, lease)).await {
                 Ok(Claim::Claimed) => break,
                 Ok(Claim::Done(reply)) => {
                     tracing::info!("duplicate delivery answered with the first delivery's reply");
@@ -236,9 +236,13 @@ impl Webhook {
                 status: response.status().as_u16(),
                 body: response.body().clone(),
             };
-            store.complete(&key, &reply, config.idempotency_ttl).await
+            bounded(
+                deadline,
+                store.complete(&key, &reply, config.idempotency_ttl),
+            )
+            .await
         } else {
-            store.release(&key).await
+            bounded(deadline, store.release(&key)).await
         };
         if let Err(e) = result {
             tracing::warn!(error = %e, handled, "idempotency store failed after handling");
@@ -350,6 +354,16 @@ impl Webhook {
     fn fallback(&self) -> WebhookResponse {
         WebhookResponse::json(StatusCode::OK, self.inner.fallback_body.clone())
     }
+}
+
+/// A store call that may not outlast the handler deadline: a hung store is a failed store.
+async fn bounded<T>(
+    limit: Duration,
+    call: impl std::future::Future<Output = Result<T, IdempotencyError>>,
+) -> Result<T, IdempotencyError> {
+    tokio::time::timeout(limit, call)
+        .await
+        .unwrap_or_else(|_| Err(IdempotencyError("no answer within the deadline".into())))
 }
 
 /// Collects a streamed body while enforcing the webhook's limit (see
