@@ -2,7 +2,13 @@
 //! `127.0.0.1:0`, and the clients (an HTTP client, and raw TCP for chunked uploads and
 //! keep-alive checks) that run [`callflow::testing::conformance`] cases against them.
 //!
+//! It also starts servers the way production runs them, with each adapter's `serve` helper
+//! (timeouts, connection cap, graceful shutdown: [`serve_guarded`]), and holds the shared
+//! robustness case list ([`robustness`]).
+//!
 //! The tests themselves are in `tests/tests/`.
+
+pub mod robustness;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -123,6 +129,171 @@ where
     addr
 }
 
+/// The guards of a server started with [`serve_guarded`], translated into each adapter's
+/// `ServeConfig`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Guards {
+    /// `ServeConfig::header_read_timeout`.
+    pub header_read_timeout: Duration,
+    /// `ServeConfig::body_read_timeout`.
+    pub body_read_timeout: Duration,
+    /// `ServeConfig::max_connections` (per worker on actix-web, which runs one here).
+    pub max_connections: usize,
+    /// `ServeConfig::grace_period`.
+    pub grace_period: Duration,
+}
+
+impl Default for Guards {
+    /// Short timeouts, so that the suite stays fast: 1 s for the head and for the body, a
+    /// grace period of 1 s, the adapters' default connection cap.
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(1),
+            body_read_timeout: Duration::from_secs(1),
+            max_connections: callflow_axum::DEFAULT_MAX_CONNECTIONS,
+            grace_period: Duration::from_secs(1),
+        }
+    }
+}
+
+/// The path of the app's own route next to the webhook in [`serve_guarded`] servers
+/// (`GET` only, answers `ok`).
+pub const HEALTH_PATH: &str = "/health";
+
+/// A server started by [`serve_guarded`]. Dropping it stops it (gracefully).
+#[derive(Debug)]
+pub struct GuardedServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    done: Option<tokio::sync::oneshot::Receiver<std::io::Result<()>>>,
+}
+
+impl GuardedServer {
+    /// Sends the shutdown signal now; [`stopped`](Self::stopped) waits for the end.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    /// Waits (at most `limit`) for the adapter's `serve` to return; `Err` if it did not, or
+    /// if it failed.
+    pub async fn stopped(&mut self, limit: Duration) -> Result<(), String> {
+        let Some(done) = self.done.take() else {
+            return Ok(());
+        };
+        match tokio::time::timeout(limit, done).await {
+            Ok(Ok(Ok(()))) => Ok(()),
+            Ok(Ok(Err(e))) => Err(format!("serve failed: {e}")),
+            Ok(Err(_)) => Err("the server task ended without an answer".into()),
+            Err(_) => Err(format!("serve did not return within {limit:?}")),
+        }
+    }
+
+    /// Stops the server and waits for it (at most 5 s).
+    pub async fn shutdown(mut self) -> Result<(), String> {
+        self.begin_shutdown();
+        self.stopped(Duration::from_secs(5)).await
+    }
+}
+
+impl Drop for GuardedServer {
+    fn drop(&mut self) {
+        self.begin_shutdown();
+    }
+}
+
+/// Serves `webhook` at [`conformance::PATH`], next to a `GET` [`HEALTH_PATH`] route, with
+/// `framework`'s `serve_with_shutdown` helper guarded by `guards`, on `127.0.0.1:0`.
+/// axum and warp run in the current Tokio runtime; actix-web on its own thread and runtime,
+/// with one worker.
+pub async fn serve_guarded(
+    framework: Framework,
+    webhook: Webhook,
+    guards: Guards,
+) -> GuardedServer {
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    let signal = async move {
+        let _ = stop_rx.await;
+    };
+    let addr = match framework {
+        Framework::Axum => {
+            let config = callflow_axum::ServeConfig::default()
+                .header_read_timeout(guards.header_read_timeout)
+                .body_read_timeout(guards.body_read_timeout)
+                .max_connections(guards.max_connections)
+                .grace_period(guards.grace_period);
+            let app = axum::Router::new()
+                .route(HEALTH_PATH, axum::routing::get(|| async { "ok" }))
+                .nest(conformance::PATH, callflow_axum::router(webhook));
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind 127.0.0.1:0");
+            let addr = listener.local_addr().expect("local address");
+            tokio::spawn(async move {
+                let result =
+                    callflow_axum::serve_with_shutdown(listener, app, config, signal).await;
+                let _ = done_tx.send(result);
+            });
+            addr
+        }
+        Framework::Warp => {
+            let config = callflow_warp::ServeConfig::default()
+                .header_read_timeout(guards.header_read_timeout)
+                .body_read_timeout(guards.body_read_timeout)
+                .max_connections(guards.max_connections)
+                .grace_period(guards.grace_period);
+            let health = warp::path!("health").and(warp::get()).map(|| "ok");
+            let voice = warp::path!("webhooks" / "voice").and(callflow_warp::filter(webhook));
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind 127.0.0.1:0");
+            let addr = listener.local_addr().expect("local address");
+            tokio::spawn(async move {
+                let result =
+                    callflow_warp::serve_with_shutdown(listener, health.or(voice), config, signal)
+                        .await;
+                let _ = done_tx.send(result);
+            });
+            addr
+        }
+        Framework::ActixWeb => {
+            let config = callflow_actix_web::ServeConfig::default()
+                .header_read_timeout(guards.header_read_timeout)
+                .body_read_timeout(guards.body_read_timeout)
+                .max_connections(guards.max_connections)
+                .grace_period(guards.grace_period)
+                .workers(1);
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+            let addr = listener.local_addr().expect("local address");
+            std::thread::spawn(move || {
+                let result = actix_web::rt::System::new().block_on(async move {
+                    let factory = move || {
+                        let webhook = webhook.clone();
+                        App::new()
+                            .service(
+                                web::resource(HEALTH_PATH).route(web::get().to(|| async { "ok" })),
+                            )
+                            .configure(move |cfg| {
+                                callflow_actix_web::configure(cfg, conformance::PATH, webhook)
+                            })
+                    };
+                    callflow_actix_web::serve_with_shutdown(listener, factory, config, signal).await
+                });
+                let _ = done_tx.send(result);
+            });
+            addr
+        }
+    };
+    GuardedServer {
+        addr,
+        stop: Some(stop_tx),
+        done: Some(done_rx),
+    }
+}
+
 /// An HTTP client that never uses a proxy (the servers are on loopback).
 pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
@@ -173,7 +344,14 @@ pub async fn run_suite(framework: Framework) -> Vec<(&'static str, Observed)> {
     results
 }
 
-fn request_head(addr: SocketAddr, method: &Method, headers: &HeaderMap, framing: &str) -> Vec<u8> {
+/// The head of a request to [`conformance::PATH`] with `headers` and `framing` (e.g.
+/// `content-length: 10\r\n`), ending with the blank line.
+pub fn request_head(
+    addr: SocketAddr,
+    method: &Method,
+    headers: &HeaderMap,
+    framing: &str,
+) -> Vec<u8> {
     let mut head = format!(
         "{method} {} HTTP/1.1\r\nhost: {addr}\r\n",
         conformance::PATH

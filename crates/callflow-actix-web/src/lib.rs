@@ -29,6 +29,14 @@
 //! }
 //! ```
 //!
+//! ## Serving
+//!
+//! [`serve()`] runs the app the way a webhook that routes phone calls must be run: a request
+//! head timeout and a body deadline (10 s each; a slow client gets the core's `408` or a
+//! close), a connection cap, and a graceful shutdown on Ctrl-C or SIGTERM that lets in-flight
+//! webhooks finish within a bounded grace period (10 s). [`ServeConfig`] sets them;
+//! [`serve_with_shutdown`] stops on a future of your own. See [`serve()`].
+//!
 //! ## Your own route
 //!
 //! [`handle`] is the same thing as a plain actix-web handler, for a route you build
@@ -66,8 +74,15 @@ pub use callflow;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, Resource, web};
 use callflow::reexports::http;
-use callflow::{Webhook, WebhookRequest, WebhookResponse};
+use callflow::{Rejection, Webhook, WebhookRequest, WebhookResponse};
 use futures_util::StreamExt;
+
+mod serve;
+
+pub use serve::{
+    BodyReadTimeout, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_GRACE_PERIOD, DEFAULT_HEADER_READ_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS, ServeConfig, serve, serve_with_shutdown, shutdown_signal,
+};
 
 /// Registers `webhook` at `path` for every method (non-`POST` gets the core's 405); use it
 /// with `App::configure` or `Scope::configure`.
@@ -85,6 +100,10 @@ pub fn resource(path: &str, webhook: Webhook) -> Resource {
 
 /// Answers one request with the `web::Data<Webhook>` in reach: an actix-web handler for
 /// routes you build yourself.
+///
+/// The body must arrive within the [`BodyReadTimeout`] in the connection data (set by
+/// [`serve`]) or the app data (default [`DEFAULT_BODY_READ_TIMEOUT`]), or the answer is the
+/// core's `408 request_timeout` and the connection is closed.
 pub async fn handle(
     webhook: web::Data<Webhook>,
     req: HttpRequest,
@@ -109,18 +128,42 @@ pub async fn handle(
                 .is_some_and(|v| v != "0");
         return into_response(refusal, unread);
     }
+    let deadline = req
+        .conn_data::<BodyReadTimeout>()
+        .or_else(|| req.app_data::<BodyReadTimeout>())
+        .map_or(DEFAULT_BODY_READ_TIMEOUT, |t| t.0);
     let mut collector = webhook.body_collector();
-    while let Some(chunk) = payload.next().await {
-        let pushed = match chunk {
-            Ok(bytes) => collector.push(&bytes),
-            Err(e) => return into_response(read_error(&webhook, &e), true),
-        };
-        if let Err(too_large) = pushed {
-            return into_response(too_large.response(), true);
+    let read = tokio::time::timeout(deadline, async {
+        while let Some(chunk) = payload.next().await {
+            let bytes = chunk.map_err(|e| read_error(&webhook, &e))?;
+            collector
+                .push(&bytes)
+                .map_err(|too_large| too_large.response())?;
+        }
+        Ok(())
+    })
+    .await;
+    match read {
+        Ok(Ok(())) => {}
+        Ok(Err(refusal)) => return into_response(refusal, true),
+        Err(_) => {
+            if let Some(socket) = req.conn_data::<serve::ReadCloser>() {
+                socket.stop_reading();
+            }
+            return into_response(request_timeout(), true);
         }
     }
     let request = WebhookRequest::new(method, headers, collector.finish()).with_peer(peer);
     into_response(webhook.dispatch(request).await, false)
+}
+
+/// The core's 408, the same in every adapter: the body did not arrive within the deadline.
+fn request_timeout() -> WebhookResponse {
+    WebhookResponse::rejection(
+        Rejection::RequestTimeout,
+        "the request body was not received in time",
+        None,
+    )
 }
 
 /// A body that failed to arrive: actix-web's own limit (re-rendered as the core's 413) or a

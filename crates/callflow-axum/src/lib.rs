@@ -27,6 +27,14 @@
 //! # }
 //! ```
 //!
+//! ## Serving
+//!
+//! [`serve()`] runs the app the way a webhook that routes phone calls must be run: a request
+//! head timeout and a body deadline (10 s each; a slow client gets the core's `408` or a
+//! close), a connection cap, and a graceful shutdown on Ctrl-C or SIGTERM that lets in-flight
+//! webhooks finish within a bounded grace period (10 s). [`ServeConfig`] sets them;
+//! [`serve_with_shutdown`] stops on a future of your own. See [`serve()`].
+//!
 //! ## Your own route
 //!
 //! [`handle`] is the same thing as a plain axum handler, for a route you build yourself; it
@@ -67,8 +75,15 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::response::Response;
 use axum::routing::any;
-use callflow::{Webhook, WebhookRequest, WebhookResponse};
+use callflow::{Rejection, Webhook, WebhookRequest, WebhookResponse};
 use http_body_util::{BodyExt, LengthLimitError};
+
+mod serve;
+
+pub use serve::{
+    BodyReadTimeout, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_GRACE_PERIOD, DEFAULT_HEADER_READ_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS, ServeConfig, serve, serve_with_shutdown, shutdown_signal,
+};
 
 /// A router that serves `webhook` at its root (`/`), for every method (non-`POST` gets the
 /// core's 405). Generic over the app's state, so it can be nested into (or merged with) any
@@ -81,6 +96,10 @@ where
 }
 
 /// Answers one request with `webhook`: an axum handler for routes you build yourself.
+///
+/// The body must arrive within the request's [`BodyReadTimeout`] (set by [`serve`]; default
+/// [`DEFAULT_BODY_READ_TIMEOUT`]), or the answer is the core's `408 request_timeout` and the
+/// connection is closed.
 pub async fn handle(State(webhook): State<Webhook>, request: Request) -> Response {
     let (parts, mut body) = request.into_parts();
     let peer = parts
@@ -90,22 +109,48 @@ pub async fn handle(State(webhook): State<Webhook>, request: Request) -> Respons
     if let Some(refusal) = webhook.check_head(&parts.method, &parts.headers, peer) {
         return into_response(refusal);
     }
+    let deadline = parts
+        .extensions
+        .get::<BodyReadTimeout>()
+        .map_or(DEFAULT_BODY_READ_TIMEOUT, |t| t.0);
     let mut collector = webhook.body_collector();
-    while let Some(frame) = body.frame().await {
-        let chunk = match frame {
-            Ok(frame) => frame,
-            Err(e) => return into_response(read_error(&webhook, &e)),
-        };
-        if let Some(data) = chunk.data_ref()
-            && let Err(too_large) = collector.push(data)
-        {
-            return into_response(too_large.response());
+    let read = tokio::time::timeout(deadline, async {
+        while let Some(frame) = body.frame().await {
+            let chunk = frame.map_err(|e| read_error(&webhook, &e))?;
+            if let Some(data) = chunk.data_ref() {
+                collector
+                    .push(data)
+                    .map_err(|too_large| too_large.response())?;
+            }
+        }
+        Ok(())
+    })
+    .await;
+    match read {
+        Ok(Ok(())) => {}
+        Ok(Err(refusal)) => return into_response(refusal),
+        Err(_) => {
+            let mut response = into_response(request_timeout());
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+            return response;
         }
     }
     let mut req =
         WebhookRequest::new(parts.method, parts.headers, collector.finish()).with_peer(peer);
     *req.extensions_mut() = parts.extensions;
     into_response(webhook.dispatch(req).await)
+}
+
+/// The core's 408, the same in every adapter: the body did not arrive within the deadline.
+fn request_timeout() -> WebhookResponse {
+    WebhookResponse::rejection(
+        Rejection::RequestTimeout,
+        "the request body was not received in time",
+        None,
+    )
 }
 
 /// A body that failed to arrive: a limit layer of the app (re-rendered as the core's 413) or

@@ -23,6 +23,14 @@
 //! # }
 //! ```
 //!
+//! ## Serving
+//!
+//! [`serve()`] runs the app the way a webhook that routes phone calls must be run: a request
+//! head timeout and a body deadline (10 s each; a slow client gets the core's `408` or a
+//! close), a connection cap, and a graceful shutdown on Ctrl-C or SIGTERM that lets in-flight
+//! webhooks finish within a bounded grace period (10 s). [`ServeConfig`] sets them;
+//! [`serve_with_shutdown`] stops on a future of your own. See [`serve()`].
+//!
 //! ## Your own route
 //!
 //! [`handle`] is the same thing as a plain async function, for a filter chain you build
@@ -35,7 +43,7 @@
 //! let route = warp::path!("8x8" / "calls")
 //!     .and(warp::method())
 //!     .and(warp::header::headers_cloned())
-//!     .and(warp::addr::remote())
+//!     .and(callflow_warp::peer_addr())
 //!     .and(warp::body::stream())
 //!     .then(move |method, headers, peer, body| {
 //!         callflow_warp::handle(webhook.clone(), method, headers, peer, body)
@@ -65,31 +73,60 @@
 pub use callflow;
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
-use callflow::{Webhook, WebhookRequest, WebhookResponse};
+use callflow::{Rejection, Webhook, WebhookRequest, WebhookResponse};
 use futures_util::{Stream, StreamExt};
 use warp::http::{HeaderMap, Method};
 use warp::reply::{Reply, Response};
 use warp::{Buf, Filter};
 
+mod serve;
+
+pub use serve::{
+    BodyReadTimeout, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_GRACE_PERIOD, DEFAULT_HEADER_READ_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS, PeerAddr, ServeConfig, serve, serve_with_shutdown, shutdown_signal,
+};
+
 /// A filter that serves `webhook` at the end of the path it is mounted on, for every method
 /// (non-`POST` gets the core's 405). Cloneable; it rejects only a path that goes on past its
-/// mount point.
+/// mount point. The body must arrive within the request's [`BodyReadTimeout`] (set by
+/// [`serve`]; default [`DEFAULT_BODY_READ_TIMEOUT`]).
 pub fn filter(
     webhook: Webhook,
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone + Send + Sync + 'static {
     warp::path::end()
         .and(warp::method())
         .and(warp::header::headers_cloned())
-        .and(warp::addr::remote())
+        .and(peer_addr())
+        .and(body_read_timeout())
         .and(warp::body::stream())
-        .then(move |method, headers, peer, body| {
-            handle(webhook.clone(), method, headers, peer, body)
+        .then(move |method, headers, peer, deadline, body| {
+            handle_within(webhook.clone(), method, headers, peer, body, deadline)
         })
 }
 
+/// The peer address of the connection, under [`serve`] (its [`PeerAddr`]) or `warp::serve`
+/// (`warp::addr::remote()`).
+pub fn peer_addr()
+-> impl Filter<Extract = (Option<SocketAddr>,), Error = std::convert::Infallible> + Copy {
+    warp::addr::remote()
+        .and(warp::ext::optional::<PeerAddr>())
+        .map(|remote: Option<SocketAddr>, ours: Option<PeerAddr>| {
+            remote.or(ours.map(|PeerAddr(addr)| addr))
+        })
+}
+
+/// The request's body deadline: its [`BodyReadTimeout`], or [`DEFAULT_BODY_READ_TIMEOUT`].
+pub fn body_read_timeout()
+-> impl Filter<Extract = (Duration,), Error = std::convert::Infallible> + Copy {
+    warp::ext::optional::<BodyReadTimeout>()
+        .map(|t: Option<BodyReadTimeout>| t.map_or(DEFAULT_BODY_READ_TIMEOUT, |t| t.0))
+}
+
 /// Answers one request with `webhook`, from the parts warp's filters extract: for filter
-/// chains you build yourself.
+/// chains you build yourself. The body must arrive within [`DEFAULT_BODY_READ_TIMEOUT`]
+/// ([`handle_within`] takes another deadline).
 pub async fn handle<S, B>(
     webhook: Webhook,
     method: Method,
@@ -101,25 +138,73 @@ where
     S: Stream<Item = Result<B, warp::Error>>,
     B: Buf,
 {
+    handle_within(
+        webhook,
+        method,
+        headers,
+        peer,
+        body,
+        DEFAULT_BODY_READ_TIMEOUT,
+    )
+    .await
+}
+
+/// [`handle`] with a body deadline: past `body_read_timeout`, the answer is the core's
+/// `408 request_timeout` and the connection is closed.
+pub async fn handle_within<S, B>(
+    webhook: Webhook,
+    method: Method,
+    headers: HeaderMap,
+    peer: Option<SocketAddr>,
+    body: S,
+    body_read_timeout: Duration,
+) -> Response
+where
+    S: Stream<Item = Result<B, warp::Error>>,
+    B: Buf,
+{
     if let Some(refusal) = webhook.check_head(&method, &headers, peer) {
         return into_response(refusal);
     }
     let mut collector = webhook.body_collector();
-    let mut body = std::pin::pin!(body);
-    while let Some(chunk) = body.next().await {
-        let Ok(mut buf) = chunk else {
-            return into_response(WebhookResponse::body_unreadable());
-        };
-        while buf.has_remaining() {
-            let len = buf.chunk().len();
-            if let Err(too_large) = collector.push(buf.chunk()) {
-                return into_response(too_large.response());
+    let read = tokio::time::timeout(body_read_timeout, async {
+        let mut body = std::pin::pin!(body);
+        while let Some(chunk) = body.next().await {
+            let mut buf = chunk.map_err(|_| WebhookResponse::body_unreadable())?;
+            while buf.has_remaining() {
+                let len = buf.chunk().len();
+                collector
+                    .push(buf.chunk())
+                    .map_err(|too_large| too_large.response())?;
+                buf.advance(len);
             }
-            buf.advance(len);
+        }
+        Ok(())
+    })
+    .await;
+    match read {
+        Ok(Ok(())) => {}
+        Ok(Err(refusal)) => return into_response(refusal),
+        Err(_) => {
+            let mut response = into_response(request_timeout());
+            response.headers_mut().insert(
+                warp::http::header::CONNECTION,
+                warp::http::HeaderValue::from_static("close"),
+            );
+            return response;
         }
     }
     let request = WebhookRequest::new(method, headers, collector.finish()).with_peer(peer);
     into_response(webhook.dispatch(request).await)
+}
+
+/// The core's 408, the same in every adapter: the body did not arrive within the deadline.
+fn request_timeout() -> WebhookResponse {
+    WebhookResponse::rejection(
+        Rejection::RequestTimeout,
+        "the request body was not received in time",
+        None,
+    )
 }
 
 fn into_response(response: WebhookResponse) -> Response {

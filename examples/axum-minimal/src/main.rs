@@ -1,8 +1,9 @@
-//! The greeter behind axum: `POST /webhooks/voice` on `$LISTEN` (default `127.0.0.1:3000`).
-
-use std::net::SocketAddr;
+//! The greeter behind axum: `POST /webhooks/voice` on `$LISTEN` (default `127.0.0.1:3000`),
+//! served with `callflow_axum::serve`: 10 s head and body timeouts, and on Ctrl-C or SIGTERM a
+//! graceful shutdown of at most 10 s.
 
 use axum::Router;
+use callflow_axum::ServeConfig;
 use callflow_axum::callflow::Webhook;
 
 #[tokio::main]
@@ -18,9 +19,5 @@ async fn main() -> std::io::Result<()> {
         "serving POST http://{}/webhooks/voice",
         listener.local_addr()?
     );
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .await
+    callflow_axum::serve(listener, app, ServeConfig::default()).await
 }

@@ -1,5 +1,8 @@
-//! The greeter behind warp: `POST /webhooks/voice` on `$LISTEN` (default `127.0.0.1:3000`).
+//! The greeter behind warp: `POST /webhooks/voice` on `$LISTEN` (default `127.0.0.1:3000`),
+//! served with `callflow_warp::serve`: 10 s head and body timeouts, and on Ctrl-C or SIGTERM
+//! a graceful shutdown of at most 10 s.
 
+use callflow_warp::ServeConfig;
 use callflow_warp::callflow::Webhook;
 use warp::Filter;
 
@@ -16,6 +19,5 @@ async fn main() -> std::io::Result<()> {
         "serving POST http://{}/webhooks/voice",
         listener.local_addr()?
     );
-    warp::serve(voice).incoming(listener).run().await;
-    Ok(())
+    callflow_warp::serve(listener, voice, ServeConfig::default()).await
 }

@@ -1,0 +1,281 @@
+//! [`serve`]: run an actix-web app the way a webhook that routes phone calls must be run, with
+//! the request timeouts, the connection cap and the graceful shutdown that `HttpServer`'s
+//! defaults do not give (they answer a stuck head with 408 after 5 s, have no body deadline, and
+//! stop abruptly on Ctrl-C).
+
+use std::future::Future;
+use std::io;
+use std::time::Duration;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::KeepAlive;
+use actix_web::{App, HttpServer};
+
+/// Default [`ServeConfig::header_read_timeout`]: 10 s.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default [`ServeConfig::body_read_timeout`] (and the body deadline [`handle`](crate::handle)
+/// applies when no [`BodyReadTimeout`] is set): 10 s.
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default [`ServeConfig::grace_period`]: 10 s.
+pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(10);
+/// Default [`ServeConfig::max_connections`]: 1024 per worker (8x8 sends a few requests per
+/// call).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
+/// How [`serve`] guards the server; every field has a documented default (the table is in
+/// [`serve`]'s docs).
+///
+/// ```
+/// use std::time::Duration;
+/// use callflow_actix_web::ServeConfig;
+/// let config = ServeConfig::default()
+///     .header_read_timeout(Duration::from_secs(5))
+///     .body_read_timeout(Duration::from_secs(5))
+///     .max_connections(256)
+///     .grace_period(Duration::from_secs(20))
+///     .workers(2);
+/// assert_eq!(config.workers, Some(2));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServeConfig {
+    /// How long a client may take to send a request head (request line and headers),
+    /// counted from the connection's start (actix-web's `client_request_timeout`, answered
+    /// with 408 and a close); an idle keep-alive connection is closed after it too. Default
+    /// [`DEFAULT_HEADER_READ_TIMEOUT`].
+    pub header_read_timeout: Duration,
+    /// The whole-request read deadline: once the head is in, the webhook's body must be
+    /// complete within this, or the request gets the core's `408 request_timeout` and the
+    /// connection is closed. A request is thus read in full within
+    /// `header_read_timeout + body_read_timeout`. Default [`DEFAULT_BODY_READ_TIMEOUT`].
+    pub body_read_timeout: Duration,
+    /// Most connections served at once by each worker; further ones wait in the listen
+    /// backlog. Default [`DEFAULT_MAX_CONNECTIONS`].
+    pub max_connections: usize,
+    /// On shutdown, how long in-flight requests get to finish before the workers are
+    /// stopped (actix-web counts it in whole seconds, rounded up). Default
+    /// [`DEFAULT_GRACE_PERIOD`].
+    pub grace_period: Duration,
+    /// Worker threads; `None` (the default) keeps actix-web's choice (one per CPU).
+    pub workers: Option<usize>,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            grace_period: DEFAULT_GRACE_PERIOD,
+            workers: None,
+        }
+    }
+}
+
+impl ServeConfig {
+    /// Sets [`header_read_timeout`](Self::header_read_timeout).
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
+    }
+
+    /// Sets [`body_read_timeout`](Self::body_read_timeout).
+    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.body_read_timeout = timeout;
+        self
+    }
+
+    /// Sets [`max_connections`](Self::max_connections) (at least 1).
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max.max(1);
+        self
+    }
+
+    /// Sets [`grace_period`](Self::grace_period).
+    pub fn grace_period(mut self, grace: Duration) -> Self {
+        self.grace_period = grace;
+        self
+    }
+
+    /// Sets [`workers`](Self::workers) (at least 1).
+    pub fn workers(mut self, workers: usize) -> Self {
+        self.workers = Some(workers.max(1));
+        self
+    }
+}
+
+/// The body deadline of the webhook, read by [`handle`](crate::handle) from the connection
+/// data (where [`serve`] puts it, from [`ServeConfig::body_read_timeout`]) or the app data
+/// (`App::app_data(BodyReadTimeout(..))`, for an `HttpServer` of your own); without it,
+/// [`DEFAULT_BODY_READ_TIMEOUT`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BodyReadTimeout(pub Duration);
+
+/// A second handle on a connection's socket, kept in its connection data, so that
+/// [`handle`](crate::handle) can stop reading a body that stalls. actix-web otherwise keeps
+/// draining an abandoned chunked body after the 408, holding the connection for as long as
+/// the client likes; with the read half shut down, it closes the connection once the 408 is
+/// written. It lives exactly as long as the connection (actix-web drops the connection data
+/// with it).
+#[derive(Debug)]
+pub(crate) struct ReadCloser(std::net::TcpStream);
+
+impl ReadCloser {
+    #[cfg(unix)]
+    fn of(conn: &dyn std::any::Any) -> Option<Self> {
+        use std::os::fd::AsFd;
+        let tcp = conn.downcast_ref::<actix_web::rt::net::TcpStream>()?;
+        let fd = tcp.as_fd().try_clone_to_owned().ok()?;
+        Some(Self(std::net::TcpStream::from(fd)))
+    }
+
+    #[cfg(not(unix))]
+    fn of(_conn: &dyn std::any::Any) -> Option<Self> {
+        None
+    }
+
+    /// Ends the reading side: the client can still receive the answer.
+    pub(crate) fn stop_reading(&self) {
+        let _ = self.0.shutdown(std::net::Shutdown::Read);
+    }
+}
+
+/// Serves the app made by `factory` on `listener` until Ctrl-C or SIGTERM
+/// ([`shutdown_signal`]), guarded as `config` says; then shuts down gracefully within
+/// [`ServeConfig::grace_period`]. Await it on an actix runtime (`#[actix_web::main]`).
+///
+/// actix-web's own signal handling is off (it stops abruptly on Ctrl-C): both signals stop
+/// the server gracefully.
+///
+/// | guard | default | what happens |
+/// |---|---|---|
+/// | [`header_read_timeout`](ServeConfig::header_read_timeout) | 10 s | a request head not complete in time: 408, then close; an idle keep-alive connection is closed |
+/// | [`body_read_timeout`](ServeConfig::body_read_timeout) | 10 s | the webhook's body not complete in time after its head: the core's `408 request_timeout`, then close |
+/// | [`max_connections`](ServeConfig::max_connections) | 1024 | per worker thread (actix-web's unit): further connections wait in the listen backlog |
+/// | [`grace_period`](ServeConfig::grace_period) | 10 s | on shutdown: stop accepting, let in-flight requests finish, then close whatever is left |
+///
+/// ```no_run
+/// use actix_web::App;
+/// use callflow_actix_web::{ServeConfig, callflow::{CallFlow, Webhook, handler_fn}};
+///
+/// #[actix_web::main]
+/// async fn main() -> std::io::Result<()> {
+///     let webhook = Webhook::new(handler_fn(|_event, _cx| async {
+///         Ok(CallFlow::new().say("Hello!").hangup())
+///     }));
+///     let listener = std::net::TcpListener::bind("0.0.0.0:3000")?;
+///     // Until Ctrl-C or SIGTERM; then at most the grace period.
+///     callflow_actix_web::serve(listener, move || {
+///         App::new().configure(|cfg| callflow_actix_web::configure(cfg, "/webhooks/voice", webhook.clone()))
+///     }, ServeConfig::default()).await
+/// }
+/// ```
+pub async fn serve<F, T, B>(
+    listener: std::net::TcpListener,
+    factory: F,
+    config: ServeConfig,
+) -> io::Result<()>
+where
+    F: Fn() -> App<T> + Send + Clone + 'static,
+    T: ServiceFactory<
+            ServiceRequest,
+            Config = (),
+            Response = ServiceResponse<B>,
+            Error = actix_web::Error,
+            InitError = (),
+        > + 'static,
+    B: MessageBody + 'static,
+{
+    serve_with_shutdown(listener, factory, config, shutdown_signal()).await
+}
+
+/// [`serve`], stopping when `signal` resolves instead of on Ctrl-C or SIGTERM. Returns once
+/// the server has stopped: at most [`ServeConfig::grace_period`] (plus a second) after
+/// `signal`.
+pub async fn serve_with_shutdown<F, T, B, S>(
+    listener: std::net::TcpListener,
+    factory: F,
+    config: ServeConfig,
+    signal: S,
+) -> io::Result<()>
+where
+    F: Fn() -> App<T> + Send + Clone + 'static,
+    T: ServiceFactory<
+            ServiceRequest,
+            Config = (),
+            Response = ServiceResponse<B>,
+            Error = actix_web::Error,
+            InitError = (),
+        > + 'static,
+    B: MessageBody + 'static,
+    S: Future<Output = ()> + 'static,
+{
+    let body_read_timeout = BodyReadTimeout(config.body_read_timeout);
+    let grace_secs = config.grace_period.as_millis().div_ceil(1000) as u64;
+    let mut server = HttpServer::new(factory)
+        .client_request_timeout(config.header_read_timeout)
+        .keep_alive(KeepAlive::Timeout(config.header_read_timeout))
+        .client_disconnect_timeout(Duration::from_secs(1))
+        .max_connections(config.max_connections.max(1))
+        .shutdown_timeout(grace_secs)
+        .disable_signals()
+        .on_connect(move |conn, data| {
+            data.insert(body_read_timeout);
+            if let Some(socket) = ReadCloser::of(conn) {
+                data.insert(socket);
+            }
+        });
+    if let Some(workers) = config.workers {
+        server = server.workers(workers);
+    }
+    let server = server.listen(listener)?.run();
+    let handle = server.handle();
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    actix_web::rt::spawn(async move {
+        signal.await;
+        tracing::info!(grace = ?config.grace_period, "shutting down: no new connections");
+        let _ = stopping_tx.send(());
+        handle.stop(true).await;
+    });
+    // actix-web bounds the wait itself; this only makes sure `serve` returns in time.
+    let bound = config.grace_period + Duration::from_secs(1);
+    let overdue = async move {
+        match stopping_rx.await {
+            Ok(()) => tokio::time::sleep(bound).await,
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        result = server => result,
+        () = overdue => {
+            tracing::warn!("grace period over: the server did not stop in time");
+            Ok(())
+        }
+    }
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM: the shutdown signal of [`serve`].
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown signal received");
+}
