@@ -26,8 +26,7 @@ use callflow::idempotency::MemoryIdempotencyStore;
 use callflow::testing::conformance::{self, AUTH_TOKEN, BodyCheck, Observed, Transport};
 use callflow::testing::{self, fixtures};
 use callflow::{
-    CallFlow, CallHandler, Context, HandlerError, Rejection, Timestamp, Webhook, WebhookResponse,
-    async_trait,
+    CallFlow, CallHandler, Context, HandlerError, Timestamp, Webhook, WebhookResponse, async_trait,
 };
 use http::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -314,15 +313,6 @@ async fn ending(stream: TcpStream, limit: Duration) -> Ending {
 fn error_code(body: &[u8]) -> Option<String> {
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
     v["error"]["code"].as_str().map(str::to_owned)
-}
-
-/// The core's 408 as every adapter sends it when a body is late.
-fn body_timeout_answer() -> WebhookResponse {
-    WebhookResponse::rejection(
-        Rejection::RequestTimeout,
-        "the request body was not received in time",
-        None,
-    )
 }
 
 /// A `CALL_ACTION` handler that counts its runs and can take its time.
@@ -897,7 +887,7 @@ async fn late_body_answered(server: &GuardedServer, stalled: TcpStream, guards: 
     let Some((status, headers, body)) = &end.response else {
         return Err(format!("a stalled body got no 408: {end:?}"));
     };
-    let expected = body_timeout_answer();
+    let expected = WebhookResponse::request_timeout();
     if *status != 408
         || body != expected.body()
         || headers.get(CONTENT_TYPE).map(HeaderValue::as_bytes) != Some(b"application/json")

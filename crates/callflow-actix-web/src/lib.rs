@@ -74,7 +74,7 @@ pub use callflow;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, Resource, web};
 use callflow::reexports::http;
-use callflow::{Rejection, Webhook, WebhookRequest, WebhookResponse};
+use callflow::{Webhook, WebhookRequest, WebhookResponse};
 use futures_util::StreamExt;
 
 mod serve;
@@ -150,20 +150,11 @@ pub async fn handle(
             if let Some(socket) = req.conn_data::<serve::ReadCloser>() {
                 socket.stop_reading();
             }
-            return into_response(request_timeout(), true);
+            return into_response(WebhookResponse::request_timeout(), true);
         }
     }
     let request = WebhookRequest::new(method, headers, collector.finish()).with_peer(peer);
     into_response(webhook.dispatch(request).await, false)
-}
-
-/// The core's 408, the same in every adapter: the body did not arrive within the deadline.
-fn request_timeout() -> WebhookResponse {
-    WebhookResponse::rejection(
-        Rejection::RequestTimeout,
-        "the request body was not received in time",
-        None,
-    )
 }
 
 /// A body that failed to arrive: actix-web's own limit (re-rendered as the core's 413) or a

@@ -75,7 +75,7 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::response::Response;
 use axum::routing::any;
-use callflow::{Rejection, Webhook, WebhookRequest, WebhookResponse};
+use callflow::{Webhook, WebhookRequest, WebhookResponse};
 use http_body_util::{BodyExt, LengthLimitError};
 
 mod serve;
@@ -130,7 +130,7 @@ pub async fn handle(State(webhook): State<Webhook>, request: Request) -> Respons
         Ok(Ok(())) => {}
         Ok(Err(refusal)) => return into_response(refusal),
         Err(_) => {
-            let mut response = into_response(request_timeout());
+            let mut response = into_response(WebhookResponse::request_timeout());
             response.headers_mut().insert(
                 axum::http::header::CONNECTION,
                 axum::http::HeaderValue::from_static("close"),
@@ -142,15 +142,6 @@ pub async fn handle(State(webhook): State<Webhook>, request: Request) -> Respons
         WebhookRequest::new(parts.method, parts.headers, collector.finish()).with_peer(peer);
     *req.extensions_mut() = parts.extensions;
     into_response(webhook.dispatch(req).await)
-}
-
-/// The core's 408, the same in every adapter: the body did not arrive within the deadline.
-fn request_timeout() -> WebhookResponse {
-    WebhookResponse::rejection(
-        Rejection::RequestTimeout,
-        "the request body was not received in time",
-        None,
-    )
 }
 
 /// A body that failed to arrive: a limit layer of the app (re-rendered as the core's 413) or

@@ -75,7 +75,7 @@ pub use callflow;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use callflow::{Rejection, Webhook, WebhookRequest, WebhookResponse};
+use callflow::{Webhook, WebhookRequest, WebhookResponse};
 use futures_util::{Stream, StreamExt};
 use warp::http::{HeaderMap, Method};
 use warp::reply::{Reply, Response};
@@ -186,7 +186,7 @@ where
         Ok(Ok(())) => {}
         Ok(Err(refusal)) => return into_response(refusal),
         Err(_) => {
-            let mut response = into_response(request_timeout());
+            let mut response = into_response(WebhookResponse::request_timeout());
             response.headers_mut().insert(
                 warp::http::header::CONNECTION,
                 warp::http::HeaderValue::from_static("close"),
@@ -196,15 +196,6 @@ where
     }
     let request = WebhookRequest::new(method, headers, collector.finish()).with_peer(peer);
     into_response(webhook.dispatch(request).await)
-}
-
-/// The core's 408, the same in every adapter: the body did not arrive within the deadline.
-fn request_timeout() -> WebhookResponse {
-    WebhookResponse::rejection(
-        Rejection::RequestTimeout,
-        "the request body was not received in time",
-        None,
-    )
 }
 
 fn into_response(response: WebhookResponse) -> Response {

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpResponse, web};
 use callflow::Webhook;
 use tokio::sync::oneshot;
 use warp::Filter;
@@ -86,11 +86,10 @@ pub async fn start(
                     }),
                 )
                 .nest(WEBHOOK_PATH, callflow_axum::router(webhook));
-            let service = app.into_make_service_with_connect_info::<SocketAddr>();
+            let config = callflow_axum::ServeConfig::default().grace_period(GRACE);
             tokio::spawn(async move {
-                if let Err(e) = axum::serve(listener, service)
-                    .with_graceful_shutdown(shutdown)
-                    .await
+                if let Err(e) =
+                    callflow_axum::serve_with_shutdown(listener, app, config, shutdown).await
                 {
                     tracing::error!(error = %e, "axum server failed");
                 }
@@ -103,21 +102,25 @@ pub async fn start(
             let health = warp::path!("healthz").and(warp::get()).map(health_reply);
             let hook = warp::path!("webhooks" / "voice").and(callflow_warp::filter(webhook));
             let routes = health.or(hook);
+            let config = callflow_warp::ServeConfig::default().grace_period(GRACE);
             tokio::spawn(async move {
-                warp::serve(routes)
-                    .incoming(listener)
-                    .graceful(shutdown)
-                    .run()
-                    .await;
+                if let Err(e) =
+                    callflow_warp::serve_with_shutdown(listener, routes, config, shutdown).await
+                {
+                    tracing::error!(error = %e, "warp server failed");
+                }
                 let _ = done_tx.send(());
             });
         }
         Framework::ActixWeb => {
             // actix-web runs on its own runtime (an actix System) on its own thread.
             let (ready_tx, ready_rx) = oneshot::channel::<std::io::Result<()>>();
+            let config = callflow_actix_web::ServeConfig::default()
+                .grace_period(GRACE)
+                .workers(2);
             std::thread::spawn(move || {
                 actix_web::rt::System::new().block_on(async move {
-                    let server = HttpServer::new(move || {
+                    let factory = move || {
                         let webhook = webhook.clone();
                         App::new()
                             .route(
@@ -131,27 +134,12 @@ pub async fn start(
                             .configure(move |cfg| {
                                 callflow_actix_web::configure(cfg, WEBHOOK_PATH, webhook.clone())
                             })
-                    })
-                    .workers(2)
-                    .disable_signals()
-                    .shutdown_timeout(GRACE.as_secs())
-                    .listen(listener);
-                    let server = match server {
-                        Ok(s) => {
-                            let _ = ready_tx.send(Ok(()));
-                            s.run()
-                        }
-                        Err(e) => {
-                            let _ = ready_tx.send(Err(e));
-                            return;
-                        }
                     };
-                    let handle = server.handle();
-                    actix_web::rt::spawn(async move {
-                        shutdown.await;
-                        handle.stop(true).await;
-                    });
-                    if let Err(e) = server.await {
+                    let _ = ready_tx.send(Ok(()));
+                    if let Err(e) =
+                        callflow_actix_web::serve_with_shutdown(listener, factory, config, shutdown)
+                            .await
+                    {
                         tracing::error!(error = %e, "actix-web server failed");
                     }
                 });
@@ -175,24 +163,7 @@ fn http_ct() -> axum::http::HeaderName {
 
 /// Resolves on Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
+    callflow_axum::shutdown_signal().await;
 }
 
 fn health_reply() -> warp::http::Response<String> {

@@ -234,6 +234,16 @@ impl WebhookResponse {
         )
     }
 
+    /// 408 for a body that did not arrive within the adapter's read deadline; every adapter
+    /// answers a late body with this.
+    pub fn request_timeout() -> Self {
+        Self::rejection(
+            Rejection::RequestTimeout,
+            "the request body was not received in time",
+            None,
+        )
+    }
+
     /// The status.
     pub fn status(&self) -> StatusCode {
         self.status
