@@ -47,21 +47,28 @@ pub(crate) async fn guarded<T>(
     fut: Pin<Box<dyn Future<Output = Result<T, HandlerError>> + Send + '_>>,
     deadline: Option<Duration>,
 ) -> Outcome<T> {
-    let mut guarded = CatchUnwind(fut);
-    // Most handlers answer without waiting: poll once before arming a timer, so the common
-    // case never touches the runtime's timer wheel.
-    let first = std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut guarded).poll(cx))).await;
-    let result = match (first, deadline) {
-        (Poll::Ready(r), _) => r,
-        (Poll::Pending, Some(d)) => match tokio::time::timeout(d, guarded).await {
-            Ok(r) => r,
-            Err(_) => return Outcome::TimedOut,
+    let guarded = CatchUnwind(fut);
+    let result = match deadline {
+        Some(d) => match within(d, guarded).await {
+            Some(r) => r,
+            None => return Outcome::TimedOut,
         },
-        (Poll::Pending, None) => guarded.await,
+        None => guarded.await,
     };
     match result {
         Ok(Ok(v)) => Outcome::Done(v),
         Ok(Err(e)) => Outcome::Failed(e),
         Err(p) => Outcome::Panicked(panic_message(&*p)),
+    }
+}
+
+/// Awaits `fut` for at most `limit`; `None` if it did not finish in time. Most futures here
+/// (handlers, in-memory stores) finish on their first poll: they never arm a timer.
+pub(crate) async fn within<F: Future>(limit: Duration, fut: F) -> Option<F::Output> {
+    let mut fut = std::pin::pin!(fut);
+    let first = std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await;
+    match first {
+        Poll::Ready(v) => Some(v),
+        Poll::Pending => tokio::time::timeout(limit, fut).await.ok(),
     }
 }

@@ -361,9 +361,9 @@ async fn bounded<T>(
     limit: Duration,
     call: impl std::future::Future<Output = Result<T, IdempotencyError>>,
 ) -> Result<T, IdempotencyError> {
-    tokio::time::timeout(limit, call)
+    guard::within(limit, call)
         .await
-        .unwrap_or_else(|_| Err(IdempotencyError("no answer within the deadline".into())))
+        .unwrap_or_else(|| Err(IdempotencyError("no answer within the deadline".into())))
 }
 
 /// Collects a streamed body while enforcing the webhook's limit (see
