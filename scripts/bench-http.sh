@@ -20,6 +20,7 @@
 # `cargo build --release` (the first build takes several minutes on 2 cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export PYTHONDONTWRITEBYTECODE=1 # no __pycache__ in scripts/bench
 
 for arg in "$@"; do
     if [[ $arg == -h || $arg == --help ]]; then

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Draws the ratio chart of one scripts/bench-http.sh run (needs matplotlib).
 
-    python3 scripts/bench/chart.py RUN_DIR [OUT.png]
+    python3 scripts/bench/chart.py RUN_DIR [OUT.png [LATENCY_RUN_DIR]]
 
 reads RUN_DIR/meta.json and RUN_DIR/raw.jsonl (through summarize.py) and writes
 RUN_DIR/ratios.png, or OUT.png: every req/s ratio as its median with the min-max over the
-rounds and its target, and the p99 difference at the fixed rate of each adapter/bare pair.
+rounds and its target, and the p99 difference at the fixed rate of each adapter/bare pair
+(from LATENCY_RUN_DIR if given: a `--latency-only` run that redid the latency phase).
 """
 
 import sys
@@ -53,8 +54,8 @@ def bars(ax, entries, title, xlabel, log=False, fmt="{:.3g}"):
 
 
 def main(argv):
-    if len(argv) not in (2, 3):
-        sys.exit("usage: chart.py RUN_DIR [OUT.png]")
+    if len(argv) not in (2, 3, 4):
+        sys.exit("usage: chart.py RUN_DIR [OUT.png [LATENCY_RUN_DIR]]")
     run_dir = Path(argv[1])
     dest = Path(argv[2]) if len(argv) == 3 else run_dir / "ratios.png"
     s = summarize.summarize(*summarize.load(run_dir))
@@ -65,10 +66,11 @@ def main(argv):
              "max": r.get("max"), "target": r["target_min"], "met": r.get("met"),
              "cpu": r.get("cpu_median")}
         (far if r["id"].endswith("/fastapi") else near).append(e)
+    lat_s = summarize.summarize(*summarize.load(argv[3])) if len(argv) == 4 else s
     lat = [{"label": f"{r['a']} − {r['b']}", "median": r.get("delta_p99_median"),
             "min": r.get("delta_p99_min"), "max": r.get("delta_p99_max"),
             "target": r["target_max_delta_us"], "met": r.get("met")}
-           for r in s["latency"] if r["target_max_delta_us"] is not None]
+           for r in lat_s["latency"] if r["target_max_delta_us"] is not None]
 
     heights = [max(len(near), 1) * 0.35 + 1, max(len(far), 1) * 0.35 + 1,
                max(len(lat), 1) * 0.35 + 1]
@@ -80,9 +82,10 @@ def main(argv):
     bars(axes[1], far, "our adapter vs a FastAPI receiver (uvicorn, 1 worker)", "ratio (log)",
          log=True)
     if lat:
-        tool = s["latency"][0]["tool"]
+        tool = lat_s["latency"][0]["tool"]
         rate_note = "open loop, latency-corrected" if tool == "oha" else "wrk paced, approximate"
-        bars(axes[2], lat, f"p99 adapter − bare at half the bare route's req/s\n({tool}: {rate_note})",
+        src = f", run {lat_s['meta']['run_id']}" if len(argv) == 4 else ""
+        bars(axes[2], lat, f"p99 adapter − bare at half the bare route's req/s\n({tool}: {rate_note}{src})",
              "µs", fmt="{:+.0f} µs")
         axes[2].axvline(0.0, color="grey", lw=0.8)
     else:

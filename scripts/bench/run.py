@@ -231,10 +231,10 @@ def wrk(args, body_path, srv, path, mode, seconds, connections=None, delay_ms=No
     }
 
 
-def oha(body_path, srv, path, seconds, rate):
+def oha(args, body_path, srv, path, seconds, rate):
     url = f"http://{srv['host']}:{srv['port']}{path}"
     cmd = pin(LOAD_CPU) + ["oha", "--no-tui", "--worker-threads", "1", "-z", f"{seconds}s",
-                           "-w", "-c", "16", "-q", f"{rate:.0f}", "--latency-correction",
+                           "-w", "-c", str(args.oha_connections), "-q", f"{rate:.0f}", "--latency-correction",
                            "-m", "POST", "-T", "application/json", "-D", str(body_path),
                            "--output-format", "json", url]
     cpu_before, load_before, stat_before = proc_cpu_s(srv["cpu_pids"]), children_cpu_s(), cpu_busy_s()
@@ -284,6 +284,7 @@ def machine_meta(args, out, run_id, tools):
         "rounds": args.rounds, "duration_s": args.duration, "warmup_s": args.warmup,
         "latency_rounds": args.latency_rounds, "latency_duration_s": args.latency_duration,
         "connections": args.connections, "nice": args.nice,
+        "oha_connections": args.oha_connections, "latency_fraction": args.latency_fraction,
         "server_cpu": SERVER_CPU if PINNING else None, "load_cpu": LOAD_CPU if PINNING else None,
         "git_sha": run_out(["git", "-C", str(ROOT), "rev-parse", "HEAD"]) or "unknown",
         "git_dirty": bool(run_out(["git", "-C", str(ROOT), "status", "--porcelain"])),
@@ -313,12 +314,22 @@ def main():
     ap.add_argument("--latency-rounds", type=int)
     ap.add_argument("--latency-duration", type=int, help="seconds per latency run")
     ap.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
+    ap.add_argument("--latency-fraction", type=float, default=0.5,
+                    help="the fixed rate as a fraction of the pair's lower median req/s "
+                         "(default 0.5)")
+    ap.add_argument("--oha-connections", type=int, default=64,
+                    help="oha connections for the fixed-rate runs (default 64: at 40k req/s "
+                         "16 connections queue requests in oha itself)")
     ap.add_argument("--nice", type=int, default=0,
                     help="run servers and load at this nice level (e.g. -10 on a shared "
                          "machine, as root: the benchmark then wins the CPU over compiles)")
     ap.add_argument("--no-fastapi", action="store_true")
     ap.add_argument("--no-masking", action="store_true")
     ap.add_argument("--no-latency", action="store_true")
+    ap.add_argument("--latency-only", metavar="RUN_DIR",
+                    help="skip the throughput phase: measure latency at the rates that the "
+                         "throughput results of RUN_DIR give (e.g. to redo a latency phase "
+                         "that other work on the machine spoiled)")
     args = ap.parse_args()
     q = args.quick
     NICE = args.nice
@@ -399,14 +410,20 @@ def main():
             raw.write(json.dumps(rec) + "\n")
             raw.flush()
 
+        results = []
+        if args.latency_only:
+            meta["rates_from"] = Path(args.latency_only).name
+            _, results = summarize.load(args.latency_only)
+            rows_to_measure = []
+        else:
+            rows_to_measure = rows
         log(f"== warm-up: {args.warmup} s per row (discarded)")
         for row, server, path, mode in rows:
             r = wrk(args, body_path, servers[server], path, mode, args.warmup)
             record({"phase": "warmup", "round": -1, "row": row, **r})
 
-        log(f"== throughput: {args.rounds} rounds x {len(rows)} rows x {args.duration} s")
-        results = []
-        for rd in range(args.rounds):
+        log(f"== throughput: {args.rounds} rounds x {len(rows_to_measure)} rows x {args.duration} s")
+        for rd in range(args.rounds if rows_to_measure else 0):
             order = rows if rd % 2 == 0 else rows[::-1]
             for row, server, path, mode in order:
                 r = wrk(args, body_path, servers[server], path, mode, args.duration)
@@ -425,18 +442,18 @@ def main():
             row_index = {r[0]: r for r in rows}
             for pid, a_row, b_row, _ in summarize.LATENCY_PAIRS:
                 if a_row in row_index and b_row in row_index:
-                    rate = summarize.latency_rate(results, a_row, b_row)
+                    rate = summarize.latency_rate(results, a_row, b_row, args.latency_fraction)
                     if rate:
                         pairs.append((pid, a_row, b_row, rate))
             tool = "oha" if tools["oha"] else "wrk-paced"
             log(f"== latency ({tool}): {args.latency_rounds} rounds x {len(pairs)} pairs x "
-                f"{args.latency_duration} s at half the pair's median req/s")
+                f"{args.latency_duration} s at {args.latency_fraction:g} x the pair's lower median req/s")
             for rd in range(args.latency_rounds):
                 for pid, a_row, b_row, rate in pairs:
                     for row in ((a_row, b_row) if rd % 2 == 0 else (b_row, a_row)):
                         _, server, path, _ = row_index[row]
                         if tools["oha"]:
-                            r = oha(body_path, servers[server], path, args.latency_duration, rate)
+                            r = oha(args, body_path, servers[server], path, args.latency_duration, rate)
                         else:
                             r = paced_wrk(args, body_path, servers[server], path,
                                           args.latency_duration, rate)
