@@ -9,6 +9,7 @@ rounds and its target, and the p99 difference at the fixed rate of each adapter/
 (from LATENCY_RUN_DIR if given: a `--latency-only` run that redid the latency phase).
 """
 
+import statistics
 import sys
 from pathlib import Path
 
@@ -62,30 +63,36 @@ def main(argv):
     near = []  # ratios around 1
     far = []  # adapter / FastAPI
     for r in s["ratios"]:
-        e = {"label": r["label"], "median": r.get("median"), "min": r.get("min"),
-             "max": r.get("max"), "target": r["target_min"], "met": r.get("met"),
+        # Uncontended rounds when there are any (see summarize.py), else every round.
+        q = "quiet_" if r.get("quiet_per_round") else ""
+        e = {"label": r["label"], "median": r.get(f"{q}median"), "min": r.get(f"{q}min"),
+             "max": r.get(f"{q}max"), "target": r["target_min"], "met": r.get("met"),
              "cpu": r.get("cpu_median")}
         (far if r["id"].endswith("/fastapi") else near).append(e)
     lat_s = summarize.summarize(*summarize.load(argv[3])) if len(argv) == 4 else s
-    lat = [{"label": f"{r['a']} − {r['b']}", "median": r.get("delta_p99_median"),
-            "min": r.get("delta_p99_min"), "max": r.get("delta_p99_max"),
-            "target": r["target_max_delta_us"], "met": r.get("met")}
-           for r in lat_s["latency"] if r["target_max_delta_us"] is not None]
+    lat = []
+    for r in lat_s["latency"]:
+        d = r.get("quiet_delta_p99_per_round") or r.get("delta_p99_per_round")
+        if r["target_max_delta_us"] is not None and d:
+            lat.append({"label": f"{r['a']} − {r['b']}", "median": statistics.median(d),
+                        "min": min(d), "max": max(d), "target": r["target_max_delta_us"],
+                        "met": r.get("met")})
 
     heights = [max(len(near), 1) * 0.35 + 1, max(len(far), 1) * 0.35 + 1,
                max(len(lat), 1) * 0.35 + 1]
     fig, axes = plt.subplots(3, 1, figsize=(9, sum(heights) + 1),
                              gridspec_kw={"height_ratios": heights})
-    bars(axes[0], near, "req/s ratios, same run (bar: median; whisker: min–max over rounds; "
-         "| target)", "ratio")
+    bars(axes[0], near, "req/s ratios, same run, uncontended rounds (bar: median; whisker: "
+         "min–max; | target)", "ratio")
     axes[0].axvline(1.0, color="grey", lw=0.8, ls="--")
-    bars(axes[1], far, "our adapter vs a FastAPI receiver (uvicorn, 1 worker)", "ratio (log)",
-         log=True)
+    bars(axes[1], far, "our adapter vs a FastAPI receiver (uvicorn, 1 worker)", "ratio")
     if lat:
         tool = lat_s["latency"][0]["tool"]
         rate_note = "open loop, latency-corrected" if tool == "oha" else "wrk paced, approximate"
         src = f", run {lat_s['meta']['run_id']}" if len(argv) == 4 else ""
-        bars(axes[2], lat, f"p99 adapter − bare at half the bare route's req/s\n({tool}: {rate_note}{src})",
+        frac = lat_s["meta"].get("latency_fraction", 0.5)
+        bars(axes[2], lat, f"p99 adapter − bare at {frac:g} × the pair's req/s, uncontended rounds"
+             f"\n({tool}: {rate_note}{src})",
              "µs", fmt="{:+.0f} µs")
         axes[2].axvline(0.0, color="grey", lw=0.8)
     else:
