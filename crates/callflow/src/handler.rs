@@ -98,8 +98,55 @@ pub struct Context {
 struct ContextInner {
     headers: HeaderMap,
     peer: Option<SocketAddr>,
-    request_id: String,
+    request_id: RequestId,
     extensions: Extensions,
+}
+
+/// A request id, kept without allocating: the sender's header value (shared, not copied) or
+/// a generated one written into a small inline buffer.
+pub(crate) enum RequestId {
+    /// Given by the caller of [`Context::new`].
+    Owned(String),
+    /// The `x-request-id` header (already checked to be visible ASCII).
+    Header(http::HeaderValue),
+    /// Generated: `8 hex digits - counter in hex`, at most 25 bytes.
+    Generated { buf: [u8; 25], len: u8 },
+}
+
+impl RequestId {
+    /// `{boot:08x}-{n:x}`, without `format!`.
+    pub(crate) fn generated(boot: u32, n: u64) -> Self {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut buf = [0u8; 25];
+        for (i, b) in buf[..8].iter_mut().enumerate() {
+            *b = HEX[((boot >> (28 - 4 * i)) & 0xf) as usize];
+        }
+        buf[8] = b'-';
+        let digits = (64 - n.leading_zeros()).div_ceil(4).max(1) as usize;
+        for i in 0..digits {
+            buf[9 + i] = HEX[((n >> (4 * (digits - 1 - i))) & 0xf) as usize];
+        }
+        Self::Generated {
+            buf,
+            len: (9 + digits) as u8,
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            RequestId::Owned(s) => s,
+            RequestId::Header(v) => v.to_str().unwrap_or(""),
+            RequestId::Generated { buf, len } => {
+                std::str::from_utf8(&buf[..usize::from(*len)]).unwrap_or("")
+            }
+        }
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl Context {
@@ -108,6 +155,15 @@ impl Context {
         headers: HeaderMap,
         peer: Option<SocketAddr>,
         request_id: String,
+        extensions: Extensions,
+    ) -> Self {
+        Self::with_request_id(headers, peer, RequestId::Owned(request_id), extensions)
+    }
+
+    pub(crate) fn with_request_id(
+        headers: HeaderMap,
+        peer: Option<SocketAddr>,
+        request_id: RequestId,
         extensions: Extensions,
     ) -> Self {
         Self {
@@ -133,7 +189,7 @@ impl Context {
     /// The request id: the `x-request-id` header if the sender set one, else one generated
     /// for this request. It appears in every log line of the request.
     pub fn request_id(&self) -> &str {
-        &self.inner.request_id
+        self.inner.request_id.as_str()
     }
 
     /// Values attached to the request by the application (see
@@ -148,7 +204,7 @@ impl fmt::Debug for Context {
         f.debug_struct("Context")
             .field("headers", &self.inner.headers.keys().collect::<Vec<_>>())
             .field("peer", &self.inner.peer)
-            .field("request_id", &self.inner.request_id)
+            .field("request_id", &self.inner.request_id.as_str())
             .finish_non_exhaustive()
     }
 }
@@ -275,5 +331,23 @@ impl<H: CallHandler + ?Sized> CallHandler for Arc<H> {
     }
     async fn on_unknown(&self, e: UnknownEvent, cx: &Context) -> Result<(), HandlerError> {
         (**self).on_unknown(e, cx).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RequestId;
+
+    #[test]
+    fn generated_request_ids_are_boot_dash_hex_counter() {
+        assert_eq!(
+            RequestId::generated(0xdead_beef, 0).to_string(),
+            "deadbeef-0"
+        );
+        assert_eq!(RequestId::generated(1, 0x2a).to_string(), "00000001-2a");
+        assert_eq!(
+            RequestId::generated(u32::MAX, u64::MAX).to_string(),
+            "ffffffff-ffffffffffffffff"
+        );
     }
 }

@@ -17,6 +17,7 @@
 
 mod call;
 mod enums;
+mod fast;
 mod lenient;
 pub(crate) mod open_enum;
 mod other;
@@ -364,6 +365,15 @@ fn parse(body: &[u8]) -> Result<Event, ParseError> {
             message: "must be a JSON object".to_owned(),
         });
     }
+    match fast::parse(text) {
+        Some(event) => Ok(event),
+        None => parse_two_pass(text),
+    }
+}
+
+/// The envelope first (the payload kept as raw JSON), then the payload: handles every order
+/// of keys and reports every error.
+fn parse_two_pass(text: &str) -> Result<Event, ParseError> {
     let env: RawEnvelope<'_> = parse_at(text, "$")?;
     let event_type = env.event_type.ok_or_else(|| ParseError {
         kind: ParseErrorKind::Shape,

@@ -21,18 +21,23 @@ fn ct_eq(given: &[u8], expected: &[u8]) -> bool {
 /// `application/x-json` and any `…/…+json`, with any parameters.
 pub(crate) fn is_json_media_type(v: &HeaderValue) -> bool {
     let Ok(s) = v.to_str() else { return false };
-    let essence = s
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    match essence.as_str() {
-        "application/json" | "text/json" | "text/plain" | "application/x-json" => true,
-        e => match e.split_once('/') {
-            Some((t, sub)) => !t.is_empty() && sub.ends_with("+json"),
-            None => false,
-        },
+    let essence = s.split(';').next().unwrap_or("").trim();
+    const EXACT: [&str; 4] = [
+        "application/json",
+        "text/json",
+        "text/plain",
+        "application/x-json",
+    ];
+    if EXACT.iter().any(|m| essence.eq_ignore_ascii_case(m)) {
+        return true;
+    }
+    match essence.split_once('/') {
+        Some((t, sub)) => {
+            !t.is_empty()
+                && sub.len() >= 5
+                && sub.as_bytes()[sub.len() - 5..].eq_ignore_ascii_case(b"+json")
+        }
+        None => false,
     }
 }
 
@@ -138,6 +143,7 @@ mod tests {
             "application/json",
             "application/json; charset=utf-8",
             "Application/JSON",
+            "application/VND.API+JSON",
             "text/json",
             "text/plain",
             "application/cloudevents+json",

@@ -35,7 +35,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderMap, Method, StatusCode};
+use http::{HeaderMap, HeaderName, Method, StatusCode};
 use tracing::{Instrument, field};
 
 pub use config::{Config, DEFAULT_DEADLINE, DEFAULT_MAX_BODY_BYTES, default_fallback};
@@ -43,6 +43,7 @@ pub use message::{Rejection, WebhookRequest, WebhookResponse};
 
 use crate::callflow::Mode;
 use crate::event::{Event, ParseErrorKind};
+use crate::handler::RequestId;
 use crate::idempotency::{self, Claim, IdempotencyError, StoredReply};
 use crate::{CallHandler, Context};
 use guard::{Outcome, guarded};
@@ -81,26 +82,30 @@ impl fmt::Debug for Webhook {
     }
 }
 
-fn next_request_id() -> String {
+fn next_request_id() -> RequestId {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    static BOOT: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    static BOOT: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     let boot = *BOOT.get_or_init(|| {
-        std::time::SystemTime::now()
+        let t = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0)
-            ^ u64::from(std::process::id())
+            .unwrap_or(0);
+        (t ^ u64::from(std::process::id())) as u32
     });
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("{:08x}-{n:x}", boot & 0xffff_ffff)
+    RequestId::generated(boot, COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
-fn request_id(headers: &HeaderMap) -> String {
-    headers
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|s| !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_graphic()))
-        .map_or_else(next_request_id, str::to_owned)
+static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+fn request_id(headers: &HeaderMap) -> RequestId {
+    match headers.get(&X_REQUEST_ID) {
+        Some(v)
+            if !v.is_empty() && v.len() <= 128 && v.as_bytes().iter().all(u8::is_ascii_graphic) =>
+        {
+            RequestId::Header(v.clone())
+        }
+        _ => next_request_id(),
+    }
 }
 
 impl Webhook {
@@ -191,14 +196,18 @@ impl Webhook {
             request_id = %request_id,
             outcome = field::Empty,
         );
-        let cx = Context::new(req.headers, req.peer, request_id, req.extensions);
+        let cx = Context::with_request_id(req.headers, req.peer, request_id, req.extensions);
         self.deduplicated(event, cx).instrument(span).await
     }
 
     /// Runs the event once per idempotency key: duplicates get the first answer.
     async fn deduplicated(&self, event: Event, cx: Context) -> WebhookResponse {
         let config = &self.inner.config;
-        let (Some(store), Some(key)) = (&config.idempotency, idempotency::key_for(&event)) else {
+        let Some((store, key)) = config
+            .idempotency
+            .as_ref()
+            .and_then(|store| Some((store, idempotency::key_for(&event)?)))
+        else {
             return self.run(event, cx).await.0;
         };
         let interactive = matches!(event, Event::CallAction(_));
