@@ -74,8 +74,7 @@ pub use callflow;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, Resource, web};
 use callflow::reexports::http;
-use callflow::{Webhook, WebhookRequest, WebhookResponse};
-use futures_util::StreamExt;
+use callflow::{BodyReadError, Webhook, WebhookRequest, WebhookResponse};
 
 mod serve;
 
@@ -107,7 +106,7 @@ pub fn resource(path: &str, webhook: Webhook) -> Resource {
 pub async fn handle(
     webhook: web::Data<Webhook>,
     req: HttpRequest,
-    mut payload: web::Payload,
+    payload: web::Payload,
 ) -> HttpResponse {
     let method = http::Method::from_bytes(req.method().as_str().as_bytes()).unwrap_or_default();
     let mut headers = http::HeaderMap::with_capacity(req.headers().len());
@@ -132,28 +131,18 @@ pub async fn handle(
         .conn_data::<BodyReadTimeout>()
         .or_else(|| req.app_data::<BodyReadTimeout>())
         .map_or(DEFAULT_BODY_READ_TIMEOUT, |t| t.0);
-    let mut collector = webhook.body_collector();
-    let read = tokio::time::timeout(deadline, async {
-        while let Some(chunk) = payload.next().await {
-            let bytes = chunk.map_err(|e| read_error(&webhook, &e))?;
-            collector
-                .push(&bytes)
-                .map_err(|too_large| too_large.response())?;
-        }
-        Ok(())
-    })
-    .await;
-    match read {
-        Ok(Ok(())) => {}
-        Ok(Err(refusal)) => return into_response(refusal, true),
-        Err(_) => {
+    let read = webhook.read_body(payload, deadline, |e| read_error(&webhook, &e));
+    let body = match read.await {
+        Ok(body) => body,
+        Err(BodyReadError::Refused(refusal)) => return into_response(refusal, true),
+        Err(BodyReadError::TimedOut) => {
             if let Some(socket) = req.conn_data::<serve::ReadCloser>() {
                 socket.stop_reading();
             }
             return into_response(WebhookResponse::request_timeout(), true);
         }
-    }
-    let request = WebhookRequest::new(method, headers, collector.finish()).with_peer(peer);
+    };
+    let request = WebhookRequest::new(method, headers, body).with_peer(peer);
     into_response(webhook.dispatch(request).await, false)
 }
 
@@ -174,7 +163,15 @@ fn into_response(response: WebhookResponse, close: bool) -> HttpResponse {
     let status = StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut res = HttpResponse::build(status);
     for (name, value) in &headers {
-        res.append_header((name.as_str(), value.as_bytes()));
+        if name == http::header::CONTENT_TYPE && value == "application/json" {
+            // Every response the core sends: no parsing of the name and value.
+            res.insert_header((
+                actix_web::http::header::CONTENT_TYPE,
+                actix_web::http::header::HeaderValue::from_static("application/json"),
+            ));
+        } else {
+            res.append_header((name.as_str(), value.as_bytes()));
+        }
     }
     if close {
         res.force_close();

@@ -75,8 +75,8 @@ pub use callflow;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use callflow::{Webhook, WebhookRequest, WebhookResponse};
-use futures_util::{Stream, StreamExt};
+use callflow::{BodyReadError, Webhook, WebhookRequest, WebhookResponse};
+use futures_util::Stream;
 use warp::http::{HeaderMap, Method};
 use warp::reply::{Reply, Response};
 use warp::{Buf, Filter};
@@ -166,26 +166,13 @@ where
     if let Some(refusal) = webhook.check_head(&method, &headers, peer) {
         return into_response(refusal);
     }
-    let mut collector = webhook.body_collector();
-    let read = tokio::time::timeout(body_read_timeout, async {
-        let mut body = std::pin::pin!(body);
-        while let Some(chunk) = body.next().await {
-            let mut buf = chunk.map_err(|_| WebhookResponse::body_unreadable())?;
-            while buf.has_remaining() {
-                let len = buf.chunk().len();
-                collector
-                    .push(buf.chunk())
-                    .map_err(|too_large| too_large.response())?;
-                buf.advance(len);
-            }
-        }
-        Ok(())
-    })
-    .await;
-    match read {
-        Ok(Ok(())) => {}
-        Ok(Err(refusal)) => return into_response(refusal),
-        Err(_) => {
+    let read = webhook.read_body(body, body_read_timeout, |_: warp::Error| {
+        WebhookResponse::body_unreadable()
+    });
+    let body = match read.await {
+        Ok(body) => body,
+        Err(BodyReadError::Refused(refusal)) => return into_response(refusal),
+        Err(BodyReadError::TimedOut) => {
             let mut response = into_response(WebhookResponse::request_timeout());
             response.headers_mut().insert(
                 warp::http::header::CONNECTION,
@@ -193,8 +180,8 @@ where
             );
             return response;
         }
-    }
-    let request = WebhookRequest::new(method, headers, collector.finish()).with_peer(peer);
+    };
+    let request = WebhookRequest::new(method, headers, body).with_peer(peer);
     into_response(webhook.dispatch(request).await)
 }
 

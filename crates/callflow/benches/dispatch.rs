@@ -131,6 +131,23 @@ fn dispatch(c: &mut Criterion) {
         })
     });
 
+    // The same, inside one running task (as in a server: no `block_on` per request).
+    g.bench_function("noop_in_task", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let start = std::time::Instant::now();
+                for _ in 0..iters {
+                    let r = plain
+                        .dispatch(WebhookRequest::post_json(black_box(body.clone())))
+                        .await;
+                    debug_assert_eq!(r.status(), 200);
+                    black_box(r);
+                }
+                start.elapsed()
+            })
+        })
+    });
+
     // The default configuration: every delivery is a first delivery (fresh event id).
     let deduping = Webhook::new(FixedBridge(bridge()));
     let template = fixtures::get("vca_nm_inbound").trim_end().to_owned();

@@ -48,8 +48,8 @@ pub use event::{Event, Timestamp};
 pub use handler::{CallHandler, Context, HandlerError, HandlerFn, handler_fn};
 pub use phone::PhoneNumber;
 pub use webhook::{
-    BodyCollector, BodyTooLarge, Config, DEFAULT_DEADLINE, DEFAULT_MAX_BODY_BYTES, Rejection,
-    Webhook, WebhookRequest, WebhookResponse, default_fallback,
+    BodyCollector, BodyReadError, BodyTooLarge, Config, DEFAULT_DEADLINE, DEFAULT_MAX_BODY_BYTES,
+    Rejection, Webhook, WebhookRequest, WebhookResponse, default_fallback,
 };
 
 /// Re-exports of the crates that appear in this crate's public API.

@@ -23,6 +23,7 @@
 //! Every JSON error has one shape: `{"error":{"code":"…","message":"…"}}`, plus `"path"`
 //! for shape errors.
 
+mod body;
 mod config;
 mod guard;
 mod head;
@@ -38,6 +39,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, Method, StatusCode};
 use tracing::{Instrument, field};
 
+pub use body::{BodyCollector, BodyReadError, BodyTooLarge};
 pub use config::{Config, DEFAULT_DEADLINE, DEFAULT_MAX_BODY_BYTES, default_fallback};
 pub use message::{Rejection, WebhookRequest, WebhookResponse};
 
@@ -154,12 +156,48 @@ impl Webhook {
         head::check(&self.inner.config, method, headers, peer)
     }
 
-    /// A collector that enforces the body limit while an adapter reads a streamed body.
+    /// A collector that enforces the body limit while an adapter reads a streamed body
+    /// itself (see [`read_body`](Self::read_body), which does it all).
     pub fn body_collector(&self) -> BodyCollector {
-        BodyCollector {
-            limit: self.inner.config.max_body_bytes,
-            buf: Vec::new(),
-        }
+        BodyCollector::new(self.inner.config.max_body_bytes)
+    }
+
+    /// Reads a request body streamed by a web framework: enforces the webhook's body limit
+    /// while reading, and gives up after `deadline` (a client that stalls its upload).
+    /// `on_error` turns the framework's read error into the response to send (usually
+    /// [`WebhookResponse::body_unreadable`]; a framework's own limit error may be re-rendered
+    /// as [`WebhookResponse::payload_too_large`]).
+    ///
+    /// A body that arrives in one chunk is kept as it is (no copy), and a body that is
+    /// already buffered when this is called arms no timer.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use std::time::Duration;
+    /// use bytes::Bytes;
+    /// use callflow::{BodyReadError, CallFlow, Webhook, WebhookResponse, handler_fn};
+    /// let webhook = Webhook::new(handler_fn(|_e, _c| async { Ok(CallFlow::new().hangup()) }));
+    /// let chunks = [Ok::<_, std::io::Error>(Bytes::from_static(b"{\"a\":")), Ok(Bytes::from_static(b"1}"))];
+    /// let body = webhook
+    ///     .read_body(futures_util::stream::iter(chunks), Duration::from_secs(10), |_e| {
+    ///         WebhookResponse::body_unreadable()
+    ///     })
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!(&body[..], b"{\"a\":1}");
+    /// # }
+    /// ```
+    pub async fn read_body<S, B, E>(
+        &self,
+        body: S,
+        deadline: Duration,
+        on_error: impl FnMut(E) -> WebhookResponse,
+    ) -> Result<Bytes, BodyReadError>
+    where
+        S: futures_core::Stream<Item = Result<B, E>>,
+        B: bytes::Buf,
+    {
+        body::read(self.body_collector(), body, deadline, on_error).await
     }
 
     /// Handles one request: every check, the parse, the handler (with panic guard and
@@ -197,11 +235,13 @@ impl Webhook {
             outcome = field::Empty,
         );
         let cx = Context::with_request_id(req.headers, req.peer, request_id, req.extensions);
-        self.deduplicated(event, cx).instrument(span).await
+        self.deduplicated(Box::new(event), cx)
+            .instrument(span)
+            .await
     }
 
     /// Runs the event once per idempotency key: duplicates get the first answer.
-    async fn deduplicated(&self, event: Event, cx: Context) -> WebhookResponse {
+    async fn deduplicated(&self, event: Box<Event>, cx: Context) -> WebhookResponse {
         let config = &self.inner.config;
         let Some((store, key)) = config
             .idempotency
@@ -210,7 +250,7 @@ impl Webhook {
         else {
             return self.run(event, cx).await.0;
         };
-        let interactive = matches!(event, Event::CallAction(_));
+        let interactive = matches!(*event, Event::CallAction(_));
         let deadline = config.deadline.unwrap_or(Duration::from_secs(60));
         let lease = deadline + Duration::from_secs(5);
         let waited_until = tokio::time::Instant::now() + deadline;
@@ -271,10 +311,10 @@ impl Webhook {
 
     /// Runs the handler; the flag says whether it handled the event (so that its answer may
     /// be replayed to duplicates) or failed (so that a retry should run it again).
-    async fn run(&self, event: Event, cx: Context) -> (WebhookResponse, bool) {
+    async fn run(&self, event: Box<Event>, cx: Context) -> (WebhookResponse, bool) {
         let h = &*self.inner.handler;
         let deadline = self.inner.config.deadline;
-        let outcome = match event {
+        let outcome = match *event {
             Event::CallAction(ev) => {
                 return self.reply(guarded(h.on_call_action(ev, &cx), deadline).await);
             }
@@ -373,43 +413,4 @@ async fn bounded<T>(
     guard::within(limit, call)
         .await
         .unwrap_or_else(|| Err(IdempotencyError("no answer within the deadline".into())))
-}
-
-/// Collects a streamed body while enforcing the webhook's limit (see
-/// [`Webhook::body_collector`]).
-#[derive(Debug)]
-pub struct BodyCollector {
-    limit: usize,
-    buf: Vec<u8>,
-}
-
-impl BodyCollector {
-    /// Appends a chunk; `Err` once the limit is passed: stop reading and send
-    /// [`BodyTooLarge::response`].
-    pub fn push(&mut self, chunk: &[u8]) -> Result<(), BodyTooLarge> {
-        if self.buf.len() + chunk.len() > self.limit {
-            return Err(BodyTooLarge { limit: self.limit });
-        }
-        self.buf.extend_from_slice(chunk);
-        Ok(())
-    }
-
-    /// The whole body.
-    pub fn finish(self) -> Bytes {
-        Bytes::from(self.buf)
-    }
-}
-
-/// A streamed body passed the limit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BodyTooLarge {
-    /// The limit in bytes.
-    pub limit: usize,
-}
-
-impl BodyTooLarge {
-    /// The core's 413 response.
-    pub fn response(self) -> WebhookResponse {
-        WebhookResponse::payload_too_large(self.limit)
-    }
 }
