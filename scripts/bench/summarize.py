@@ -22,7 +22,7 @@ ROWS = [
     ("axum/adapter", "axum", "/adapter", "static"),
     ("axum/bare", "axum", "/bare", "static"),
     ("axum/const", "axum", "/const", "static"),
-    ("axum/adapter-route", "axum", "/adapter-route", "static"),
+    ("axum/adapter-nest", "axum", "/adapter-nest", "static"),
     ("actix-web/adapter", "actix-web", "/adapter", "static"),
     ("actix-web/bare", "actix-web", "/bare", "static"),
     ("actix-web/const", "actix-web", "/const", "static"),
@@ -46,8 +46,8 @@ FRAMEWORKS = ["axum", "actix-web", "warp"]
 RATIOS = (
     [(f"{fw}:adapter/bare", f"{fw}: adapter / bare", f"{fw}/adapter", f"{fw}/bare", 0.97)
      for fw in FRAMEWORKS]
-    + [("axum:adapter-route/bare", "axum: adapter as .route(handle) / bare",
-        "axum/adapter-route", "axum/bare", None)]
+    + [("axum:adapter-nest/bare", "axum: adapter nested (.nest(path, router(..))) / bare",
+        "axum/adapter-nest", "axum/bare", None)]
     + [(f"{fw}:adapter/floor", f"{fw} adapter / hyper floor", f"{fw}/adapter", "hyper-floor", 0.85)
        for fw in FRAMEWORKS]
     + [(f"{fw}:adapter/fastapi", f"{fw} adapter / FastAPI", f"{fw}/adapter", "fastapi", 10.0)

@@ -65,7 +65,7 @@ impl fmt::Display for Framework {
 pub async fn serve(framework: Framework, webhook: Webhook) -> SocketAddr {
     match framework {
         Framework::Axum => {
-            let app = axum::Router::new().nest(conformance::PATH, callflow_axum::router(webhook));
+            let app = axum::Router::new().route(conformance::PATH, callflow_axum::route(webhook));
             serve_axum(app).await
         }
         Framework::ActixWeb => serve_actix(move |cfg| {
@@ -227,7 +227,7 @@ pub async fn serve_guarded(
                 .grace_period(guards.grace_period);
             let app = axum::Router::new()
                 .route(HEALTH_PATH, axum::routing::get(|| async { "ok" }))
-                .nest(conformance::PATH, callflow_axum::router(webhook));
+                .route(conformance::PATH, callflow_axum::route(webhook));
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                 .await
                 .expect("bind 127.0.0.1:0");

@@ -34,8 +34,8 @@ impl AppState {
 }
 
 /// Checks the app at `addr`: its routes, the webhook at `/webhooks/voice` (and at
-/// `extra_webhook_path`, mounted with the adapter's `handle`), and its 404.
-async fn check_app(addr: SocketAddr, extra_webhook_path: Option<&str>, not_found_body: &str) {
+/// `extra_webhook_paths`, mounted in the adapter's other ways), and its 404.
+async fn check_app(addr: SocketAddr, extra_webhook_paths: &[&str], not_found_body: &str) {
     let client = http_client();
     let url = |path: &str| format!("http://{addr}{path}");
 
@@ -58,7 +58,7 @@ async fn check_app(addr: SocketAddr, extra_webhook_path: Option<&str>, not_found
     assert_eq!(wrong_method.status(), 405, "the app's 405 stays the app's");
 
     let mut webhook_paths = vec!["/webhooks/voice"];
-    webhook_paths.extend(extra_webhook_path);
+    webhook_paths.extend(extra_webhook_paths);
     for path in webhook_paths {
         let reply = client
             .post(url(path))
@@ -120,12 +120,14 @@ async fn axum_app_with_state_and_routes() {
             "/webhooks/voice",
             callflow_axum::router(conformance::webhook()),
         )
+        // `route` carries its own state ...
+        .route("/route/voice", callflow_axum::route(conformance::webhook()))
         // ... and `handle` takes the webhook from it through `FromRef`.
         .route("/custom/voice", any(callflow_axum::handle))
         .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "app: not found") })
         .with_state(state);
     let addr = serve_axum(app).await;
-    check_app(addr, Some("/custom/voice"), "app: not found").await;
+    check_app(addr, &["/custom/voice", "/route/voice"], "app: not found").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -149,7 +151,7 @@ async fn actix_web_app_with_state_and_routes() {
             }));
         callflow_actix_web::configure(cfg, "/webhooks/voice", conformance::webhook());
     });
-    check_app(addr, Some("/custom/voice"), "app: not found").await;
+    check_app(addr, &["/custom/voice"], "app: not found").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -190,7 +192,7 @@ async fn warp_app_with_state_and_routes() {
                 }
             });
     let addr = serve_warp(app).await;
-    check_app(addr, Some("/custom/voice"), "app: not found").await;
+    check_app(addr, &["/custom/voice"], "app: not found").await;
 }
 
 /// The app's filters in front of the webhook's, and warp's own 404 (no `recover`).
@@ -204,5 +206,5 @@ async fn warp_webhook_after_app_routes() {
     let voice =
         warp::path!("webhooks" / "voice").and(callflow_warp::filter(conformance::webhook()));
     let addr = serve_warp(health.or(items).or(voice)).await;
-    check_app(addr, None, "").await;
+    check_app(addr, &[], "").await;
 }

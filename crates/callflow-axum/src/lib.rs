@@ -6,8 +6,10 @@
 //!
 //! ## Mounting
 //!
-//! [`router`] gives a `Router<S>` for any app state `S`, serving the webhook at its root:
-//! nest it where 8x8 should POST.
+//! [`route`] gives the webhook as a `MethodRouter<S>` for any app state `S`: route it where
+//! 8x8 should POST. (Or [`router`], a whole `Router<S>` serving it at its root, to `nest`;
+//! `route` is cheaper per request: axum's `nest` rewrites the URI and boxes one more service
+//! call on every request.)
 //!
 //! ```no_run
 //! use std::net::SocketAddr;
@@ -20,7 +22,7 @@
 //! }));
 //! let app = Router::new()
 //!     .route("/health", get(|| async { "ok" }))
-//!     .nest("/webhooks/voice", callflow_axum::router(webhook));
+//!     .route("/webhooks/voice", callflow_axum::route(webhook));
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
 //! // `with_connect_info` lets the handler see the peer address (optional).
 //! axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await
@@ -74,9 +76,9 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::response::Response;
-use axum::routing::any;
-use callflow::{Webhook, WebhookRequest, WebhookResponse};
-use http_body_util::{BodyExt, LengthLimitError};
+use axum::routing::{MethodRouter, any};
+use callflow::{BodyReadError, Webhook, WebhookRequest, WebhookResponse};
+use http_body_util::LengthLimitError;
 
 mod serve;
 
@@ -85,6 +87,23 @@ pub use serve::{
     DEFAULT_MAX_CONNECTIONS, ServeConfig, serve, serve_with_shutdown, shutdown_signal,
 };
 
+/// The webhook as a route: `Router::route("/webhooks/voice", callflow_axum::route(webhook))`.
+/// Answers every method (non-`POST` gets the core's 405, with `Allow: POST`). Generic over
+/// the app's state: it carries its own.
+///
+/// ```
+/// use axum::Router;
+/// # use callflow_axum::callflow::{CallFlow, Webhook, handler_fn};
+/// # let webhook = Webhook::new(handler_fn(|_e, _c| async { Ok(CallFlow::new().hangup()) }));
+/// let app: Router = Router::new().route("/webhooks/voice", callflow_axum::route(webhook));
+/// ```
+pub fn route<S>(webhook: Webhook) -> MethodRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    any(handle).with_state(webhook)
+}
+
 /// A router that serves `webhook` at its root (`/`), for every method (non-`POST` gets the
 /// core's 405). Generic over the app's state, so it can be nested into (or merged with) any
 /// router; it sets no fallback, so the app's 404 stays the app's.
@@ -92,7 +111,7 @@ pub fn router<S>(webhook: Webhook) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
-    Router::new().route("/", any(handle).with_state(webhook))
+    Router::new().route("/", route(webhook))
 }
 
 /// Answers one request with `webhook`: an axum handler for routes you build yourself.
@@ -101,7 +120,7 @@ where
 /// [`DEFAULT_BODY_READ_TIMEOUT`]), or the answer is the core's `408 request_timeout` and the
 /// connection is closed.
 pub async fn handle(State(webhook): State<Webhook>, request: Request) -> Response {
-    let (parts, mut body) = request.into_parts();
+    let (parts, body) = request.into_parts();
     let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
@@ -113,23 +132,12 @@ pub async fn handle(State(webhook): State<Webhook>, request: Request) -> Respons
         .extensions
         .get::<BodyReadTimeout>()
         .map_or(DEFAULT_BODY_READ_TIMEOUT, |t| t.0);
-    let mut collector = webhook.body_collector();
-    let read = tokio::time::timeout(deadline, async {
-        while let Some(frame) = body.frame().await {
-            let chunk = frame.map_err(|e| read_error(&webhook, &e))?;
-            if let Some(data) = chunk.data_ref() {
-                collector
-                    .push(data)
-                    .map_err(|too_large| too_large.response())?;
-            }
-        }
-        Ok(())
-    })
-    .await;
-    match read {
-        Ok(Ok(())) => {}
-        Ok(Err(refusal)) => return into_response(refusal),
-        Err(_) => {
+    let read = webhook.read_body(body.into_data_stream(), deadline, |e| {
+        read_error(&webhook, &e)
+    });
+    let body = match read.await {
+        Ok(body) => body,
+        Err(BodyReadError::TimedOut) => {
             let mut response = into_response(WebhookResponse::request_timeout());
             response.headers_mut().insert(
                 axum::http::header::CONNECTION,
@@ -137,9 +145,9 @@ pub async fn handle(State(webhook): State<Webhook>, request: Request) -> Respons
             );
             return response;
         }
-    }
-    let mut req =
-        WebhookRequest::new(parts.method, parts.headers, collector.finish()).with_peer(peer);
+        Err(BodyReadError::Refused(refusal)) => return into_response(refusal),
+    };
+    let mut req = WebhookRequest::new(parts.method, parts.headers, body).with_peer(peer);
     *req.extensions_mut() = parts.extensions;
     into_response(webhook.dispatch(req).await)
 }
@@ -169,7 +177,7 @@ fn into_response(response: WebhookResponse) -> Response {
 mod tests {
     use super::*;
     use callflow::{CallFlow, handler_fn};
-    use http_body_util::{Full, Limited};
+    use http_body_util::{BodyExt, Full, Limited};
 
     fn webhook() -> Webhook {
         Webhook::new(handler_fn(|_e, _c| async {

@@ -127,7 +127,7 @@ pub struct BodyReadTimeout(pub Duration);
 /// let webhook = Webhook::new(handler_fn(|_event, _cx| async {
 ///     Ok(CallFlow::new().say("Hello!").hangup())
 /// }));
-/// let app = Router::new().nest("/webhooks/voice", callflow_axum::router(webhook));
+/// let app = Router::new().route("/webhooks/voice", callflow_axum::route(webhook));
 /// let listener = tokio::net::TcpListener::bind("0.0.0.0:3000").await?;
 /// // Until Ctrl-C or SIGTERM; then at most the grace period.
 /// callflow_axum::serve(listener, app, ServeConfig::default()).await

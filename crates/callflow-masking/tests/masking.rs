@@ -18,7 +18,8 @@ const A: &str = "+6591110001";
 const B: &str = "+6592220002";
 const STRANGER: &str = "+6593330003";
 
-/// Runs each test body against a MemoryStore and a SqliteStore in a fresh temp file.
+/// Runs each test body against a MemoryStore and a SqliteStore in a fresh temp file (with
+/// lookups inline, the default, and on the blocking pool).
 macro_rules! both_stores {
     ($($name:ident($store:ident) $body:block)*) => {
         mod memory {
@@ -38,6 +39,19 @@ macro_rules! both_stores {
                 async fn $name() {
                     let dir = tempfile::tempdir().unwrap();
                     let $store = Arc::new(SqliteStore::open_async(dir.path().join("m.db")).await.unwrap());
+                    $body
+                }
+            )*
+        }
+        mod sqlite_blocking_lookups {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let dir = tempfile::tempdir().unwrap();
+                    let $store = Arc::new(
+                        SqliteStore::open_async(dir.path().join("m.db")).await.unwrap().inline_reads(false),
+                    );
                     $body
                 }
             )*

@@ -76,7 +76,7 @@ async fn two_instances(scratch: &Scratch, handler: Arc<Counting>) -> Instances {
     stop.push(tx);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let axum_addr = listener.local_addr().unwrap();
-    let app = axum::Router::new().nest("/webhooks/voice", callflow_axum::router(webhook()));
+    let app = axum::Router::new().route("/webhooks/voice", callflow_axum::route(webhook()));
     tokio::spawn(async move {
         axum::serve(
             listener,

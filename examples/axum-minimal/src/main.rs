@@ -12,7 +12,7 @@ async fn main() -> std::io::Result<()> {
     let listen = std::env::var("LISTEN").unwrap_or_else(|_| "127.0.0.1:3000".into());
     let webhook = Webhook::new(greeter::Greeter);
 
-    let app = Router::new().nest("/webhooks/voice", callflow_axum::router(webhook));
+    let app = Router::new().route("/webhooks/voice", callflow_axum::route(webhook));
 
     let listener = tokio::net::TcpListener::bind(&listen).await?;
     println!(

@@ -15,25 +15,21 @@ use callflow::CallHandler;
 
 use crate::{App, bare_reply};
 
-/// axum 0.8 on `axum::serve`: the adapters nested with `callflow_axum::router`, and once
-/// more as a route of the app (`/adapter-route`, `callflow_axum::handle`).
+/// axum 0.8 on `axum::serve`: the adapters routed with `callflow_axum::route` (as the README
+/// shows), and once more nested with `callflow_axum::router` (`/adapter-nest`).
 pub(crate) async fn axum(listener: TcpListener, app: App) -> io::Result<()> {
     use axum::Router;
-    use axum::routing::{any, post};
+    use axum::routing::post;
 
     listener.set_nonblocking(true)?;
     let mut router = Router::new()
-        // The adapter as the README mounts it (nested), and as a plain route of the app.
-        .route(
-            "/adapter-route",
-            any(callflow_axum::handle).with_state(app.adapter.clone()),
-        )
-        .nest("/adapter", callflow_axum::router(app.adapter))
-        .nest("/adapter-idem", callflow_axum::router(app.adapter_idem))
+        .route("/adapter", callflow_axum::route(app.adapter.clone()))
+        .nest("/adapter-nest", callflow_axum::router(app.adapter))
+        .route("/adapter-idem", callflow_axum::route(app.adapter_idem))
         .route("/bare", post(axum_bare).with_state(app.noop))
         .route("/const", post(axum_const).with_state(app.floor_reply));
     if let Some(masking) = app.masking {
-        router = router.nest("/masking", callflow_axum::router(masking));
+        router = router.route("/masking", callflow_axum::route(masking));
     }
     axum::serve(tokio::net::TcpListener::from_std(listener)?, router).await
 }

@@ -7,7 +7,7 @@
 //! | route | what it serves |
 //! |---|---|
 //! | `/adapter` | the framework's callflow adapter over the real core, the no-op handler, `Config::default().no_idempotency()` |
-//! | `/adapter-route` | axum only: the same adapter mounted with `.route(path, any(callflow_axum::handle))` instead of `.nest(path, callflow_axum::router(..))` |
+//! | `/adapter-nest` | axum only: the same adapter nested with `.nest(path, callflow_axum::router(..))` instead of routed with `.route(path, callflow_axum::route(..))` as the README shows |
 //! | `/adapter-idem` | the same with the default `Config` (in-memory duplicate detection on) |
 //! | `/bare` | a hand-written route in the same framework: read the body bytes, `Event::from_slice`, the same no-op handler through `CallHandler`, serialize the callflow, `200 application/json` |
 //! | `/const` | the same framework, same body extractor, the constant reply of the floor: the framework's own cost, no JSON work |

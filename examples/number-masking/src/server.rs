@@ -85,7 +85,7 @@ pub async fn start(
                         ([(http_ct(), "application/json")], HEALTH_BODY)
                     }),
                 )
-                .nest(WEBHOOK_PATH, callflow_axum::router(webhook));
+                .route(WEBHOOK_PATH, callflow_axum::route(webhook));
             let config = callflow_axum::ServeConfig::default().grace_period(GRACE);
             tokio::spawn(async move {
                 if let Err(e) =
