@@ -90,7 +90,8 @@ def main(argv):
         tool = lat_s["latency"][0]["tool"]
         rate_note = "open loop, latency-corrected" if tool == "oha" else "wrk paced, approximate"
         src = f", run {lat_s['meta']['run_id']}" if len(argv) == 4 else ""
-        frac = lat_s["meta"].get("latency_fraction", 0.5)
+        frac = next((r.get("fraction", 0.5) for r in lat_s["latency"]
+                     if r["target_max_delta_us"] is not None), 0.5)
         bars(axes[2], lat, f"p99 adapter − bare at {frac:g} × the pair's req/s, uncontended rounds"
              f"\n({tool}: {rate_note}{src})",
              "µs", fmt="{:+.0f} µs")

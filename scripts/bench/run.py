@@ -8,9 +8,10 @@ with the same callflow, then:
 
 1. throughput: one discarded warm-up run per row, then ROUNDS rounds of every row in
    turn (`wrk -t1 -cN` pinned to the load CPU), the order reversed on odd rounds;
-2. latency: for each A/B pair, ROUNDS rounds of A and B at a fixed rate of half the pair's
-   lower median throughput from step 1 (oha, open loop and latency-corrected; without oha,
-   wrk paced by a per-connection delay, closed loop and approximate).
+2. latency: for each A/B pair, ROUNDS rounds of A and B at a fixed rate, a fraction of B's
+   median throughput from step 1: 0.5 and 0.25, and 0.1 with a new connection per request
+   (oha, open loop and latency-corrected; without oha, wrk paced by a per-connection delay,
+   closed loop and approximate, keep-alive only).
 
 Each measurement is a JSON line in OUT/raw.jsonl; OUT/meta.json says where and how; then
 summarize.py prints the ratio tables and chart.py (matplotlib) draws OUT/ratios.png.
@@ -38,7 +39,9 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 import summarize  # noqa: E402
 
-FIXTURE = ROOT / "crates/callflow/tests/fixtures/vca_nm_inbound.json"
+FIXTURES = ROOT / "crates/callflow/tests/fixtures"
+FIXTURE = FIXTURES / "vca_nm_inbound.json"
+VSS_FIXTURE = FIXTURES / "vss_nm_success.json"
 LUA = HERE / "post.lua"
 SERVER_CPU, LOAD_CPU = 0, 1
 
@@ -201,7 +204,7 @@ def affinity(pid):
     return sorted(lists)
 
 
-def wrk(args, body_path, srv, path, mode, seconds, connections=None, delay_ms=None):
+def wrk(args, body_path, srv, path, mode, seconds, connections=None, delay_ms=None, expect=200):
     env = dict(os.environ, BENCH_BODY=str(body_path), BENCH_MODE=mode)
     if delay_ms is not None:
         env["BENCH_DELAY_MS"] = str(delay_ms)
@@ -217,8 +220,13 @@ def wrk(args, body_path, srv, path, mode, seconds, connections=None, delay_ms=No
     if line is None:
         raise SystemExit(f"wrk gave no result for {url}:\n{p.stdout}\n{p.stderr}")
     r = json.loads(line[len("BENCH_JSON "):])
-    errors = {k: r[k] for k in ("connect_errors", "read_errors", "write_errors",
-                                "timeouts", "status_errors")}
+    errors = {k: r[k] for k in ("connect_errors", "read_errors", "write_errors", "timeouts")}
+    # wrk counts answers with a status of 400 or more: all of them for an error row, none
+    # otherwise.
+    if expect >= 400:
+        errors["not_the_expected_status"] = r["requests"] - r["status_errors"]
+    else:
+        errors["status_errors"] = r["status_errors"]
     return {
         "tool": "wrk", "rps": r["requests"] / (r["duration_us"] / 1e6),
         "requests": r["requests"], "duration_s": r["duration_us"] / 1e6,
@@ -231,9 +239,10 @@ def wrk(args, body_path, srv, path, mode, seconds, connections=None, delay_ms=No
     }
 
 
-def oha(args, body_path, srv, path, seconds, rate):
+def oha(args, body_path, srv, path, seconds, rate, keepalive=True):
     url = f"http://{srv['host']}:{srv['port']}{path}"
     cmd = pin(LOAD_CPU) + ["oha", "--no-tui", "--worker-threads", "1", "-z", f"{seconds}s",
+                           *([] if keepalive else ["--disable-keepalive"]),
                            "-w", "-c", str(args.oha_connections), "-q", f"{rate:.0f}", "--latency-correction",
                            "-m", "POST", "-T", "application/json", "-D", str(body_path),
                            "--output-format", "json", url]
@@ -314,9 +323,9 @@ def main():
     ap.add_argument("--latency-rounds", type=int)
     ap.add_argument("--latency-duration", type=int, help="seconds per latency run")
     ap.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
-    ap.add_argument("--latency-fraction", type=float, default=0.5,
-                    help="the fixed rate as a fraction of the pair's lower median req/s "
-                         "(default 0.5)")
+    ap.add_argument("--latency-fraction", type=float,
+                    help="measure every latency pair at this fraction of B's median req/s "
+                         "(default: each pair's own, 0.5 or 0.25)")
     ap.add_argument("--oha-connections", type=int, default=64,
                     help="oha connections for the fixed-rate runs (default 64: at 40k req/s "
                          "16 connections queue requests in oha itself)")
@@ -351,6 +360,10 @@ def main():
     body = FIXTURE.read_bytes().rstrip()
     (out / "body.json").write_bytes(body)
     body_path = out / "body.json"
+    # The second size, and a body cut in half: invalid JSON.
+    (out / "vss.json").write_bytes(VSS_FIXTURE.read_bytes().rstrip())
+    (out / "malformed.json").write_bytes(body[: len(body) // 2])
+    bodies = {"vca": body_path, "vss": out / "vss.json", "malformed": out / "malformed.json"}
 
     meta = machine_meta(args, out, run_id, tools)
     log(f"== results in {out}")
@@ -384,16 +397,27 @@ def main():
                 "(closed loop, approximate); `cargo install --locked oha` for open-loop figures")
 
         rows = [r for r in summarize.ROWS if r[1] in servers]
-        # Every route must answer 200 with the no-op callflow before anything is measured.
-        expected = post(servers["axum"]["host"], servers["axum"]["port"], "/adapter", body)[2]
-        meta["reply_bytes"] = len(expected)
-        for row, server, path, _ in rows:
+        # Every route must answer each body as axum's adapter does (200 with the no-op
+        # callflow, 200 with the acknowledgement, 400 with the JSON error) before anything
+        # is measured.
+        expected = {}
+        for name, path in bodies.items():
+            expected[name] = post(servers["axum"]["host"], servers["axum"]["port"], "/adapter",
+                                  path.read_bytes())
+        meta["reply_bytes"] = len(expected["vca"][2])
+        for row, server, path, _, body_name in rows:
             srv = servers[server]
-            status, ctype, got = post(srv["host"], srv["port"], path, body)
-            if status != 200 or not (ctype or "").startswith("application/json"):
+            status, ctype, got = post(srv["host"], srv["port"], path, bodies[body_name].read_bytes())
+            want_status, _, want = expected[body_name]
+            if (status != summarize.EXPECTED_STATUS[body_name] or status != want_status
+                    or not (ctype or "").startswith("application/json")):
                 raise SystemExit(f"{row}: {status} {ctype} {got[:200]!r}")
-            if got != expected:
-                same_json = json.loads(got) == json.loads(expected)
+            if body_name == "malformed":
+                # The same error code; the message is the parser's.
+                if json.loads(got)["error"]["code"] != json.loads(want)["error"]["code"]:
+                    raise SystemExit(f"{row}: another error than axum/adapter's: {got[:200]!r}")
+            elif got != want:
+                same_json = json.loads(got) == json.loads(want)
                 log(f"-- {row}: reply differs from axum/adapter's "
                     f"({'same JSON, other bytes' if same_json else 'DIFFERENT JSON'}): {got[:120]!r}")
                 if not same_json:
@@ -418,15 +442,17 @@ def main():
         else:
             rows_to_measure = rows
         log(f"== warm-up: {args.warmup} s per row (discarded)")
-        for row, server, path, mode in rows:
-            r = wrk(args, body_path, servers[server], path, mode, args.warmup)
+        for row, server, path, mode, body_name in rows:
+            r = wrk(args, bodies[body_name], servers[server], path, mode, args.warmup,
+                    expect=summarize.EXPECTED_STATUS[body_name])
             record({"phase": "warmup", "round": -1, "row": row, **r})
 
         log(f"== throughput: {args.rounds} rounds x {len(rows_to_measure)} rows x {args.duration} s")
         for rd in range(args.rounds if rows_to_measure else 0):
             order = rows if rd % 2 == 0 else rows[::-1]
-            for row, server, path, mode in order:
-                r = wrk(args, body_path, servers[server], path, mode, args.duration)
+            for row, server, path, mode, body_name in order:
+                r = wrk(args, bodies[body_name], servers[server], path, mode, args.duration,
+                        expect=summarize.EXPECTED_STATUS[body_name])
                 rec = {"phase": "throughput", "round": rd, "row": row, "path": path,
                        "mode": mode, "t": time.time(), **r}
                 record(rec)
@@ -440,29 +466,38 @@ def main():
         if not args.no_latency:
             pairs = []
             row_index = {r[0]: r for r in rows}
-            for pid, a_row, b_row, _ in summarize.LATENCY_PAIRS:
+            for pid, a_row, b_row, _, fraction, keepalive, rate_from in summarize.LATENCY_PAIRS:
+                if args.latency_fraction is not None:
+                    if not keepalive or (pid != a_row.split("/")[0] and not pid.startswith("masking")):
+                        continue  # one load per pair when the fraction is given
+                    fraction = args.latency_fraction
+                if not tools["oha"] and not keepalive:
+                    continue  # wrk cannot open a connection per request
                 if a_row in row_index and b_row in row_index:
-                    rate = summarize.latency_rate(results, a_row, b_row, args.latency_fraction)
+                    rate = summarize.latency_rate(
+                        results, (a_row, b_row) if rate_from == "lower" else (b_row,), fraction)
                     if rate:
-                        pairs.append((pid, a_row, b_row, rate))
+                        pairs.append((pid, a_row, b_row, rate, fraction, keepalive))
             tool = "oha" if tools["oha"] else "wrk-paced"
             log(f"== latency ({tool}): {args.latency_rounds} rounds x {len(pairs)} pairs x "
-                f"{args.latency_duration} s at {args.latency_fraction:g} x the pair's lower median req/s")
+                f"{args.latency_duration} s at a fraction of B's median req/s")
             for rd in range(args.latency_rounds):
-                for pid, a_row, b_row, rate in pairs:
+                for pid, a_row, b_row, rate, fraction, keepalive in pairs:
                     for row in ((a_row, b_row) if rd % 2 == 0 else (b_row, a_row)):
-                        _, server, path, _ = row_index[row]
+                        _, server, path, _, _ = row_index[row]
                         if tools["oha"]:
-                            r = oha(args, body_path, servers[server], path, args.latency_duration, rate)
+                            r = oha(args, body_path, servers[server], path, args.latency_duration,
+                                    rate, keepalive)
                         else:
                             r = paced_wrk(args, body_path, servers[server], path,
                                           args.latency_duration, rate)
                         record({"phase": "latency", "round": rd, "pair": pid, "row": row,
-                                "path": path, "rate": rate, "t": time.time(), **r})
+                                "path": path, "rate": rate, "fraction": fraction,
+                                "keepalive": keepalive, "t": time.time(), **r})
                         flag = "" if r["valid"] else f"  INVALID {r['errors']} {r['statuses']}"
                         if summarize.contended(r):
                             flag += f"  (others used {r['foreign']})"
-                        log(f"  [{rd + 1}/{args.latency_rounds}] {row:<24} @{rate:>7,.0f}/s"
+                        log(f"  [{rd + 1}/{args.latency_rounds}] {pid:<18} {row:<20} @{rate:>7,.0f}/s"
                             f"  p50 {r['p50_us']:>6.0f}  p99 {r['p99_us']:>6.0f} µs{flag}")
         raw.close()
     finally:

@@ -16,29 +16,43 @@ import statistics
 import sys
 from pathlib import Path
 
-# Throughput rows: (row, server, path, wrk mode). The order is the interleaving order of
-# one round (reversed on odd rounds); A/B pairs sit next to each other.
+# Throughput rows: (row, server, path, wrk mode, body). The order is the interleaving order
+# of one round (reversed on odd rounds); A/B pairs sit next to each other. Bodies: "vca" the
+# 736-byte CALL_ACTION, "vss" the 1.4 KB SESSION_SUMMARY, "malformed" the CALL_ACTION cut in
+# half (every answer must then be the 400 JSON error).
 ROWS = [
-    ("axum/adapter", "axum", "/adapter", "static"),
-    ("axum/bare", "axum", "/bare", "static"),
-    ("axum/const", "axum", "/const", "static"),
-    ("axum/adapter-nest", "axum", "/adapter-nest", "static"),
-    ("actix-web/adapter", "actix-web", "/adapter", "static"),
-    ("actix-web/bare", "actix-web", "/bare", "static"),
-    ("actix-web/const", "actix-web", "/const", "static"),
-    ("warp/adapter", "warp", "/adapter", "static"),
-    ("warp/bare", "warp", "/bare", "static"),
-    ("warp/const", "warp", "/const", "static"),
-    ("hyper-floor", "hyper-floor", "/", "static"),
-    ("fastapi", "fastapi", "/", "static"),
-    ("axum/idem-off-unique", "axum", "/adapter", "unique"),
-    ("axum/idem-on-unique", "axum", "/adapter-idem", "unique"),
-    ("axum/idem-on-duplicate", "axum", "/adapter-idem", "static"),
-    ("sqlite/noop", "masking-sqlite", "/adapter", "static"),
-    ("sqlite/masking", "masking-sqlite", "/masking", "static"),
-    ("redis/noop", "masking-redis", "/adapter", "static"),
-    ("redis/masking", "masking-redis", "/masking", "static"),
+    ("axum/adapter", "axum", "/adapter", "static", "vca"),
+    ("axum/bare", "axum", "/bare", "static", "vca"),
+    ("axum/const", "axum", "/const", "static", "vca"),
+    ("axum/adapter-nest", "axum", "/adapter-nest", "static", "vca"),
+    ("actix-web/adapter", "actix-web", "/adapter", "static", "vca"),
+    ("actix-web/bare", "actix-web", "/bare", "static", "vca"),
+    ("actix-web/const", "actix-web", "/const", "static", "vca"),
+    ("warp/adapter", "warp", "/adapter", "static", "vca"),
+    ("warp/bare", "warp", "/bare", "static", "vca"),
+    ("warp/const", "warp", "/const", "static", "vca"),
+    ("hyper-floor", "hyper-floor", "/", "static", "vca"),
+    ("fastapi", "fastapi", "/", "static", "vca"),
 ]
+for _fw in ("axum", "actix-web", "warp"):
+    ROWS += [
+        (f"{_fw}/adapter-vss", _fw, "/adapter", "static", "vss"),
+        (f"{_fw}/bare-vss", _fw, "/bare", "static", "vss"),
+        (f"{_fw}/adapter-malformed", _fw, "/adapter", "static", "malformed"),
+        (f"{_fw}/bare-malformed", _fw, "/bare", "static", "malformed"),
+    ]
+ROWS += [
+    ("axum/idem-off-unique", "axum", "/adapter", "unique", "vca"),
+    ("axum/idem-on-unique", "axum", "/adapter-idem", "unique", "vca"),
+    ("axum/idem-on-duplicate", "axum", "/adapter-idem", "static", "vca"),
+    ("sqlite/noop", "masking-sqlite", "/adapter", "static", "vca"),
+    ("sqlite/masking", "masking-sqlite", "/masking", "static", "vca"),
+    ("redis/noop", "masking-redis", "/adapter", "static", "vca"),
+    ("redis/masking", "masking-redis", "/masking", "static", "vca"),
+]
+
+# The HTTP status every answer of a row must have, by body.
+EXPECTED_STATUS = {"vca": 200, "vss": 200, "malformed": 400}
 
 FRAMEWORKS = ["axum", "actix-web", "warp"]
 
@@ -52,6 +66,10 @@ RATIOS = (
        for fw in FRAMEWORKS]
     + [(f"{fw}:adapter/fastapi", f"{fw} adapter / FastAPI", f"{fw}/adapter", "fastapi", 10.0)
        for fw in FRAMEWORKS]
+    + [(f"{fw}:adapter/bare:vss", f"{fw}: adapter / bare, 1.4 KB SESSION_SUMMARY",
+        f"{fw}/adapter-vss", f"{fw}/bare-vss", None) for fw in FRAMEWORKS]
+    + [(f"{fw}:adapter/bare:malformed", f"{fw}: adapter / bare, malformed body (400)",
+        f"{fw}/adapter-malformed", f"{fw}/bare-malformed", None) for fw in FRAMEWORKS]
     + [(f"{fw}:bare/const", f"{fw}: bare / constant route (the JSON work)", f"{fw}/bare",
         f"{fw}/const", None) for fw in FRAMEWORKS]
     + [(f"{fw}:const/floor", f"{fw}: constant route / hyper floor (the framework)",
@@ -66,13 +84,22 @@ RATIOS = (
     ]
 )
 
-# Latency pairs at a fixed rate: (id, A row, B row, target max of p99(A) - p99(B) in µs).
-# The rate is half the lower of the two rows' median throughput (for adapter/bare: half the
-# bare route's, as the issue asks, unless the adapter's is lower).
+# Latency pairs at a fixed rate: (id, A row, B row, target max of p99(A) - p99(B) in µs,
+# fraction, keep-alive, rate from). The rate is `fraction` x the median req/s of B, the
+# reference row (for adapter/bare: the bare route's, as the issue asks), or of the slower of
+# the two rows ("lower": the masking handlers, which serve 0.4-0.7x the no-op's requests
+# and would be overloaded at half the no-op's rate). Without keep-alive, every request opens
+# a new connection (connection churn, as many webhook senders do); one core accepts about
+# 29k new connections a second here, so churn runs at 0.1 x R (0.25 x R would be 80 % of
+# that capacity: a queue, not a latency).
 LATENCY_PAIRS = (
-    [(fw, f"{fw}/adapter", f"{fw}/bare", 50.0) for fw in FRAMEWORKS]
-    + [("masking-sqlite", "sqlite/masking", "sqlite/noop", None),
-       ("masking-redis", "redis/masking", "redis/noop", None)]
+    [(fw, f"{fw}/adapter", f"{fw}/bare", 50.0, 0.5, True, "b") for fw in FRAMEWORKS]
+    + [(f"{fw}@0.25", f"{fw}/adapter", f"{fw}/bare", None, 0.25, True, "b")
+       for fw in FRAMEWORKS]
+    + [(f"{fw}@0.1-churn", f"{fw}/adapter", f"{fw}/bare", None, 0.1, False, "b")
+       for fw in FRAMEWORKS]
+    + [("masking-sqlite", "sqlite/masking", "sqlite/noop", None, 0.5, True, "lower"),
+       ("masking-redis", "redis/masking", "redis/noop", None, 0.5, True, "lower")]
 )
 
 
@@ -98,11 +125,11 @@ def spread(values):
     return statistics.median(values), min(values), max(values)
 
 
-def latency_rate(raw, a_row, b_row, fraction=0.5):
-    """`fraction` (default half) of the lower median req/s of the two rows (over
-    uncontended runs if there are any), or None."""
+def latency_rate(raw, rows, fraction=0.5):
+    """`fraction` (default half) of the lowest median req/s of `rows` (over uncontended
+    runs if there are any), or None."""
     meds = []
-    for row in (a_row, b_row):
+    for row in rows:
         ms = [r for r in raw if r["phase"] == "throughput" and r["row"] == row and r["valid"]]
         quiet = [r for r in ms if not contended(r)]
         if not ms:
@@ -123,12 +150,12 @@ def summarize(meta, raw):
             out["invalid"].append(
                 {k: r.get(k) for k in ("phase", "round", "row", "errors", "statuses")})
 
-    for row, server, path, mode in ROWS:
+    for row, server, path, mode, body in ROWS:
         ms = [r for r in thr if r["row"] == row]
         good = [r["rps"] for r in ms if r["valid"]]
         if not ms:
             continue
-        entry = {"row": row, "server": server, "path": path, "mode": mode,
+        entry = {"row": row, "server": server, "path": path, "mode": mode, "body": body,
                  "n": len(good), "invalid": len(ms) - len(good)}
         entry["contended"] = sum(1 for r in ms if r["valid"] and contended(r))
         if good:
@@ -172,7 +199,7 @@ def summarize(meta, raw):
             entry["met"] = None if target is None else (judged >= target and not skipped)
         out["ratios"].append(entry)
 
-    for pid, a_row, b_row, target in LATENCY_PAIRS:
+    for pid, a_row, b_row, target, fraction, keepalive, _ in LATENCY_PAIRS:
         ms = [r for r in lat if r["pair"] == pid]
         if not ms:
             continue
@@ -190,6 +217,8 @@ def summarize(meta, raw):
             else:
                 skipped += 1
         entry = {"id": pid, "a": a_row, "b": b_row, "tool": ms[0]["tool"],
+                 "fraction": ms[0].get("fraction", fraction),
+                 "keepalive": ms[0].get("keepalive", keepalive),
                  "rate": ms[0]["rate"], "target_max_delta_us": target,
                  "delta_p99_per_round": deltas, "quiet_delta_p99_per_round": quiet,
                  "contended_rounds": len(deltas) - len(quiet), "invalid_rounds": skipped}
@@ -207,6 +236,11 @@ def summarize(meta, raw):
                 statistics.median(quiet) <= target and not skipped)
         out["latency"].append(entry)
     return out
+
+
+def _load(r):
+    """`0.5×R`, `0.25×R churn`: the fixed rate of a latency pair and its connections."""
+    return f"{r.get('fraction', 0.5):g}×R" + ("" if r.get("keepalive", True) else " churn")
 
 
 def _verdict(met):
@@ -257,12 +291,13 @@ def render_text(s):
             lines.append(f"{r['label']:<58}{'INVALID':>8}{'':>16}{tgt:>9}")
     if s["latency"]:
         src = f" of run {m['rates_from']}" if m.get("rates_from") else ""
-        frac = m.get("latency_fraction", 0.5)
-        lines += ["", f"latency at a fixed rate ({frac:g} x the lower median req/s of the pair{src}), medians in µs",
-                  f"{'pair (A vs B)':<38}{'tool':<10}{'rate':>8}{'p50 A':>8}{'p50 B':>8}{'p99 A':>8}"
+        lines += ["", f"latency at a fixed rate (a fraction R of B's median req/s, or of the slower"
+                      f" row's for masking{src}; churn: a new connection per request), medians in µs",
+                  f"{'pair (A vs B)':<38}{'load':<14}{'tool':<6}{'rate':>8}{'p50 A':>8}{'p50 B':>8}{'p99 A':>8}"
                   f"{'p99 B':>8}{'Δp99 median (min..max)':>27}{'target':>9}"]
         for r in s["latency"]:
             name = f"{r['a']} vs {r['b']}"
+            load = _load(r)
             if "delta_p99_median" in r:
                 tgt = f"<= {r['target_max_delta_us']:g}" if r["target_max_delta_us"] is not None else ""
                 rng = (f"{r['delta_p99_median']:+.0f} ({r['delta_p99_min']:+.0f}.."
@@ -271,13 +306,13 @@ def render_text(s):
                         f"{statistics.median(r['quiet_delta_p99_per_round']):+.0f})"
                         if r["contended_rounds"] and r["quiet_delta_p99_per_round"] else
                         f"  (all {r['contended_rounds']} rounds contended)" if r["contended_rounds"] else "")
-                lines.append(f"{name:<38}{r['tool']:<10}{r['rate']:>8,.0f}{r['a_p50_us']:>8.0f}"
+                lines.append(f"{name:<38}{load:<14}{r['tool']:<6}{r['rate']:>8,.0f}{r['a_p50_us']:>8.0f}"
                              f"{r['b_p50_us']:>8.0f}{r['a_p99_us']:>8.0f}{r['b_p99_us']:>8.0f}"
                              f"{rng:>27}{tgt:>9}  {_verdict(r['met'])}{note}")
             else:
-                lines.append(f"{name:<38}{r['tool']:<10}{r['rate']:>8,.0f}  INVALID")
+                lines.append(f"{name:<38}{load:<14}{r['tool']:<6}{r['rate']:>8,.0f}  INVALID")
     if s["invalid"]:
-        lines += ["", "INVALID measurements (socket errors or non-2xx answers):"]
+        lines += ["", "INVALID measurements (socket errors, or answers with another status than the row's):"]
         lines += [f"  {json.dumps(i)}" for i in s["invalid"]]
     return "\n".join(lines)
 
@@ -307,14 +342,14 @@ def render_markdown(s):
                       f" | {r['closed_loop_p99_us_median']:,.0f} |"
                       f" {r.get('cpu_us_per_req_median', float('nan')):.2f} |")
     if s["latency"]:
-        md += ["", "| A vs B at a fixed rate | tool | rate (req/s) | p50 A / B (µs) | p99 A / B (µs) |"
-               " Δp99 median (min..max) | target | |", "|---|---|---:|---:|---:|---:|---:|---|"]
+        md += ["", "| A vs B at a fixed rate | load | tool | rate (req/s) | p50 A / B (µs) | p99 A / B (µs) |"
+               " Δp99 median (min..max) | target | |", "|---|---|---|---:|---:|---:|---:|---:|---|"]
         for r in s["latency"]:
             if "delta_p99_median" not in r:
                 continue
             tgt = f"≤ {r['target_max_delta_us']:g} µs" if r["target_max_delta_us"] is not None else ""
             tgt += f" ({r['contended_rounds']} of 5 rounds contended)" if r.get("contended_rounds") else ""
-            md.append(f"| `{r['a']}` vs `{r['b']}` | {r['tool']} | {r['rate']:,.0f} | "
+            md.append(f"| `{r['a']}` vs `{r['b']}` | {_load(r)} | {r['tool']} | {r['rate']:,.0f} | "
                       f"{r['a_p50_us']:.0f} / {r['b_p50_us']:.0f} | {r['a_p99_us']:.0f} / {r['b_p99_us']:.0f} | "
                       f"{r['delta_p99_median']:+.0f} µs ({r['delta_p99_min']:+.0f}..{r['delta_p99_max']:+.0f}) | "
                       f"{tgt} | {_verdict(r['met'])} |")

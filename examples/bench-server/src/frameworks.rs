@@ -39,19 +39,15 @@ async fn axum_bare(
     body: Bytes,
 ) -> axum::response::Response {
     use axum::http::{HeaderValue, StatusCode, header};
-    use axum::response::IntoResponse;
 
-    match bare_reply(&*handler, &body).await {
-        Some(reply) => {
-            let mut res = axum::response::Response::new(axum::body::Body::from(reply));
-            res.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            res
-        }
-        None => StatusCode::BAD_REQUEST.into_response(),
-    }
+    let (status, reply) = bare_reply(&*handler, &body).await;
+    let mut res = axum::response::Response::new(axum::body::Body::from(reply));
+    *res.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    res
 }
 
 async fn axum_const(
@@ -98,12 +94,12 @@ async fn actix_bare(
     use actix_web::HttpResponse;
     use actix_web::http::header::{CONTENT_TYPE, HeaderValue};
 
-    match bare_reply(&**handler, &body).await {
-        Some(reply) => HttpResponse::Ok()
-            .insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json")))
-            .body(reply),
-        None => HttpResponse::BadRequest().finish(),
-    }
+    let (status, reply) = bare_reply(&**handler, &body).await;
+    let status = actix_web::http::StatusCode::from_u16(status)
+        .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
+    HttpResponse::build(status)
+        .insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json")))
+        .body(reply)
 }
 
 async fn actix_const(reply: actix_web::web::Data<Bytes>, _body: Bytes) -> actix_web::HttpResponse {
@@ -153,12 +149,11 @@ pub(crate) async fn warp(listener: TcpListener, app: App) -> io::Result<()> {
 }
 
 async fn warp_bare(handler: &dyn CallHandler, body: Bytes) -> warp::reply::Response {
-    use warp::Reply;
-
-    match bare_reply(handler, &body).await {
-        Some(reply) => json_response(reply),
-        None => warp::http::StatusCode::BAD_REQUEST.into_response(),
-    }
+    let (status, reply) = bare_reply(handler, &body).await;
+    let mut res = json_response(reply);
+    *res.status_mut() = warp::http::StatusCode::from_u16(status)
+        .unwrap_or(warp::http::StatusCode::INTERNAL_SERVER_ERROR);
+    res
 }
 
 fn json_response(body: Bytes) -> warp::reply::Response {

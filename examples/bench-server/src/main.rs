@@ -130,15 +130,40 @@ pub(crate) struct App {
 }
 
 /// The framework-independent half of `/bare`: parse the body into the same types, call the
-/// handler through the trait, serialize its callflow. `None` for anything but a
-/// `CALL_ACTION` the handler answered (the route then sends 400).
-pub(crate) async fn bare_reply(handler: &dyn CallHandler, body: &[u8]) -> Option<Bytes> {
-    let Ok(Event::CallAction(event)) = Event::from_slice(body) else {
-        return None;
+/// handler through the trait, answer with its callflow (a `CALL_ACTION`) or the same
+/// acknowledgement as the core (other events), or 400 with a JSON error (a body that does
+/// not parse). Status and body.
+pub(crate) async fn bare_reply(handler: &dyn CallHandler, body: &[u8]) -> (u16, Bytes) {
+    const ACK: &[u8] = br#"{"received":true}"#;
+    let event = match Event::from_slice(body) {
+        Ok(event) => event,
+        Err(e) => {
+            let error =
+                serde_json::json!({"error": {"code": "invalid_json", "message": e.to_string()}});
+            return (
+                400,
+                Bytes::from(serde_json::to_vec(&error).unwrap_or_default()),
+            );
+        }
     };
     let cx = Context::new(HeaderMap::new(), None, String::new(), Extensions::new());
-    let flow = handler.on_call_action(event, &cx).await.ok()?;
-    Some(flow.to_bytes())
+    let handled = match event {
+        Event::CallAction(event) => {
+            return match handler.on_call_action(event, &cx).await {
+                Ok(flow) => (200, flow.to_bytes()),
+                Err(_) => (500, Bytes::new()),
+            };
+        }
+        Event::CallStatus(e) => handler.on_call_status(e, &cx).await,
+        Event::SessionSummary(e) => handler.on_session_summary(e, &cx).await,
+        Event::RecordingStatus(e) => handler.on_recording_status(e, &cx).await,
+        Event::VirtualNumberUpdate(e) => handler.on_virtual_number_update(e, &cx).await,
+        _ => Ok(()),
+    };
+    match handled {
+        Ok(()) => (200, Bytes::from_static(ACK)),
+        Err(_) => (500, Bytes::new()),
+    }
 }
 
 impl App {
