@@ -11,6 +11,8 @@
 //!   mode, safe for a CLI and a server at once) and [`MemoryStore`] (tests).
 //! - [`MaskingHandler`]: the [`CallHandler`](callflow::CallHandler) that bridges, turns away
 //!   and records outcomes.
+//! - [`testing`] (feature `testing`): the masking rules as a test suite any store runs with
+//!   one line, [`binding_store_rules!`].
 //!
 //! ```no_run
 //! use callflow::Webhook;
@@ -27,6 +29,8 @@ mod binding;
 mod handler;
 mod number;
 mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use binding::{
     Binding, BindingError, CallRecord, LegRecord, Lookup, NewBinding, now_millis, unix_millis,
