@@ -2,8 +2,8 @@
 # Loopback HTTP benchmark of the callflow adapters (GitHub issue #9; method and figures in
 # BENCHMARKS.md).
 #
-#   scripts/bench-http.sh --quick   # smoke run, 5 rounds x 1 s: ~2.5 min once bench-server is built
-#   scripts/bench-http.sh           # full run: 5 rounds x 10 s + latency; ~25 min
+#   scripts/bench-http.sh --quick   # smoke run, 3 rounds x 1 s: under 3 min once bench-server is built
+#   scripts/bench-http.sh           # full run: 5 rounds x 10 s + latency; ~45 min
 #   scripts/bench-http.sh --help    # every option (rounds, durations, --no-fastapi, ...)
 #
 # Per framework (axum, actix-web, warp) one bench-server process serves our adapter

@@ -92,7 +92,7 @@ def main(argv):
         src = f", run {lat_s['meta']['run_id']}" if len(argv) == 4 else ""
         frac = next((r.get("fraction", 0.5) for r in lat_s["latency"]
                      if r["target_max_delta_us"] is not None), 0.5)
-        bars(axes[2], lat, f"p99 adapter − bare at {frac:g} × the pair's req/s, uncontended rounds"
+        bars(axes[2], lat, f"p99 adapter − bare at {frac:g} × the bare route's req/s, uncontended rounds"
              f"\n({tool}: {rate_note}{src})",
              "µs", fmt="{:+.0f} µs")
         axes[2].axvline(0.0, color="grey", lw=0.8)

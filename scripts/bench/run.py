@@ -316,7 +316,9 @@ def main():
     ap.add_argument("--python", default=sys.executable, help="python with fastapi/uvicorn")
     ap.add_argument("--out", help="result directory (default TARGET/perf/<date>-<sha>)")
     ap.add_argument("--target-dir", default=str(ROOT / "target"))
-    ap.add_argument("--quick", action="store_true", help="short runs: a smoke test in < 3 min")
+    ap.add_argument("--quick", action="store_true",
+                    help="short runs (3 rounds x 1 s; latency: 2 rounds x 1 s, 0.5 x R only): "
+                         "a smoke test in < 3 min")
     ap.add_argument("--rounds", type=int)
     ap.add_argument("--duration", type=int, help="seconds per throughput run")
     ap.add_argument("--warmup", type=int, help="seconds of the discarded warm-up run per row")
@@ -342,10 +344,10 @@ def main():
     args = ap.parse_args()
     q = args.quick
     NICE = args.nice
-    args.rounds = args.rounds or 5
+    args.rounds = args.rounds or (3 if q else 5)
     args.duration = args.duration or (1 if q else 10)
     args.warmup = args.warmup or (1 if q else 2)
-    args.latency_rounds = args.latency_rounds or (3 if q else 5)
+    args.latency_rounds = args.latency_rounds or (2 if q else 5)
     args.latency_duration = args.latency_duration or (1 if q else 10)
 
     PINNING = (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None
@@ -473,6 +475,8 @@ def main():
                     fraction = args.latency_fraction
                 if not tools["oha"] and not keepalive:
                     continue  # wrk cannot open a connection per request
+                if args.quick and (fraction != 0.5 or not keepalive):
+                    continue  # the smoke run: the load only
                 if a_row in row_index and b_row in row_index:
                     rate = summarize.latency_rate(
                         results, (a_row, b_row) if rate_from == "lower" else (b_row,), fraction)
