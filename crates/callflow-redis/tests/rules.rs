@@ -16,8 +16,8 @@ use callflow_masking::{
     BindingError, BindingStore, Lookup, MaskingHandler, Messages, NewBinding, StoreError,
     now_millis,
 };
-use callflow_redis::{Redis, RedisBindingStore};
 use callflow_redis::testing::Scratch;
+use callflow_redis::{Redis, RedisBindingStore};
 
 // A fresh key prefix on the shared test server per test (skipped loudly outside CI when
 // there is none); the scratch deletes its keys when the test ends.
