@@ -85,6 +85,13 @@ enum ReadError {
 }
 
 impl Readers {
+    fn new(path: PathBuf) -> Arc<Self> {
+        Arc::new(Self {
+            path,
+            idle: Mutex::new(Vec::new()),
+        })
+    }
+
     fn open(&self) -> rusqlite::Result<Connection> {
         let conn = Connection::open_with_flags(
             &self.path,
@@ -145,10 +152,7 @@ impl SqliteStore {
         migrate(&mut conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
-            readers: Some(Arc::new(Readers {
-                path: path.clone(),
-                idle: Mutex::new(Vec::new()),
-            })),
+            readers: Some(Readers::new(path.clone())),
             path,
         })
     }
@@ -167,12 +171,7 @@ impl SqliteStore {
     /// BENCHMARKS.md); turn them off if the database file may live on a slow or network
     /// file system, where a read can block.
     pub fn inline_reads(mut self, on: bool) -> Self {
-        self.readers = on.then(|| {
-            Arc::new(Readers {
-                path: self.path.clone(),
-                idle: Mutex::new(Vec::new()),
-            })
-        });
+        self.readers = on.then(|| Readers::new(self.path.clone()));
         self
     }
 

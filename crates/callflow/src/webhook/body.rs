@@ -55,15 +55,12 @@ impl BodyCollector {
     /// when it is a [`Bytes`].
     pub fn push_buf(&mut self, mut chunk: impl Buf) -> Result<(), BodyTooLarge> {
         let n = chunk.remaining();
-        if self.len == 0 && self.first.is_none() {
-            if n > self.limit {
-                return Err(BodyTooLarge { limit: self.limit });
-            }
-            self.len = n;
+        let only_chunk = self.len == 0 && self.first.is_none();
+        self.reserve(n)?;
+        if only_chunk {
             self.first = Some(chunk.copy_to_bytes(n));
             return Ok(());
         }
-        self.reserve(n)?;
         while chunk.has_remaining() {
             let part = chunk.chunk();
             let len = part.len();
