@@ -37,6 +37,7 @@ pub mod callflow;
 pub mod event;
 mod handler;
 pub mod idempotency;
+pub mod limits;
 pub mod phone;
 #[cfg(feature = "testing")]
 pub mod testing;
