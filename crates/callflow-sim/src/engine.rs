@@ -58,7 +58,7 @@ impl PlayOptions {
     }
 }
 
-/// The `sessionStatus` 8x8 derives from the legs (protocol.md §5.5, Number Masking table):
+/// The `sessionStatus` 8x8 derives from the legs (docs/protocol.md §5.5, Number Masking table):
 /// an inbound error or cancel decides; otherwise the outbound leg does; no outbound leg is
 /// `COMPLETED`.
 ///
@@ -86,7 +86,7 @@ pub fn session_status_for(a: &LegStatus, b: Option<&LegStatus>) -> SessionStatus
     }
 }
 
-/// 8x8's meaning of a VSS `errorCode` (protocol.md §9.2).
+/// 8x8's meaning of a VSS `errorCode` (docs/protocol.md §9.2).
 pub fn error_message(code: i64) -> &'static str {
     match code {
         -2001 => "Internal error",
@@ -1149,7 +1149,7 @@ fn describe_dialled(d: &[(PhoneNumber, PhoneNumber)]) -> String {
 mod tests {
     use super::*;
 
-    /// Every row of protocol.md §5.5.
+    /// Every row of docs/protocol.md §5.5.
     #[test]
     fn session_status_follows_the_number_masking_table() {
         use LegStatus as L;

@@ -12,7 +12,7 @@
 //!   outcome the scenario scripts, `sayAndCapture` leading to the next `CALL_ACTION` with the
 //!   scripted digits and the echoed `clientActionId`, `hangup` ending the session;
 //! - the `CALL_STATUS` events the legs imply, then the `SESSION_SUMMARY` derived as in
-//!   protocol.md §5.5 ([`session_status_for`]);
+//!   docs/protocol.md §5.5 ([`session_status_for`]);
 //! - the scenario's expectations checked, with a transcript (numbers masked) that shows the
 //!   response time of every webhook call.
 //!
