@@ -227,11 +227,12 @@ impl<S: BindingStore> CallHandler for MaskingHandler<S> {
             ended_at: p.end_time.as_ref().map(|t| t.as_str().to_owned()),
             recorded_at: now_millis(),
         };
-        tracing::info!(status = %record.status, binding = ?record.binding_id, "session recorded");
+        let (status, binding) = (record.status.clone(), record.binding_id.clone());
         if let Err(e) = self.store.record_call(record).await {
             self.write_failures.add_one();
             return Err(store_failure(e));
         }
+        tracing::info!(%status, ?binding, "session recorded");
         Ok(())
     }
 }

@@ -280,12 +280,12 @@ fn other(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-/// Prefixes an error with the file it is about.
-fn in_file(path: &Path, e: StoreError) -> StoreError {
+/// Prefixes an error with what was done and the file it is about (`cannot open nm.db: …`).
+fn in_file(doing: &str, path: &Path, e: StoreError) -> StoreError {
     let p = path.display();
     match e {
-        StoreError::Unavailable(m) => StoreError::Unavailable(format!("{p}: {m}")),
-        StoreError::Backend(m) => StoreError::Backend(format!("{p}: {m}")),
+        StoreError::Unavailable(m) => StoreError::Unavailable(format!("cannot {doing} {p}: {m}")),
+        StoreError::Backend(m) => StoreError::Backend(format!("cannot {doing} {p}: {m}")),
         e => e,
     }
 }
@@ -312,7 +312,7 @@ impl SqliteStore {
     /// file can still be read and listed): a server calls [`SqliteStore::check_writable`].
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
-        let conn = open_writer(&path).map_err(|e| in_file(&path, e))?;
+        let conn = open_writer(&path).map_err(|e| in_file("open", &path, e))?;
         let file = Watched::new(&path)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
@@ -326,16 +326,14 @@ impl SqliteStore {
     /// (file and directory writable, disk not full). The error names the file and the
     /// cause.
     pub async fn check_writable(&self) -> Result<(), StoreError> {
-        let path = self.path.clone();
-        self.write(probe_write)
-            .await
-            .map_err(|e| in_file(&path, e))
-            .map_err(|e| match e {
+        self.write(probe_write).await.map_err(|e| {
+            match in_file("write", &self.path, e) {
                 StoreError::Unavailable(m) => StoreError::Unavailable(format!(
-                    "cannot write {m} (the file and its directory must be writable: WAL mode creates -wal and -shm files beside it)"
+                    "{m} (the file and its directory must be writable: WAL mode creates -wal and -shm files beside it)"
                 )),
                 e => e,
-            })
+            }
+        })
     }
 
     /// [`SqliteStore::open`] on the blocking pool.
@@ -408,11 +406,7 @@ impl SqliteStore {
 
 /// The read-write connection: WAL, `synchronous = NORMAL`, the schema migrated.
 fn open_writer(path: &Path) -> Result<Connection, StoreError> {
-    let mut conn = Connection::open(path).map_err(|e| match backend(e) {
-        StoreError::Unavailable(m) => StoreError::Unavailable(format!("cannot open: {m}")),
-        StoreError::Backend(m) => StoreError::Backend(format!("cannot open: {m}")),
-        e => e,
-    })?;
+    let mut conn = Connection::open(path).map_err(backend)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
     let mode: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
