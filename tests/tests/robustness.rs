@@ -85,6 +85,8 @@ robustness_tests! {
     graceful_shutdown_finishes_in_flight_and_is_bounded,
     duplicates_are_recognised_across_a_restart_with_a_shared_store,
     sustained_mixed_load_gets_only_expected_answers,
+    // Issue #13, defect 5.
+    store_unavailable_is_503_for_events_and_the_fallback_for_calls,
 }
 
 /// One list: every case has a test here for each adapter, and every row of the spec (1-32)
