@@ -147,7 +147,12 @@ impl<S: BindingStore> CallHandler for MaskingHandler<S> {
             tracing::info!("call with a non-phone-number party turned away");
             return Ok(self.turn_away(&self.messages.not_bound));
         };
-        match self.store.lookup(&vn, &caller).await.map_err(store_failure)? {
+        match self
+            .store
+            .lookup(&vn, &caller)
+            .await
+            .map_err(store_failure)?
+        {
             Lookup::Active(b) => {
                 let other = b.other_party(&caller).ok_or_else(|| {
                     HandlerError::msg("store returned a binding without the caller")
@@ -194,10 +199,12 @@ impl<S: BindingStore> CallHandler for MaskingHandler<S> {
             ))
         });
         let binding = match &parties {
-            Some((vn, caller)) => match self.store.lookup(vn, caller).await.map_err(store_failure)? {
-                Lookup::Active(b) | Lookup::Expired(b) => Some(b),
-                Lookup::NotFound => None,
-            },
+            Some((vn, caller)) => {
+                match self.store.lookup(vn, caller).await.map_err(store_failure)? {
+                    Lookup::Active(b) | Lookup::Expired(b) => Some(b),
+                    Lookup::NotFound => None,
+                }
+            }
             None => None,
         };
         let legs: Vec<LegRecord> = p

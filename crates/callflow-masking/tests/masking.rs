@@ -112,7 +112,11 @@ async fn an_unwritable_store_answers_summaries_503_store_unavailable_and_counts_
     }
     // A failure no retry fixes stays a 500 (and is counted too).
     let r = client
-        .post(testing::session_summary().session_id("corrupt").build_json())
+        .post(
+            testing::session_summary()
+                .session_id("corrupt")
+                .build_json(),
+        )
         .await;
     assert_eq!(r.status(), 500);
     assert_eq!(failures.get(), 3);

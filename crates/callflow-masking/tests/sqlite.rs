@@ -197,18 +197,26 @@ async fn a_deleted_database_refuses_writes_reports_not_ready_and_keeps_bridging(
     let err = store.record_call(record("after")).await.unwrap_err();
     assert!(err.is_unavailable(), "{err}");
     let msg = err.to_string();
-    assert!(msg.contains(&path.display().to_string()) && msg.contains("deleted"), "{msg}");
+    assert!(
+        msg.contains(&path.display().to_string()) && msg.contains("deleted"),
+        "{msg}"
+    );
     let health = store.health().await;
     assert!(!health.ready, "{health:?}");
     assert!(health.detail.contains("deleted"), "{health:?}");
     // Every write is refused, lookups go on from the open file.
-    assert!(store
-        .create(NewBinding::new(VN, "+6593330003", "+6594440004").unwrap())
-        .await
-        .unwrap_err()
-        .is_unavailable());
+    assert!(
+        store
+            .create(NewBinding::new(VN, "+6593330003", "+6594440004").unwrap())
+            .await
+            .unwrap_err()
+            .is_unavailable()
+    );
     assert!(matches!(
-        store.lookup(&PhoneNumber::new(VN), &PhoneNumber::new(A)).await.unwrap(),
+        store
+            .lookup(&PhoneNumber::new(VN), &PhoneNumber::new(A))
+            .await
+            .unwrap(),
         Lookup::Active(_)
     ));
     // The path was not recreated behind the operator's back.
@@ -227,11 +235,22 @@ async fn a_replaced_database_is_noticed_and_refuses_writes() {
     remove_database(&path);
     std::fs::rename(&other, &path).unwrap();
     let err = store.record_call(record("after")).await.unwrap_err();
-    assert!(err.is_unavailable() && err.to_string().contains("replaced"), "{err}");
+    assert!(
+        err.is_unavailable() && err.to_string().contains("replaced"),
+        "{err}"
+    );
     let health = store.health().await;
-    assert!(!health.ready && health.detail.contains("replaced"), "{health:?}");
+    assert!(
+        !health.ready && health.detail.contains("replaced"),
+        "{health:?}"
+    );
     // Nothing was written into either file.
-    let calls = SqliteStore::open_async(&path).await.unwrap().calls(10).await.unwrap();
+    let calls = SqliteStore::open_async(&path)
+        .await
+        .unwrap()
+        .calls(10)
+        .await
+        .unwrap();
     assert!(calls.is_empty(), "{calls:?}");
 }
 
@@ -265,7 +284,11 @@ async fn a_locked_database_fails_writes_as_unavailable_and_skips_abandoned_ones(
     locker.execute_batch("ROLLBACK").unwrap();
     let started = std::time::Instant::now();
     store.record_call(record("after")).await.unwrap();
-    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
     let calls = store.calls(50).await.unwrap();
     let ids: Vec<_> = calls.iter().map(|c| c.session_id.as_str()).collect();
     assert!(ids.len() <= 2 && ids.contains(&"after"), "{ids:?}");
@@ -285,5 +308,8 @@ async fn a_good_file_is_writable_and_an_unusable_one_is_refused_naming_it() {
     let err = SqliteStore::open_async(&path).await.unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, StoreError::Unavailable(_)), "{msg}");
-    assert!(msg.contains(&path.display().to_string()) && msg.contains("unable to open"), "{msg}");
+    assert!(
+        msg.contains(&path.display().to_string()) && msg.contains("unable to open"),
+        "{msg}"
+    );
 }

@@ -207,7 +207,10 @@ async fn unreachable_redis_is_an_unavailable_store_without_phone_numbers() {
     );
     let health = store.health().await;
     assert!(!health.ready, "{health:?}");
-    assert!(health.detail.contains(&format!("127.0.0.1:{port}")), "{health:?}");
+    assert!(
+        health.detail.contains(&format!("127.0.0.1:{port}")),
+        "{health:?}"
+    );
 }
 
 #[tokio::test]

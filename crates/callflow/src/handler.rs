@@ -242,7 +242,9 @@ impl HandlerError {
     /// assert!(e.is_unavailable());
     /// assert!(!HandlerError::msg("bad data").is_unavailable());
     /// ```
-    pub fn unavailable(source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
+    pub fn unavailable(
+        source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
         Self {
             inner: source.into(),
             unavailable: true,

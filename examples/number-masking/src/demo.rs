@@ -9,8 +9,8 @@ use callflow::{CallFlow, Webhook};
 use callflow_masking::{BindingStore, MaskingHandler, NewBinding, SqliteStore};
 
 use crate::Result;
-use crate::server::{self, Framework, WEBHOOK_PATH};
 use crate::health::Health;
+use crate::server::{self, Framework, WEBHOOK_PATH};
 use crate::store::Store;
 
 const VN: &str = "+6568880000";

@@ -120,12 +120,10 @@ pub async fn start(
         Framework::Warp => {
             listener.set_nonblocking(true)?;
             let listener = tokio::net::TcpListener::from_std(listener)?;
-            let health = warp::path!("healthz")
-                .and(warp::get())
-                .then(move || {
-                    let health = health.clone();
-                    async move { health_reply(health.report().await) }
-                });
+            let health = warp::path!("healthz").and(warp::get()).then(move || {
+                let health = health.clone();
+                async move { health_reply(health.report().await) }
+            });
             let hook = warp::path!("webhooks" / "voice").and(callflow_warp::filter(webhook));
             let routes = health.or(hook);
             let config = callflow_warp::ServeConfig::default().grace_period(GRACE);
@@ -158,7 +156,9 @@ pub async fn start(
                                         let (status, body) = health.report().await;
                                         HttpResponse::build(
                                             actix_web::http::StatusCode::from_u16(status)
-                                                .unwrap_or(actix_web::http::StatusCode::SERVICE_UNAVAILABLE),
+                                                .unwrap_or(
+                                                actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+                                            ),
                                         )
                                         .content_type("application/json")
                                         .body(body)

@@ -57,11 +57,17 @@ async fn post(client: &reqwest::Client, url: &str, body: String) -> Option<(u16,
 async fn health(client: &reqwest::Client, server: &Server) -> (u16, serde_json::Value) {
     let r = client.get(server.health_url()).send().await.unwrap();
     let status = r.status().as_u16();
-    (status, serde_json::from_str(&r.text().await.unwrap()).unwrap())
+    (
+        status,
+        serde_json::from_str(&r.text().await.unwrap()).unwrap(),
+    )
 }
 
 fn bridged_to(body: &str) -> Option<String> {
-    match CallFlow::parse(body.as_bytes(), Mode::Reply).ok()?.actions() {
+    match CallFlow::parse(body.as_bytes(), Mode::Reply)
+        .ok()?
+        .actions()
+    {
         [Action::MakeCall(m)] => Some(m.destination.clone()),
         _ => None,
     }
@@ -186,7 +192,11 @@ async fn locked_sqlite(fw: &'static str) {
     tokio::time::sleep(STUCK_FOR.saturating_sub(locked.elapsed())).await;
     locker.execute_batch("ROLLBACK").unwrap();
     drop(locker);
-    assert_nothing_acknowledged_unwritten(&format!("sqlite/{fw}"), &answers, &sessions_on_disk(&db));
+    assert_nothing_acknowledged_unwritten(
+        &format!("sqlite/{fw}"),
+        &answers,
+        &sessions_on_disk(&db),
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -238,7 +248,8 @@ async fn sigterm_with_redis_stuck_exits_within_the_grace_on_every_framework() {
         .into_iter()
         .map(|(fw, prefix, server)| {
             tokio::spawn(async move {
-                let answers = summaries_in_flight_then_sigterm(server, &format!("redis/{fw}")).await;
+                let answers =
+                    summaries_in_flight_then_sigterm(server, &format!("redis/{fw}")).await;
                 (fw, prefix, answers)
             })
         })
@@ -248,7 +259,10 @@ async fn sigterm_with_redis_stuck_exits_within_the_grace_on_every_framework() {
         results.push(r.await.unwrap());
     }
     tokio::time::sleep(STUCK_FOR.saturating_sub(paused.elapsed())).await;
-    let _: () = redis::cmd("CLIENT").arg("UNPAUSE").query(&mut admin).unwrap();
+    let _: () = redis::cmd("CLIENT")
+        .arg("UNPAUSE")
+        .query(&mut admin)
+        .unwrap();
     for (fw, prefix, answers) in results {
         let store = ["--store", url.as_str(), "--redis-prefix", prefix.as_str()];
         let calls = common::ok(cli(&store, &["calls", "--limit", "1000"]));
@@ -278,7 +292,10 @@ async fn a_deleted_database_answers_summaries_503_and_healthz_says_so_on_every_f
         let server = Server::start(&db_args(&db), fw, &[]);
         let client = http();
         let summary = || testing::session_summary().build_json();
-        assert_eq!(post(&client, &server.url(), summary()).await.unwrap().0, 200);
+        assert_eq!(
+            post(&client, &server.url(), summary()).await.unwrap().0,
+            200
+        );
 
         remove_database(&db);
         let deleted = Instant::now();
@@ -290,7 +307,10 @@ async fn a_deleted_database_answers_summaries_503_and_healthz_says_so_on_every_f
         assert_eq!(s, 503, "{fw}: {h}");
         assert_eq!(h["status"], "unavailable", "{fw}: {h}");
         let detail = h["store"]["detail"].as_str().unwrap();
-        assert!(detail.contains("deleted") && detail.contains("nm.db"), "{fw}: {h}");
+        assert!(
+            detail.contains("deleted") && detail.contains("nm.db"),
+            "{fw}: {h}"
+        );
         assert_eq!(h["write_failures"], 1, "{fw}: {h}");
         // Calls of existing bindings are still bridged from the open file.
         let (s, body) = post(
@@ -303,7 +323,9 @@ async fn a_deleted_database_answers_summaries_503_and_healthz_says_so_on_every_f
         assert_eq!((s, bridged_to(&body)), (200, Some(B.into())), "{fw}");
         let log = server.log();
         assert!(
-            log.contains("ERROR") && log.contains("deleted") && log.contains(&db.display().to_string()),
+            log.contains("ERROR")
+                && log.contains("deleted")
+                && log.contains(&db.display().to_string()),
             "{fw}: {log}"
         );
         assert!(!log.contains("91110001"), "{fw}: numbers masked in the log");
@@ -341,7 +363,10 @@ fn serve_as_unprivileged(db: &Path) -> (Option<i32>, String) {
         std::thread::sleep(Duration::from_millis(20));
     }
     let out = child.wait_with_output().unwrap();
-    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn is_root() -> bool {
@@ -377,6 +402,12 @@ fn serve_refuses_a_read_only_database_or_directory_naming_the_file_and_cause() {
     let (code, err) = serve_as_unprivileged(&db);
     chmod(dir.path(), 0o755);
     assert_eq!(code, Some(1), "{err}");
-    assert!(err.contains(&db.display().to_string()), "names the file: {err}");
-    assert!(err.contains("readonly") || err.contains("unable to open"), "{err}");
+    assert!(
+        err.contains(&db.display().to_string()),
+        "names the file: {err}"
+    );
+    assert!(
+        err.contains("readonly") || err.contains("unable to open"),
+        "{err}"
+    );
 }
