@@ -71,7 +71,7 @@ const MIGRATIONS: &[&str] = &[
 
 /// How long a writer waits for another process's write lock before failing: below the
 /// webhook's default 4 s deadline, so that the webhook can still answer `store_unavailable`.
-pub const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
+const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// How long [`health`](BindingStore::health) waits for its probe write.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -689,6 +689,31 @@ mod tests {
             classify(busy(rusqlite::ffi::SQLITE_CORRUPT)),
             ReadError::Failed(_)
         ));
+    }
+
+    #[test]
+    fn busy_locked_read_only_full_and_io_failures_are_retryable_others_are_not() {
+        let err = |code| rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None);
+        for code in [
+            rusqlite::ffi::SQLITE_BUSY,
+            rusqlite::ffi::SQLITE_LOCKED,
+            rusqlite::ffi::SQLITE_READONLY,
+            rusqlite::ffi::SQLITE_FULL,
+            rusqlite::ffi::SQLITE_IOERR,
+            rusqlite::ffi::SQLITE_CANTOPEN,
+        ] {
+            assert!(backend(err(code)).is_unavailable(), "code {code}");
+        }
+        for code in [
+            rusqlite::ffi::SQLITE_CORRUPT,
+            rusqlite::ffi::SQLITE_NOTADB,
+            rusqlite::ffi::SQLITE_CONSTRAINT,
+        ] {
+            assert!(
+                matches!(backend(err(code)), StoreError::Backend(_)),
+                "code {code}"
+            );
+        }
     }
 
     #[tokio::test(flavor = "current_thread")]
