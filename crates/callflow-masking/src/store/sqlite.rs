@@ -13,10 +13,11 @@
 //! - Every other query runs on Tokio's blocking pool, never on the async runtime's threads.
 //! - `create` runs in a `BEGIN IMMEDIATE` transaction, so the ambiguity check and the insert
 //!   are atomic even across processes.
-//! - A writer waits at most [`BUSY_TIMEOUT`] (2 s) for another process's write lock, less
-//!   than the webhook's 4 s deadline, so a locked file is answered `store_unavailable` in
-//!   time; a query whose caller has given up (its deadline passed) by the time the connection
-//!   is free is not run at all, so queued work never piles up behind a lock.
+//! - A query waits at most [`BUSY_TIMEOUT`] (2 s) in all, for the store's connection and
+//!   then for another process's write lock: less than the webhook's 4 s deadline, so a
+//!   locked file is answered `store_unavailable` in time. A query whose caller has given up
+//!   by the time the connection is free, or whose 2 s are spent, is not run at all, so queued
+//!   work never piles up behind a lock.
 //! - The file is watched: before and after every write, and in [`health`](BindingStore::health),
 //!   the store checks that the path still names the file it opened (same device and inode,
 //!   link count not 0). A file deleted or replaced while in use is logged as an error, the
@@ -72,6 +73,10 @@ const MIGRATIONS: &[&str] = &[
 /// How long a writer waits for another process's write lock before failing: below the
 /// webhook's default 4 s deadline, so that the webhook can still answer `store_unavailable`.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The least time a query is given to wait for a lock; less left of [`BUSY_TIMEOUT`] after the
+/// wait for the connection, and it is not started.
+const MIN_BUSY_WAIT: Duration = Duration::from_millis(10);
 
 /// How long [`health`](BindingStore::health) waits for its probe write.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -364,9 +369,10 @@ impl SqliteStore {
         MIGRATIONS.len()
     }
 
-    /// Runs `f` on the connection, on the blocking pool. If the caller has given up (its
-    /// future was dropped, e.g. at the webhook's deadline) by the time the connection is
-    /// free, `f` is not run.
+    /// Runs `f` on the connection, on the blocking pool, within [`BUSY_TIMEOUT`] in all. If
+    /// the caller has given up (its future was dropped, e.g. at the webhook's deadline) by the
+    /// time the connection is free, `f` is not run; if the wait for the connection took the
+    /// whole budget, `f` is not run and the store is unavailable.
     async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -374,13 +380,26 @@ impl SqliteStore {
     {
         let conn = self.conn.clone();
         let (tx, rx) = tokio::sync::oneshot::channel();
+        let queued = std::time::Instant::now();
         tokio::task::spawn_blocking(move || {
             // A panic inside a query cannot leave the connection mid-transaction (rusqlite
             // rolls back on drop), so a poisoned lock is still usable.
             let mut c = conn.lock().unwrap_or_else(|p| p.into_inner());
-            if !tx.is_closed() {
-                let _ = tx.send(f(&mut c));
+            if tx.is_closed() {
+                return;
             }
+            let left = BUSY_TIMEOUT.saturating_sub(queued.elapsed());
+            let result = if left < MIN_BUSY_WAIT {
+                Err(StoreError::Unavailable(format!(
+                    "database busy: no connection free within {} ms",
+                    BUSY_TIMEOUT.as_millis()
+                )))
+            } else {
+                c.busy_timeout(left)
+                    .map_err(backend)
+                    .and_then(|()| f(&mut c))
+            };
+            let _ = tx.send(result);
         });
         rx.await
             .map_err(|_| other("the query task failed (panicked or the runtime is stopping)"))?
