@@ -136,6 +136,11 @@ pub fn cases() -> Vec<Case> {
             duplicates_are_recognised_across_a_restart_with_a_shared_store
         ),
         case!(32, sustained_mixed_load_gets_only_expected_answers),
+        // Issue #13, defect 5 (unavailable store: 503 store_unavailable, never 500).
+        case!(
+            20,
+            store_unavailable_is_503_for_events_and_the_fallback_for_calls
+        ),
     ]
 }
 
@@ -1569,6 +1574,73 @@ async fn sustained_mixed_load_gets_only_expected_answers(framework: Framework) -
     }))
     .await;
     let failures: Vec<String> = results.into_iter().flatten().collect();
+    server.shutdown().await?;
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("\n"))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Issue #13, defect 5: a store that is unavailable (locked, read-only, full, deleted,
+// unreachable) is answered so that 8x8 delivers again.
+
+/// A handler whose store is unavailable.
+struct StoreDown;
+
+#[async_trait]
+impl CallHandler for StoreDown {
+    async fn on_call_action(
+        &self,
+        _event: CallAction,
+        _cx: &Context,
+    ) -> Result<CallFlow, HandlerError> {
+        Err(HandlerError::unavailable("database is locked"))
+    }
+
+    async fn on_session_summary(
+        &self,
+        _event: SessionSummary,
+        _cx: &Context,
+    ) -> Result<(), HandlerError> {
+        Err(HandlerError::unavailable("database is locked"))
+    }
+}
+
+/// #20 (issue #13): [`HandlerError::unavailable`]: a `SESSION_SUMMARY` gets 503
+/// `store_unavailable` (not 500 `internal_error`, which 8x8 treats as final), a
+/// `CALL_ACTION` the fallback callflow; the connection keeps serving.
+async fn store_unavailable_is_503_for_events_and_the_fallback_for_calls(
+    framework: Framework,
+) -> Outcome {
+    let config = conformance::config();
+    let fallback = config.fallback_flow().to_bytes();
+    let webhook = Webhook::from_arc(Arc::new(StoreDown), config);
+    let server = serve_guarded(framework, webhook.clone(), Guards::default()).await;
+    let cases = [
+        answered(
+            post(
+                "call_action_store_unavailable",
+                testing::call_action().build_json(),
+            ),
+            fallback,
+        ),
+        refused(
+            post(
+                "session_summary_store_unavailable",
+                testing::session_summary().build_json(),
+            ),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store_unavailable",
+        ),
+    ];
+    let mut failures = Vec::new();
+    for case in &cases {
+        if let Err(e) = exchange(server.addr, &webhook, case).await {
+            failures.push(e);
+        }
+    }
     server.shutdown().await?;
     if failures.is_empty() {
         Ok(())

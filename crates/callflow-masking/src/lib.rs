@@ -35,6 +35,6 @@ pub mod testing;
 pub use binding::{
     Binding, BindingError, CallRecord, LegRecord, Lookup, NewBinding, now_millis, unix_millis,
 };
-pub use handler::{MaskingHandler, Messages};
+pub use handler::{MaskingHandler, Messages, WriteFailures};
 pub use number::normalize_number;
-pub use store::{BindingStore, MemoryStore, SqliteStore, StoreError, check_conflict, pick};
+pub use store::{BindingStore, Health, MemoryStore, SqliteStore, StoreError, check_conflict, pick};

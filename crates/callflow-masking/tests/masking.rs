@@ -39,7 +39,7 @@ impl BindingStore for BrokenStore {
         Err(StoreError::Backend("down".into()))
     }
     async fn lookup(&self, _: &PhoneNumber, _: &PhoneNumber) -> Result<Lookup, StoreError> {
-        Err(StoreError::Backend("database is locked".into()))
+        Err(StoreError::Unavailable("database is locked".into()))
     }
     async fn get(&self, _: &str) -> Result<Option<Binding>, StoreError> {
         Err(StoreError::Backend("down".into()))
@@ -51,7 +51,7 @@ impl BindingStore for BrokenStore {
         Err(StoreError::Backend("down".into()))
     }
     async fn record_call(&self, _: CallRecord) -> Result<(), StoreError> {
-        Err(StoreError::Backend("down".into()))
+        Err(StoreError::Unavailable("disk full".into()))
     }
     async fn calls(&self, _: usize) -> Result<Vec<CallRecord>, StoreError> {
         Err(StoreError::Backend("down".into()))
@@ -66,9 +66,60 @@ async fn store_failure_gives_the_fallback_callflow_never_dead_air() {
         .await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.text(), default_fallback().to_json());
-    // A summary that cannot be stored is a 500, so 8x8 may deliver it again.
-    let r = client.post(testing::session_summary().build_json()).await;
+}
+
+/// The SESSION_SUMMARY's store write fails, unavailable (the lookup before it works).
+struct UnwritableStore(MemoryStore);
+
+#[async_trait]
+impl BindingStore for UnwritableStore {
+    async fn create(&self, n: NewBinding) -> Result<Binding, StoreError> {
+        self.0.create(n).await
+    }
+    async fn lookup(&self, vn: &PhoneNumber, c: &PhoneNumber) -> Result<Lookup, StoreError> {
+        self.0.lookup(vn, c).await
+    }
+    async fn get(&self, id: &str) -> Result<Option<Binding>, StoreError> {
+        self.0.get(id).await
+    }
+    async fn list(&self) -> Result<Vec<Binding>, StoreError> {
+        self.0.list().await
+    }
+    async fn remove(&self, id: &str) -> Result<bool, StoreError> {
+        self.0.remove(id).await
+    }
+    async fn record_call(&self, r: CallRecord) -> Result<(), StoreError> {
+        if r.session_id == "corrupt" {
+            return Err(StoreError::Backend("malformed database schema".into()));
+        }
+        Err(StoreError::Unavailable("database or disk is full".into()))
+    }
+    async fn calls(&self, limit: usize) -> Result<Vec<CallRecord>, StoreError> {
+        self.0.calls(limit).await
+    }
+}
+
+#[tokio::test]
+async fn an_unwritable_store_answers_summaries_503_store_unavailable_and_counts_them() {
+    let handler = MaskingHandler::new(UnwritableStore(MemoryStore::new()));
+    let failures = handler.write_failures();
+    let client = TestClient::new(Webhook::new(handler));
+    for n in 1..=2 {
+        let r = client.post(testing::session_summary().build_json()).await;
+        assert_eq!(r.status(), 503, "{}", r.text());
+        assert_eq!(r.error_code().as_deref(), Some("store_unavailable"));
+        assert_eq!(failures.get(), n);
+    }
+    // A failure no retry fixes stays a 500 (and is counted too).
+    let r = client
+        .post(
+            testing::session_summary()
+                .session_id("corrupt")
+                .build_json(),
+        )
+        .await;
     assert_eq!(r.status(), 500);
+    assert_eq!(failures.get(), 3);
 }
 
 #[test]

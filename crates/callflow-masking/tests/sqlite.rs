@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use callflow::PhoneNumber;
-use callflow_masking::{BindingStore, CallRecord, LegRecord, Lookup, NewBinding, SqliteStore};
+use callflow_masking::{
+    BindingStore, CallRecord, LegRecord, Lookup, NewBinding, SqliteStore, StoreError,
+};
 
 fn record(session: &str) -> CallRecord {
     CallRecord {
@@ -165,4 +167,149 @@ async fn a_second_connection_writes_while_the_first_reads() {
     let lookups = reader.await.unwrap();
     assert!(lookups >= 1);
     assert_eq!(server.list().await.unwrap().len(), 200);
+}
+
+const VN: &str = "+6568880000";
+const A: &str = "+6591110001";
+const B: &str = "+6592220002";
+
+fn remove_database(path: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+#[tokio::test]
+async fn a_deleted_database_refuses_writes_reports_not_ready_and_keeps_bridging() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.db");
+    let store = SqliteStore::open_async(&path).await.unwrap();
+    store
+        .create(NewBinding::new(VN, A, B).unwrap())
+        .await
+        .unwrap();
+    store.record_call(record("before")).await.unwrap();
+    assert!(store.health().await.ready);
+
+    remove_database(&path);
+    let err = store.record_call(record("after")).await.unwrap_err();
+    assert!(err.is_unavailable(), "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&path.display().to_string()) && msg.contains("deleted"),
+        "{msg}"
+    );
+    let health = store.health().await;
+    assert!(!health.ready, "{health:?}");
+    assert!(health.detail.contains("deleted"), "{health:?}");
+    // Every write is refused, lookups go on from the open file.
+    assert!(
+        store
+            .create(NewBinding::new(VN, "+6593330003", "+6594440004").unwrap())
+            .await
+            .unwrap_err()
+            .is_unavailable()
+    );
+    assert!(matches!(
+        store
+            .lookup(&PhoneNumber::new(VN), &PhoneNumber::new(A))
+            .await
+            .unwrap(),
+        Lookup::Active(_)
+    ));
+    // The path was not recreated behind the operator's back.
+    assert!(!path.exists());
+}
+
+#[tokio::test]
+async fn a_replaced_database_is_noticed_and_refuses_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.db");
+    let store = SqliteStore::open_async(&path).await.unwrap();
+    store.record_call(record("before")).await.unwrap();
+    // Another database moved over the path (a restore, a deploy script).
+    let other = dir.path().join("other.db");
+    drop(SqliteStore::open_async(&other).await.unwrap());
+    remove_database(&path);
+    std::fs::rename(&other, &path).unwrap();
+    let err = store.record_call(record("after")).await.unwrap_err();
+    assert!(
+        err.is_unavailable() && err.to_string().contains("replaced"),
+        "{err}"
+    );
+    let health = store.health().await;
+    assert!(
+        !health.ready && health.detail.contains("replaced"),
+        "{health:?}"
+    );
+    // Nothing was written into either file.
+    let calls = SqliteStore::open_async(&path)
+        .await
+        .unwrap()
+        .calls(10)
+        .await
+        .unwrap();
+    assert!(calls.is_empty(), "{calls:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_database_fails_writes_as_unavailable_and_skips_abandoned_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.db");
+    let store = SqliteStore::open_async(&path).await.unwrap();
+    let locker = rusqlite::Connection::open(&path).unwrap();
+    locker.execute_batch("BEGIN IMMEDIATE").unwrap();
+
+    let started = std::time::Instant::now();
+    let err = store.record_call(record("locked")).await.unwrap_err();
+    let took = started.elapsed();
+    assert!(err.is_unavailable(), "{err}");
+    assert!(
+        took >= Duration::from_millis(1500) && took < Duration::from_millis(4000),
+        "gave up after {took:?}, not at the 2 s busy timeout"
+    );
+    // Twenty writes whose callers give up at once: none of them is run once the lock is gone.
+    for i in 0..20 {
+        let s = store.clone();
+        let _ = tokio::time::timeout(
+            Duration::from_millis(50),
+            s.record_call(record(&format!("abandoned-{i}"))),
+        )
+        .await
+        .unwrap_err();
+    }
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    locker.execute_batch("ROLLBACK").unwrap();
+    let started = std::time::Instant::now();
+    store.record_call(record("after")).await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    let calls = store.calls(50).await.unwrap();
+    let ids: Vec<_> = calls.iter().map(|c| c.session_id.as_str()).collect();
+    assert!(ids.len() <= 2 && ids.contains(&"after"), "{ids:?}");
+}
+
+#[tokio::test]
+async fn a_good_file_is_writable_and_an_unusable_one_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.db");
+    let store = SqliteStore::open_async(&path).await.unwrap();
+    store.check_writable().await.unwrap();
+    drop(store);
+    // The WAL cannot be created (a directory is in its way): refused with the path and cause.
+    let wal = dir.path().join("m.db-wal");
+    let _ = std::fs::remove_file(&wal);
+    std::fs::create_dir(&wal).unwrap();
+    let err = SqliteStore::open_async(&path).await.unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{msg}");
+    assert!(
+        msg.contains(&path.display().to_string()) && msg.contains("unable to open"),
+        "{msg}"
+    );
 }

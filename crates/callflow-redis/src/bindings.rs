@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use callflow::PhoneNumber;
 use callflow_masking::{
-    Binding, BindingStore, CallRecord, LegRecord, Lookup, NewBinding, StoreError, check_conflict,
-    now_millis, pick,
+    Binding, BindingStore, CallRecord, Health, LegRecord, Lookup, NewBinding, StoreError,
+    check_conflict, now_millis, pick,
 };
 use redis::Pipeline;
 
@@ -47,7 +47,13 @@ pub struct RedisBindingStore {
     redis: Redis,
 }
 
+/// A failed Redis operation (unreachable, timed out, refused by the server): retryable.
 fn backend(e: BackendError) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+/// A record Redis returned that this program cannot read: a retry will not fix it.
+fn corrupt(e: BackendError) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
@@ -118,7 +124,7 @@ impl RedisBindingStore {
             }
             out.push(
                 binding_from_hash(&m)
-                    .ok_or_else(|| backend(self.redis.error(format!("corrupt binding {id}"))))?,
+                    .ok_or_else(|| corrupt(self.redis.error(format!("corrupt binding {id}"))))?,
             );
         }
         out.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
@@ -418,10 +424,18 @@ impl BindingStore for RedisBindingStore {
             }
             out.push(
                 call_from_hash(&m).ok_or_else(|| {
-                    backend(self.redis.error(format!("corrupt call record {id}")))
+                    corrupt(self.redis.error(format!("corrupt call record {id}")))
                 })?,
             );
         }
         Ok(out)
+    }
+
+    /// Ready when Redis answers `PING` within the handle's time bound.
+    async fn health(&self) -> Health {
+        match self.redis.ping().await {
+            Ok(()) => Health::ready(format!("redis at {}: reachable", self.redis.address())),
+            Err(e) => Health::not_ready(e.to_string()),
+        }
     }
 }

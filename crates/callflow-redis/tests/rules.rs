@@ -174,7 +174,7 @@ async fn calls_are_newest_first_limited_and_upserted() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unreachable_redis_is_a_backend_error_without_phone_numbers() {
+async fn unreachable_redis_is_an_unavailable_store_without_phone_numbers() {
     // Nothing listens on this port: every operation fails fast, naming the server only.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -194,7 +194,7 @@ async fn unreachable_redis_is_a_backend_error_without_phone_numbers() {
         started.elapsed()
     );
     let msg = err.to_string();
-    assert!(matches!(err, StoreError::Backend(_)), "{msg}");
+    assert!(matches!(err, StoreError::Unavailable(_)), "{msg}");
     assert!(msg.contains(&format!("127.0.0.1:{port}")), "{msg}");
     let err = store
         .create(NewBinding::new(VN, A, B).unwrap())
@@ -204,6 +204,12 @@ async fn unreachable_redis_is_a_backend_error_without_phone_numbers() {
     assert!(
         !msg.contains("91110001") && !msg.contains("68880000"),
         "{msg}"
+    );
+    let health = store.health().await;
+    assert!(!health.ready, "{health:?}");
+    assert!(
+        health.detail.contains(&format!("127.0.0.1:{port}")),
+        "{health:?}"
     );
 }
 

@@ -34,7 +34,8 @@ use crate::event::{
 /// What the webhook does with each outcome is decided once, in
 /// [`Webhook::dispatch`](crate::Webhook::dispatch): an error, a panic or a missed deadline in
 /// `on_call_action` answers the configured fallback callflow (never dead air); in the other
-/// methods they answer 500 (503 for the deadline).
+/// methods they answer 500 (503 for the deadline, and for an error made with
+/// [`HandlerError::unavailable`]).
 #[async_trait]
 pub trait CallHandler: Send + Sync + 'static {
     /// `CALL_ACTION`: return what the call does next.
@@ -211,8 +212,15 @@ impl fmt::Debug for Context {
 
 /// A handler's failure. Any error converts into it with `?`; its message goes to the log,
 /// never to the HTTP response.
+///
+/// Most failures are final for the event (500 `internal_error` outside `CALL_ACTION`). A
+/// failure of something the handler depends on that may well succeed on a later delivery
+/// (a store that is locked, unreachable, full or read-only) is made with
+/// [`HandlerError::unavailable`]: the webhook then answers 503 `store_unavailable`, so 8x8
+/// may deliver the event again. A `CALL_ACTION` gets the fallback callflow either way.
 pub struct HandlerError {
     inner: Box<dyn std::error::Error + Send + Sync + 'static>,
+    unavailable: bool,
 }
 
 impl HandlerError {
@@ -220,7 +228,32 @@ impl HandlerError {
     pub fn msg(message: impl fmt::Display) -> Self {
         Self {
             inner: message.to_string().into(),
+            unavailable: false,
         }
+    }
+
+    /// A dependency (a store) is unavailable right now: the event should be delivered again
+    /// later. The webhook answers 503 `store_unavailable` (the fallback callflow for a
+    /// `CALL_ACTION`).
+    ///
+    /// ```
+    /// use callflow::HandlerError;
+    /// let e = HandlerError::unavailable("database is locked");
+    /// assert!(e.is_unavailable());
+    /// assert!(!HandlerError::msg("bad data").is_unavailable());
+    /// ```
+    pub fn unavailable(
+        source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
+        Self {
+            inner: source.into(),
+            unavailable: true,
+        }
+    }
+
+    /// Whether this is a retryable unavailability ([`HandlerError::unavailable`]).
+    pub fn is_unavailable(&self) -> bool {
+        self.unavailable
     }
 
     /// The underlying error.
@@ -231,7 +264,10 @@ impl HandlerError {
 
 impl<E: std::error::Error + Send + Sync + 'static> From<E> for HandlerError {
     fn from(e: E) -> Self {
-        Self { inner: Box::new(e) }
+        Self {
+            inner: Box::new(e),
+            unavailable: false,
+        }
     }
 }
 

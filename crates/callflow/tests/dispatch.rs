@@ -370,6 +370,36 @@ async fn session_summary_handler_error_is_500_json() {
 }
 
 #[tokio::test]
+async fn session_summary_with_its_store_unavailable_is_503_and_runs_again_on_redelivery() {
+    let (c, h) = client();
+    let body = testing::session_summary()
+        .session_id("unavailable")
+        .build_json();
+    for delivery in 1..=2 {
+        let r = c.post(body.clone()).await;
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE, "{}", r.text());
+        assert_eq!(
+            r.text(),
+            r#"{"error":{"code":"store_unavailable","message":"the event cannot be handled right now"}}"#
+        );
+        assert!(!r.text().contains("locked"), "details stay in the log");
+        // Not stored as the event's answer: a redelivery runs the handler again.
+        assert_eq!(h.summaries.load(Ordering::SeqCst), delivery);
+    }
+}
+
+#[tokio::test]
+async fn call_action_with_its_store_unavailable_gets_the_fallback_callflow() {
+    let (c, h) = client();
+    let r = c
+        .post(testing::call_action().from("+6591110005").build_json())
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.text(), fallback_bytes());
+    assert_eq!(h.calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
 async fn session_summary_handler_panic_is_500_json() {
     let (c, _) = client();
     let r = c

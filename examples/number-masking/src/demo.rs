@@ -9,7 +9,9 @@ use callflow::{CallFlow, Webhook};
 use callflow_masking::{BindingStore, MaskingHandler, NewBinding, SqliteStore};
 
 use crate::Result;
+use crate::health::Health;
 use crate::server::{self, Framework, WEBHOOK_PATH};
+use crate::store::Store;
 
 const VN: &str = "+6568880000";
 const A: &str = "+6591110001";
@@ -56,7 +58,7 @@ fn turned_away(f: &CallFlow) -> bool {
 pub async fn run() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("demo.db");
-    let store = Arc::new(SqliteStore::open_async(&db).await?);
+    let store = Arc::new(Store::Sqlite(SqliteStore::open_async(&db).await?));
     let binding = store
         .create(NewBinding::new(VN, A, B)?.reference("demo-order-1"))
         .await?;
@@ -72,9 +74,11 @@ pub async fn run() -> Result<()> {
     let client = reqwest::Client::builder().no_proxy().build()?;
     let mut failures = 0;
     for framework in Framework::ALL {
-        let webhook = Webhook::new(MaskingHandler::from_arc(store.clone()));
+        let handler = MaskingHandler::from_arc(store.clone());
+        let health = Health::new(store.clone(), handler.write_failures());
+        let webhook = Webhook::new(handler);
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        let running = server::start(framework, webhook, listener).await?;
+        let running = server::start(framework, webhook, health, listener).await?;
         let url = format!("http://{}{WEBHOOK_PATH}", running.addr);
         out!("\n== {} on {url}", framework.name());
 

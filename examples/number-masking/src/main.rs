@@ -17,6 +17,7 @@ macro_rules! out {
 }
 
 mod demo;
+mod health;
 mod output;
 mod server;
 mod store;
@@ -138,7 +139,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(run(cli)) {
+    let result = rt.block_on(run(cli));
+    // Store operations still running on the blocking pool (a SQLite write waiting for a lock
+    // held elsewhere, whose request was already answered) must not hold the process past the
+    // grace period: they are abandoned, as a crash would abandon them (SQLite and Redis are
+    // safe against that, and nothing they do now was acknowledged).
+    rt.shutdown_timeout(server::LEFTOVER);
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -207,6 +214,10 @@ async fn run(cli: Cli) -> Result<()> {
                 // Duplicates are recognised by every instance on this Redis.
                 config = config.idempotency_store(shared);
             }
+            store
+                .check_writable()
+                .await
+                .map_err(|e| format!("cannot serve from {}: {e}", url.describe()))?;
             if let Err(e) = store.check().await {
                 tracing::warn!(
                     error = %e,
@@ -221,10 +232,14 @@ async fn run(cli: Cli) -> Result<()> {
                 }
             }
             tracing::info!(store = %url.describe(), "serving");
-            let webhook = Webhook::new(MaskingHandler::new(store)).config(config);
+            let store = std::sync::Arc::new(store);
+            let handler = MaskingHandler::from_arc(store.clone());
+            let health = health::Health::new(store, handler.write_failures());
+            let webhook = Webhook::new(handler).config(config);
             let listener = std::net::TcpListener::bind(listen)
                 .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-            let running = server::start(framework, webhook, listener).await?;
+            tokio::spawn(health.clone().watch());
+            let running = server::start(framework, webhook, health, listener).await?;
             out!(
                 "listening on http://{} ({}): webhook POST {}, health GET /healthz",
                 running.addr,

@@ -1,10 +1,18 @@
 //! The same webhook served by any of the three frameworks, with `GET /healthz`.
+//!
+//! Shutdown is bounded whatever the store does: after a stop, in-flight requests get up to
+//! [`GRACE`] (each is answered by the webhook's 4 s deadline at the latest), the server is
+//! waited for at most [`GRACE`] + [`STOP_SLACK`], and `main` gives store operations still
+//! running on the blocking pool [`LEFTOVER`] before the process exits: 10.75 s at most
+//! after SIGTERM.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use actix_web::{App, HttpResponse, web};
 use callflow::Webhook;
+
+use crate::health::Health;
 use tokio::sync::oneshot;
 use warp::Filter;
 
@@ -14,7 +22,12 @@ pub const WEBHOOK_PATH: &str = "/webhooks/voice";
 /// How long in-flight requests get to finish after a stop.
 pub const GRACE: Duration = Duration::from_secs(10);
 
-const HEALTH_BODY: &str = r#"{"status":"ok"}"#;
+/// How much longer than [`GRACE`] a stop waits for the server itself.
+pub const STOP_SLACK: Duration = Duration::from_millis(500);
+
+/// How long the runtime waits, after the server stopped, for store operations still running
+/// on its blocking pool before they are abandoned.
+pub const LEFTOVER: Duration = Duration::from_millis(250);
 
 /// The web framework to serve with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -53,7 +66,7 @@ impl Running {
     /// Stops accepting, lets in-flight requests finish (up to [`GRACE`]), and returns.
     pub async fn stop(self) {
         let _ = self.stop.send(());
-        if tokio::time::timeout(GRACE + Duration::from_secs(1), self.done)
+        if tokio::time::timeout(GRACE + STOP_SLACK, self.done)
             .await
             .is_err()
         {
@@ -62,10 +75,12 @@ impl Running {
     }
 }
 
-/// Starts `webhook` on `listener` with `framework`. Must be called inside a Tokio runtime.
+/// Starts `webhook` on `listener` with `framework`, and `health` at `GET /healthz`. Must be
+/// called inside a Tokio runtime.
 pub async fn start(
     framework: Framework,
     webhook: Webhook,
+    health: Health,
     listener: std::net::TcpListener,
 ) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
@@ -81,8 +96,14 @@ pub async fn start(
             let app = axum::Router::new()
                 .route(
                     "/healthz",
-                    axum::routing::get(|| async {
-                        ([(http_ct(), "application/json")], HEALTH_BODY)
+                    axum::routing::get(move || async move {
+                        let (status, body) = health.report().await;
+                        (
+                            axum::http::StatusCode::from_u16(status)
+                                .unwrap_or(axum::http::StatusCode::SERVICE_UNAVAILABLE),
+                            [(http_ct(), "application/json")],
+                            body,
+                        )
                     }),
                 )
                 .route(WEBHOOK_PATH, callflow_axum::route(webhook));
@@ -99,7 +120,10 @@ pub async fn start(
         Framework::Warp => {
             listener.set_nonblocking(true)?;
             let listener = tokio::net::TcpListener::from_std(listener)?;
-            let health = warp::path!("healthz").and(warp::get()).map(health_reply);
+            let health = warp::path!("healthz").and(warp::get()).then(move || {
+                let health = health.clone();
+                async move { health_reply(health.report().await) }
+            });
             let hook = warp::path!("webhooks" / "voice").and(callflow_warp::filter(webhook));
             let routes = health.or(hook);
             let config = callflow_warp::ServeConfig::default().grace_period(GRACE);
@@ -122,13 +146,23 @@ pub async fn start(
                 actix_web::rt::System::new().block_on(async move {
                     let factory = move || {
                         let webhook = webhook.clone();
+                        let health = health.clone();
                         App::new()
                             .route(
                                 "/healthz",
-                                web::get().to(|| async {
-                                    HttpResponse::Ok()
+                                web::get().to(move || {
+                                    let health = health.clone();
+                                    async move {
+                                        let (status, body) = health.report().await;
+                                        HttpResponse::build(
+                                            actix_web::http::StatusCode::from_u16(status)
+                                                .unwrap_or(
+                                                actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+                                            ),
+                                        )
                                         .content_type("application/json")
-                                        .body(HEALTH_BODY)
+                                        .body(body)
+                                    }
                                 }),
                             )
                             .configure(move |cfg| {
@@ -166,8 +200,10 @@ pub async fn shutdown_signal() {
     callflow_axum::shutdown_signal().await;
 }
 
-fn health_reply() -> warp::http::Response<String> {
-    let mut r = warp::http::Response::new(HEALTH_BODY.to_owned());
+fn health_reply((status, body): (u16, String)) -> warp::http::Response<String> {
+    let mut r = warp::http::Response::new(body);
+    *r.status_mut() = warp::http::StatusCode::from_u16(status)
+        .unwrap_or(warp::http::StatusCode::SERVICE_UNAVAILABLE);
     r.headers_mut().insert(
         warp::http::header::CONTENT_TYPE,
         warp::http::HeaderValue::from_static("application/json"),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use callflow::PhoneNumber;
 use callflow::idempotency::IdempotencyStore;
 use callflow_masking::{
-    Binding, BindingStore, CallRecord, Lookup, NewBinding, SqliteStore, StoreError,
+    Binding, BindingStore, CallRecord, Health, Lookup, NewBinding, SqliteStore, StoreError,
 };
 use callflow_redis::{Redis, RedisBindingStore, RedisIdempotencyStore};
 
@@ -103,6 +103,15 @@ impl Store {
             Self::Redis(s) => s.redis().ping().await.map_err(|e| e.to_string()),
         }
     }
+
+    /// For SQLite: proves the file takes writes (`serve` refuses to start otherwise). Redis
+    /// may come up after the server, so it is only [`check`](Self::check)ed.
+    pub async fn check_writable(&self) -> Result<(), StoreError> {
+        match self {
+            Self::Sqlite(s) => s.check_writable().await,
+            Self::Redis(_) => Ok(()),
+        }
+    }
 }
 
 #[callflow::async_trait]
@@ -153,6 +162,13 @@ impl BindingStore for Store {
         match self {
             Self::Sqlite(s) => s.calls(limit).await,
             Self::Redis(s) => s.calls(limit).await,
+        }
+    }
+
+    async fn health(&self) -> Health {
+        match self {
+            Self::Sqlite(s) => s.health().await,
+            Self::Redis(s) => s.health().await,
         }
     }
 }

@@ -1,114 +1,36 @@
 //! The `number-masking` binary as a user runs it: real processes, a real SQLite file, real
 //! HTTP on 127.0.0.1 with each framework.
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
 use callflow::CallFlow;
 use callflow::callflow::{Action, Mode};
 use callflow::testing::{self, fixtures};
 
-const BIN: &str = env!("CARGO_BIN_EXE_number-masking");
 const VN: &str = "+6568880000";
 const A: &str = "+6591110001";
 const B: &str = "+6592220002";
 const FRAMEWORKS: [&str; 3] = ["axum", "actix-web", "warp"];
 
-fn cli(db: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .output()
-        .expect("run number-masking")
+mod common;
+use common::{BIN, Server, ok};
+
+fn db_args(db: &Path) -> [&str; 2] {
+    ["--db", db.to_str().expect("a UTF-8 temporary path")]
 }
 
-fn ok(out: Output) -> String {
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {stdout}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+fn cli(db: &Path, args: &[&str]) -> Output {
+    common::cli(&db_args(db), args)
 }
 
 fn bind(db: &Path, vn: &str, a: &str, b: &str, extra: &[&str]) -> String {
-    let mut args = vec!["bind", "--virtual-number", vn, "--party", a, "--party", b];
-    args.extend_from_slice(extra);
-    let out = ok(cli(db, &args));
-    out.lines()
-        .next()
-        .and_then(|l| l.strip_prefix("binding "))
-        .expect("bind prints `binding <id>` first")
-        .trim()
-        .to_owned()
+    common::bind(&db_args(db), vn, a, b, extra)
 }
 
-/// A `serve` process; killed on drop if the test did not stop it.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Server {
-    fn start(db: &Path, framework: &str, extra: &[&str]) -> Server {
-        let mut child = Command::new(BIN)
-            .arg("--db")
-            .arg(db)
-            .args(["serve", "--listen", "127.0.0.1:0", "--framework", framework])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn serve");
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        let addr = line
-            .strip_prefix("listening on http://")
-            .and_then(|r| r.split_whitespace().next())
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .parse()
-            .unwrap();
-        Server { child, addr }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}/webhooks/voice", self.addr)
-    }
-
-    /// SIGTERM, then wait: it must exit 0 within the grace period.
-    fn terminate(mut self) -> Duration {
-        let started = Instant::now();
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(status.success(), "serve exited with {status:?}");
-                return started.elapsed();
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(15),
-                "serve did not stop on SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn serve(db: &Path, framework: &str, extra: &[&str]) -> Server {
+    Server::start(&db_args(db), framework, extra)
 }
 
 async fn post(url: &str, body: String, auth: Option<&str>) -> (u16, String) {
@@ -180,7 +102,7 @@ async fn after_bind_every_framework_routes_posted_call_actions() {
     // 8x8's documented NM example, with its own numbers.
     bind(&db, "+65987654321", "+65123456789", B, &["--record"]);
     for fw in FRAMEWORKS {
-        let server = Server::start(&db, fw, &[]);
+        let server = serve(&db, fw, &[]);
         let url = server.url();
         let (s, body) = post(
             &url,
@@ -255,7 +177,11 @@ async fn after_bind_every_framework_routes_posted_call_actions() {
             .await
             .unwrap();
         assert_eq!(health.status(), 200);
-        assert_eq!(health.text().await.unwrap(), r#"{"status":"ok"}"#);
+        let health: serde_json::Value =
+            serde_json::from_str(&health.text().await.unwrap()).unwrap();
+        assert_eq!(health["status"], "ok", "{health}");
+        assert_eq!(health["store"]["ready"], true, "{health}");
+        assert_eq!(health["write_failures"], 0, "{health}");
         let took = server.terminate();
         assert!(took < Duration::from_secs(11), "{fw} took {took:?} to stop");
     }
@@ -266,7 +192,7 @@ async fn auth_header_flag_requires_the_token() {
     let (_dir, db) = temp_db();
     bind(&db, VN, A, B, &[]);
     for fw in FRAMEWORKS {
-        let server = Server::start(
+        let server = serve(
             &db,
             fw,
             &["--auth-header", "Bearer new", "--auth-header", "Bearer old"],
@@ -296,7 +222,7 @@ async fn auth_header_flag_requires_the_token() {
 async fn cli_writes_while_the_server_reads_and_a_restart_keeps_everything() {
     let (_dir, db) = temp_db();
     bind(&db, VN, A, B, &[]);
-    let server = Server::start(&db, "axum", &[]);
+    let server = serve(&db, "axum", &[]);
     let url = server.url();
     // A CLI process binds new pairs while the server answers calls.
     let writer = {
@@ -359,7 +285,7 @@ async fn cli_writes_while_the_server_reads_and_a_restart_keeps_everything() {
         !calls.contains("6568880000"),
         "calls masks numbers: {calls}"
     );
-    let server = Server::start(&db, "warp", &[]);
+    let server = serve(&db, "warp", &[]);
     let (_, body) = post(
         &server.url(),
         testing::call_action()
@@ -455,7 +381,7 @@ async fn every_simulator_scenario_passes_on_every_framework() {
     // The numbers the scenarios use (see crates/callflow-sim/scenarios/README.md).
     bind(&db, VN, A, B, &[]);
     for fw in FRAMEWORKS {
-        let server = Server::start(&db, fw, &[]);
+        let server = serve(&db, fw, &[]);
         for drift in [false, true] {
             let mut options = callflow_sim::PlayOptions::new(server.url());
             if drift {

@@ -5,9 +5,6 @@
 //! - Two `serve` instances (axum and actix-web) on one private, persistent `redis-server`
 //!   that the test kills and restarts.
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,101 +13,15 @@ use callflow::callflow::{Action, Mode};
 use callflow::testing;
 use callflow_redis::testing::{RedisServer, Scratch, redis_server_available};
 
-const BIN: &str = env!("CARGO_BIN_EXE_number-masking");
 const VN: &str = "+6568880000";
 const A: &str = "+6591110001";
 const B: &str = "+6592220002";
 
-fn cli(store: &[&str], args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(store)
-        .args(args)
-        .output()
-        .expect("run number-masking")
-}
-
-fn ok(out: Output) -> String {
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {stdout}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
+mod common;
+use common::{Server, cli, ok};
 
 fn bind(store: &[&str], vn: &str, a: &str, b: &str) -> String {
-    let out = ok(cli(
-        store,
-        &["bind", "--virtual-number", vn, "--party", a, "--party", b],
-    ));
-    out.lines()
-        .next()
-        .and_then(|l| l.strip_prefix("binding "))
-        .expect("bind prints `binding <id>` first")
-        .trim()
-        .to_owned()
-}
-
-/// A `serve` process; killed on drop if the test did not stop it.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Server {
-    fn start(store: &[&str], framework: &str) -> Server {
-        let mut child = Command::new(BIN)
-            .args(store)
-            .args(["serve", "--listen", "127.0.0.1:0", "--framework", framework])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn serve");
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        let addr = line
-            .strip_prefix("listening on http://")
-            .and_then(|r| r.split_whitespace().next())
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .parse()
-            .unwrap();
-        Server { child, addr }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}/webhooks/voice", self.addr)
-    }
-
-    /// SIGTERM, then wait: it must exit 0.
-    fn terminate(mut self) {
-        let started = Instant::now();
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(status.success(), "serve exited with {status:?}");
-                return;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(15),
-                "serve did not stop on SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    common::bind(store, vn, a, b, &[])
 }
 
 fn http() -> reqwest::Client {
@@ -269,8 +180,8 @@ async fn two_serve_instances_share_one_redis_answer_duplicates_once_and_survive_
         .unwrap();
 
     let first = bind(&store, VN, A, B);
-    let one = Server::start(&store, "axum");
-    let two = Server::start(&store, "actix-web");
+    let one = Server::start(&store, "axum", &[]);
+    let two = Server::start(&store, "actix-web", &[]);
     let urls = [one.url(), two.url()];
     let client = http();
 

@@ -19,9 +19,52 @@ pub enum StoreError {
     /// The binding was refused (invalid, ambiguous, …).
     #[error(transparent)]
     Binding(#[from] BindingError),
-    /// The backend failed (I/O, database locked for too long, corrupt file, connection lost).
+    /// The backend failed in a way a retry will not fix (a corrupt file or record, a schema
+    /// newer than this program).
     #[error("store backend error: {0}")]
     Backend(String),
+    /// The backend cannot take the operation now, and may later: database locked for too
+    /// long, file read-only, disk full, I/O error, file deleted or replaced while in use,
+    /// server unreachable or timed out. The webhook answers 503 `store_unavailable` (the
+    /// fallback callflow for a call), so 8x8 may deliver the event again.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl StoreError {
+    /// Whether a later attempt may succeed ([`StoreError::Unavailable`]).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+}
+
+/// What a store says about itself (the service's health endpoint reports it): whether it can
+/// take writes now, and a short description for operators (never a phone number).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Health {
+    /// Whether the store is usable: it answers and can take writes.
+    pub ready: bool,
+    /// What was checked, or why it is not usable, e.g. `sqlite:nm.db: file deleted while in
+    /// use`.
+    pub detail: String,
+}
+
+impl Health {
+    /// A usable store.
+    pub fn ready(detail: impl Into<String>) -> Self {
+        Self {
+            ready: true,
+            detail: detail.into(),
+        }
+    }
+
+    /// A store that cannot be used now, and why.
+    pub fn not_ready(detail: impl Into<String>) -> Self {
+        Self {
+            ready: false,
+            detail: detail.into(),
+        }
+    }
 }
 
 /// Bindings and call records, shared by the webhook server and the CLI.
@@ -56,6 +99,12 @@ pub trait BindingStore: Send + Sync + 'static {
 
     /// The most recent call records, newest first.
     async fn calls(&self, limit: usize) -> Result<Vec<CallRecord>, StoreError>;
+
+    /// Whether the store is usable now (a health endpoint asks, e.g. once a second). Must
+    /// answer promptly whatever the backend does. Default: ready (an in-process store).
+    async fn health(&self) -> Health {
+        Health::ready("in memory")
+    }
 }
 
 /// The ambiguity rule, shared by every store: among `existing` bindings (on the same virtual

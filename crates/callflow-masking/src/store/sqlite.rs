@@ -13,16 +13,30 @@
 //! - Every other query runs on Tokio's blocking pool, never on the async runtime's threads.
 //! - `create` runs in a `BEGIN IMMEDIATE` transaction, so the ambiguity check and the insert
 //!   are atomic even across processes.
+//! - A query waits at most [`BUSY_TIMEOUT`] (2 s) in all, for the store's connection and
+//!   then for another process's write lock: less than the webhook's 4 s deadline, so a
+//!   locked file is answered `store_unavailable` in time. A query whose caller has given up
+//!   by the time the connection is free, or whose 2 s are spent, is not run at all, so queued
+//!   work never piles up behind a lock.
+//! - The file is watched: before and after every write, and in [`health`](BindingStore::health),
+//!   the store checks that the path still names the file it opened (same device and inode,
+//!   link count not 0). A file deleted or replaced while in use is logged as an error, the
+//!   store reports not ready, and every later write is refused with
+//!   [`StoreError::Unavailable`] (a write that committed into the lost file is not
+//!   acknowledged either) until the process is restarted on a good file. Lookups go on from
+//!   the open file, so calls of existing bindings are still bridged.
+//! - Failures SQLite reports as busy, locked, read-only, full, I/O or cannot-open are
+//!   [`StoreError::Unavailable`] (retryable); others are [`StoreError::Backend`].
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use callflow::PhoneNumber;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
 
-use super::{BindingStore, StoreError, check_conflict, pick};
+use super::{BindingStore, Health, StoreError, check_conflict, pick};
 use crate::binding::{Binding, CallRecord, LegRecord, Lookup, NewBinding, now_millis};
 
 /// Schema migrations, applied in order; `user_version` is the number applied.
@@ -56,8 +70,16 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX calls_recorded_at ON calls (recorded_at);",
 ];
 
-/// How long a writer waits for another process's write lock before failing.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a writer waits for another process's write lock before failing: below the
+/// webhook's default 4 s deadline, so that the webhook can still answer `store_unavailable`.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The least time a query is given to wait for a lock; less left of [`BUSY_TIMEOUT`] after the
+/// wait for the connection, and it is not started.
+const MIN_BUSY_WAIT: Duration = Duration::from_millis(10);
+
+/// How long [`health`](BindingStore::health) waits for its probe write.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Bindings and call records in a SQLite file.
 #[derive(Clone, Debug)]
@@ -65,6 +87,117 @@ pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
     readers: Option<Arc<Readers>>,
     path: PathBuf,
+    file: Arc<Watched>,
+}
+
+/// The database file as opened: the path must keep naming it.
+#[derive(Debug)]
+struct Watched {
+    path: PathBuf,
+    /// Kept open so that its link count can be read after the path is gone.
+    file: std::fs::File,
+    identity: (u64, u64),
+    /// Set, once and for good, when the file was found deleted or replaced.
+    lost: OnceLock<String>,
+    /// The last write's failure (other than a lock held elsewhere), until a write succeeds.
+    write_failed: Mutex<Option<String>>,
+}
+
+/// (device, inode) of a file.
+#[cfg(unix)]
+fn identity(m: &std::fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (m.dev(), m.ino())
+}
+
+#[cfg(not(unix))]
+fn identity(_: &std::fs::Metadata) -> (u64, u64) {
+    (0, 0)
+}
+
+#[cfg(unix)]
+fn unlinked(m: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    m.nlink() == 0
+}
+
+#[cfg(not(unix))]
+fn unlinked(_: &std::fs::Metadata) -> bool {
+    false
+}
+
+impl Watched {
+    fn new(path: &Path) -> Result<Self, StoreError> {
+        let file = std::fs::File::open(path)
+            .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
+        let identity = identity(&file.metadata().map_err(|e| {
+            StoreError::Unavailable(format!("cannot read {}: {e}", path.display()))
+        })?);
+        Ok(Self {
+            path: path.to_path_buf(),
+            file,
+            identity,
+            lost: OnceLock::new(),
+            write_failed: Mutex::new(None),
+        })
+    }
+
+    /// Whether the file was already found lost (no system call).
+    fn is_lost(&self) -> bool {
+        self.lost.get().is_some()
+    }
+
+    /// Checks that the path still names the open file (two `stat`s); a lost file is logged
+    /// once and stays lost.
+    fn check(&self) -> Result<(), StoreError> {
+        if let Some(why) = self.lost.get() {
+            return Err(StoreError::Unavailable(why.clone()));
+        }
+        let what = match std::fs::metadata(&self.path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some("deleted"),
+            Err(e) => {
+                return Err(StoreError::Unavailable(format!(
+                    "cannot check {}: {e}",
+                    self.path.display()
+                )));
+            }
+            Ok(m) if identity(&m) != self.identity => Some("replaced by another file"),
+            Ok(_) => self
+                .file
+                .metadata()
+                .is_ok_and(|m| unlinked(&m))
+                .then_some("deleted"),
+        };
+        let Some(what) = what else {
+            return Ok(());
+        };
+        let why = format!(
+            "database file {} {what} while in use; writes are refused until the server is restarted",
+            self.path.display()
+        );
+        if self.lost.set(why.clone()).is_ok() {
+            tracing::error!(path = %self.path.display(), "{why}");
+        }
+        Err(StoreError::Unavailable(why))
+    }
+
+    /// Remembers how the last write ended (a lock held elsewhere is no fault of the file).
+    fn wrote(&self, result: &Result<impl Sized, StoreError>) {
+        let failure = match result {
+            Err(e @ StoreError::Unavailable(_)) if !e.to_string().contains("locked") => {
+                Some(e.to_string())
+            }
+            _ => None,
+        };
+        *self.write_failed.lock().unwrap_or_else(|p| p.into_inner()) = failure;
+    }
+
+    fn write_failed(&self) -> Option<String> {
+        self.write_failed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
 }
 
 /// Idle read-only connections for inline lookups.
@@ -79,7 +212,8 @@ const MAX_IDLE_READERS: usize = 8;
 
 /// Why an inline read did not answer.
 enum ReadError {
-    /// SQLite says busy or locked: ask the writer connection on the blocking pool instead.
+    /// SQLite says busy or locked, or cannot open the file (deleted while in use): ask the
+    /// writer connection on the blocking pool instead.
     Busy,
     Failed(StoreError),
 }
@@ -119,41 +253,91 @@ impl Readers {
 
 fn classify(e: rusqlite::Error) -> ReadError {
     match e.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
-            ReadError::Busy
-        }
+        Some(
+            rusqlite::ErrorCode::DatabaseBusy
+            | rusqlite::ErrorCode::DatabaseLocked
+            | rusqlite::ErrorCode::CannotOpen,
+        ) => ReadError::Busy,
         _ => ReadError::Failed(backend(e)),
     }
 }
 
-fn backend(e: impl std::fmt::Display) -> StoreError {
+/// A SQLite error as a [`StoreError`]: unavailable when a later attempt may succeed.
+fn backend(e: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode as C;
+    match e.sqlite_error_code() {
+        Some(
+            C::DatabaseBusy
+            | C::DatabaseLocked
+            | C::ReadOnly
+            | C::DiskFull
+            | C::SystemIoFailure
+            | C::CannotOpen
+            | C::OutOfMemory
+            | C::PermissionDenied,
+        ) => StoreError::Unavailable(e.to_string()),
+        _ => StoreError::Backend(e.to_string()),
+    }
+}
+
+/// A failure outside SQLite (a query task that panicked, a value that does not serialize).
+fn other(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
+}
+
+/// Prefixes an error with what was done and the file it is about (`cannot open nm.db: …`).
+fn in_file(doing: &str, path: &Path, e: StoreError) -> StoreError {
+    let p = path.display();
+    match e {
+        StoreError::Unavailable(m) => StoreError::Unavailable(format!("cannot {doing} {p}: {m}")),
+        StoreError::Backend(m) => StoreError::Backend(format!("cannot {doing} {p}: {m}")),
+        e => e,
+    }
+}
+
+/// A write transaction that changes nothing but is committed: proves that the file, its
+/// directory (WAL creates `-wal` and `-shm` there) and the disk take writes.
+fn probe_write(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(backend)?;
+    let version: i64 = tx
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(backend)?;
+    tx.pragma_update(None, "user_version", version)
+        .map_err(backend)?;
+    tx.commit().map_err(backend)
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path`, switches it to WAL and migrates
     /// the schema. Blocking: call it at start-up, or use [`SqliteStore::open_async`].
+    ///
+    /// Errors name the file. Opening does not prove the file can be written (a read-only
+    /// file can still be read and listed): a server calls [`SqliteStore::check_writable`].
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
-        let mut conn = Connection::open(&path)
-            .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-            .map_err(backend)?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Backend(format!(
-                "{} cannot use WAL mode (got {mode})",
-                path.display()
-            )));
-        }
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(backend)?;
-        migrate(&mut conn)?;
+        let conn = open_writer(&path).map_err(|e| in_file("open", &path, e))?;
+        let file = Watched::new(&path)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
             readers: Some(Readers::new(path.clone())),
             path,
+            file: Arc::new(file),
+        })
+    }
+
+    /// Commits a write transaction that changes nothing, to prove the store can take writes
+    /// (file and directory writable, disk not full). The error names the file and the
+    /// cause.
+    pub async fn check_writable(&self) -> Result<(), StoreError> {
+        self.write(probe_write).await.map_err(|e| {
+            match in_file("write", &self.path, e) {
+                StoreError::Unavailable(m) => StoreError::Unavailable(format!(
+                    "{m} (the file and its directory must be writable: WAL mode creates -wal and -shm files beside it)"
+                )),
+                e => e,
+            }
         })
     }
 
@@ -162,7 +346,7 @@ impl SqliteStore {
         let path = path.as_ref().to_path_buf();
         tokio::task::spawn_blocking(move || Self::open(path))
             .await
-            .map_err(backend)?
+            .map_err(other)?
     }
 
     /// Whether [`lookup`](BindingStore::lookup) runs on the calling thread (the default)
@@ -185,21 +369,76 @@ impl SqliteStore {
         MIGRATIONS.len()
     }
 
+    /// Runs `f` on the connection, on the blocking pool, within [`BUSY_TIMEOUT`] in all. If
+    /// the caller has given up (its future was dropped, e.g. at the webhook's deadline) by the
+    /// time the connection is free, `f` is not run; if the wait for the connection took the
+    /// whole budget, `f` is not run and the store is unavailable.
     async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let conn = self.conn.clone();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let queued = std::time::Instant::now();
         tokio::task::spawn_blocking(move || {
             // A panic inside a query cannot leave the connection mid-transaction (rusqlite
             // rolls back on drop), so a poisoned lock is still usable.
             let mut c = conn.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut c)
+            if tx.is_closed() {
+                return;
+            }
+            let left = BUSY_TIMEOUT.saturating_sub(queued.elapsed());
+            let result = if left < MIN_BUSY_WAIT {
+                Err(StoreError::Unavailable(format!(
+                    "database busy: no connection free within {} ms",
+                    BUSY_TIMEOUT.as_millis()
+                )))
+            } else {
+                c.busy_timeout(left)
+                    .map_err(backend)
+                    .and_then(|()| f(&mut c))
+            };
+            let _ = tx.send(result);
+        });
+        rx.await
+            .map_err(|_| other("the query task failed (panicked or the runtime is stopping)"))?
+    }
+
+    /// [`run`](Self::run) for a write: refused when the file is lost, and not acknowledged
+    /// when the file was lost while it ran.
+    async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let file = self.file.clone();
+        self.run(move |conn| {
+            file.check()?;
+            let result = f(conn).and_then(|v| file.check().map(|()| v));
+            file.wrote(&result);
+            result
         })
         .await
-        .map_err(backend)?
     }
+}
+
+/// The read-write connection: WAL, `synchronous = NORMAL`, the schema migrated.
+fn open_writer(path: &Path) -> Result<Connection, StoreError> {
+    let mut conn = Connection::open(path).map_err(backend)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .map_err(backend)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Backend(format!(
+            "cannot use WAL mode (got {mode})"
+        )));
+    }
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(backend)?;
+    migrate(&mut conn)?;
+    Ok(conn)
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
@@ -289,7 +528,7 @@ fn bindings_on(conn: &Connection, vn: &str, party: &[&str]) -> Result<Vec<Bindin
 #[async_trait]
 impl BindingStore for SqliteStore {
     async fn create(&self, new: NewBinding) -> Result<Binding, StoreError> {
-        self.run(move |conn| {
+        self.write(move |conn| {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(backend)?;
@@ -322,7 +561,9 @@ impl BindingStore for SqliteStore {
     }
 
     async fn lookup(&self, vn: &PhoneNumber, caller: &PhoneNumber) -> Result<Lookup, StoreError> {
-        if let Some(readers) = &self.readers {
+        // A lost file is read through the connection that still has it open, never through a
+        // new reader (which would open whatever the path names now).
+        if let Some(readers) = self.readers.as_ref().filter(|_| !self.file.is_lost()) {
             match readers.read(|conn| bindings_on_raw(conn, vn.as_str(), &[caller.as_str()])) {
                 Ok(candidates) => return Ok(pick(candidates, now_millis())),
                 Err(ReadError::Failed(e)) => return Err(e),
@@ -366,7 +607,7 @@ impl BindingStore for SqliteStore {
 
     async fn remove(&self, id: &str) -> Result<bool, StoreError> {
         let id = id.to_owned();
-        self.run(move |conn| {
+        self.write(move |conn| {
             let n = conn
                 .execute("DELETE FROM bindings WHERE id = ?1", [id])
                 .map_err(backend)?;
@@ -376,8 +617,8 @@ impl BindingStore for SqliteStore {
     }
 
     async fn record_call(&self, c: CallRecord) -> Result<(), StoreError> {
-        self.run(move |conn| {
-            let legs = serde_json::to_string(&c.legs).map_err(backend)?;
+        self.write(move |conn| {
+            let legs = serde_json::to_string(&c.legs).map_err(other)?;
             conn.execute(
                 "INSERT INTO calls (session_id, binding_id, virtual_number, status, duration_secs,
                     legs, error_code, error_message, started_at, ended_at, recorded_at)
@@ -424,6 +665,28 @@ impl BindingStore for SqliteStore {
         })
         .await
     }
+
+    /// Ready when the path still names the open file and, if the last write failed, a probe
+    /// write now succeeds (within 1 s).
+    async fn health(&self) -> Health {
+        let name = format!("sqlite:{}", self.path.display());
+        if let Err(e) = self.file.check() {
+            return Health::not_ready(format!("{name}: {e}"));
+        }
+        if self.file.write_failed().is_some() {
+            match tokio::time::timeout(PROBE_TIMEOUT, self.write(probe_write)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Health::not_ready(format!("{name}: {e}")),
+                Err(_) => {
+                    return Health::not_ready(format!(
+                        "{name}: a probe write did not finish within {} ms",
+                        PROBE_TIMEOUT.as_millis()
+                    ));
+                }
+            }
+        }
+        Health::ready(format!("{name}: file present and writable"))
+    }
 }
 
 #[cfg(test)]
@@ -445,6 +708,31 @@ mod tests {
             classify(busy(rusqlite::ffi::SQLITE_CORRUPT)),
             ReadError::Failed(_)
         ));
+    }
+
+    #[test]
+    fn busy_locked_read_only_full_and_io_failures_are_retryable_others_are_not() {
+        let err = |code| rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None);
+        for code in [
+            rusqlite::ffi::SQLITE_BUSY,
+            rusqlite::ffi::SQLITE_LOCKED,
+            rusqlite::ffi::SQLITE_READONLY,
+            rusqlite::ffi::SQLITE_FULL,
+            rusqlite::ffi::SQLITE_IOERR,
+            rusqlite::ffi::SQLITE_CANTOPEN,
+        ] {
+            assert!(backend(err(code)).is_unavailable(), "code {code}");
+        }
+        for code in [
+            rusqlite::ffi::SQLITE_CORRUPT,
+            rusqlite::ffi::SQLITE_NOTADB,
+            rusqlite::ffi::SQLITE_CONSTRAINT,
+        ] {
+            assert!(
+                matches!(backend(err(code)), StoreError::Backend(_)),
+                "code {code}"
+            );
+        }
     }
 
     #[tokio::test(flavor = "current_thread")]

@@ -16,6 +16,7 @@
 //! | `CALL_ACTION` handler error, panic, deadline, invalid callflow | 200 | the fallback callflow |
 //! | other event handled | 200 | `{"received":true}` |
 //! | other event: handler error or panic | 500 | JSON error (details only in the log) |
+//! | other event: [`HandlerError::unavailable`](crate::HandlerError::unavailable) | 503 | JSON error `store_unavailable` |
 //! | other event: deadline passed | 503 | JSON error |
 //! | duplicate delivery of a handled event | the first delivery's status and body | handler not run again |
 //! | idempotency store unreachable | `CALL_ACTION`: 200 + fallback; others: 503 | |
@@ -338,6 +339,18 @@ impl Webhook {
                     true,
                 );
             }
+            Outcome::Failed(e) if e.is_unavailable() => {
+                span.record("outcome", "store_unavailable");
+                tracing::warn!(error = %e, "handler's store unavailable; answering 503 so the event is delivered again");
+                return (
+                    WebhookResponse::rejection(
+                        Rejection::StoreUnavailable,
+                        "the event cannot be handled right now",
+                        None,
+                    ),
+                    false,
+                );
+            }
             Outcome::Failed(e) => {
                 span.record("outcome", "handler_error");
                 tracing::error!(error = %e, "handler failed");
@@ -381,6 +394,11 @@ impl Webhook {
                 }
                 span.record("outcome", "ok");
                 (WebhookResponse::json(StatusCode::OK, flow.to_bytes()), true)
+            }
+            Outcome::Failed(e) if e.is_unavailable() => {
+                span.record("outcome", "store_unavailable");
+                tracing::warn!(error = %e, "handler's store unavailable; sending the fallback callflow");
+                (self.fallback(), false)
             }
             Outcome::Failed(e) => {
                 span.record("outcome", "handler_error");

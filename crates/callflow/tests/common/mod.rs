@@ -11,8 +11,9 @@ use callflow::testing::TestClient;
 use callflow::{CallFlow, CallHandler, Config, Context, HandlerError, Webhook, async_trait};
 
 /// A handler whose behaviour is chosen by the caller number's last digit (and, for
-/// summaries, by the session id `fail`, `panic` or `slow`):
-/// `…1` error, `…2` panic, `…3` sleeps 10 s, `…4` invalid callflow, anything else bridges.
+/// summaries, by the session id `fail`, `panic`, `slow` or `unavailable`):
+/// `…1` error, `…2` panic, `…3` sleeps 10 s, `…4` invalid callflow, `…5` store unavailable,
+/// anything else bridges.
 #[derive(Default)]
 pub struct Scripted {
     pub calls: AtomicUsize,
@@ -32,6 +33,7 @@ impl CallHandler for Scripted {
                 tokio::time::sleep(Duration::from_secs(10)).await;
                 Ok(CallFlow::new().say("too late").hangup())
             }
+            Some('5') => Err(HandlerError::unavailable("database is locked")),
             Some('4') => Ok(CallFlow::new()
                 .make_call("+6568880000", "not a number")
                 .build()),
@@ -50,6 +52,7 @@ impl CallHandler for Scripted {
         match ev.payload.session_id.as_str() {
             "fail" => Err(HandlerError::msg("could not store summary")),
             "panic" => panic!("summary bug"),
+            "unavailable" => Err(HandlerError::unavailable("database is locked")),
             "slow" => {
                 tokio::time::sleep(Duration::from_secs(10)).await;
                 Ok(())
