@@ -136,6 +136,16 @@ pub fn cases() -> Vec<Case> {
             duplicates_are_recognised_across_a_restart_with_a_shared_store
         ),
         case!(32, sustained_mixed_load_gets_only_expected_answers),
+        // Issue 13, defect 1: refused requests do not hold connections.
+        case!(
+            25,
+            refused_request_with_a_trickling_body_is_closed_within_a_second
+        ),
+        case!(7, over_limit_body_is_not_read_after_413),
+        case!(
+            25,
+            trickling_refused_clients_do_not_take_the_slots_of_webhooks
+        ),
     ]
 }
 
@@ -1576,3 +1586,13 @@ async fn sustained_mixed_load_gets_only_expected_answers(framework: Framework) -
         Err(failures.join("\n"))
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Issue 13, defect 1: refused requests do not hold connections.
+
+mod refusals;
+use refusals::{
+    over_limit_body_is_not_read_after_413,
+    refused_request_with_a_trickling_body_is_closed_within_a_second,
+    trickling_refused_clients_do_not_take_the_slots_of_webhooks,
+};

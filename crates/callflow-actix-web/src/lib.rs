@@ -77,6 +77,7 @@ use callflow::reexports::http;
 use callflow::{BodyReadError, Webhook, WebhookRequest, WebhookResponse};
 
 mod serve;
+mod socket;
 
 pub use serve::{
     BodyReadTimeout, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_GRACE_PERIOD, DEFAULT_HEADER_READ_TIMEOUT,
@@ -125,6 +126,9 @@ pub async fn handle(
             || headers
                 .get(http::header::CONTENT_LENGTH)
                 .is_some_and(|v| v != "0");
+        if unread {
+            close_after_answer(&req);
+        }
         return into_response(refusal, unread);
     }
     let deadline = req
@@ -134,16 +138,28 @@ pub async fn handle(
     let read = webhook.read_body(payload, deadline, |e| read_error(&webhook, &e));
     let body = match read.await {
         Ok(body) => body,
-        Err(BodyReadError::Refused(refusal)) => return into_response(refusal, true),
+        Err(BodyReadError::Refused(refusal)) => {
+            close_after_answer(&req);
+            return into_response(refusal, true);
+        }
         Err(BodyReadError::TimedOut) => {
-            if let Some(socket) = req.conn_data::<serve::ReadCloser>() {
-                socket.stop_reading();
-            }
+            close_after_answer(&req);
             return into_response(WebhookResponse::request_timeout(), true);
         }
     };
     let request = WebhookRequest::new(method, headers, body).with_peer(peer);
     into_response(webhook.dispatch(request).await, false)
+}
+
+/// Makes sure the connection of a request answered with its body unread ends right after
+/// the answer, whatever the client still sends: actix-web alone would drain an unread
+/// chunked body for as long as it comes, and read a `Content-Length` one for a second at
+/// full speed. Without the connection's socket in its connection data (an `HttpServer` of
+/// your own), the forced `Connection: close` is all there is.
+fn close_after_answer(req: &HttpRequest) {
+    if let Some(socket) = req.conn_data::<std::rc::Rc<socket::ConnSocket>>() {
+        socket.close_after_answer();
+    }
 }
 
 /// A body that failed to arrive: actix-web's own limit (re-rendered as the core's 413) or a

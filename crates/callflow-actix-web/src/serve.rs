@@ -12,6 +12,8 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::KeepAlive;
 use actix_web::{App, HttpServer};
 
+use crate::socket::ConnSocket;
+
 /// Default [`ServeConfig::header_read_timeout`]: 10 s.
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default [`ServeConfig::body_read_timeout`] (and the body deadline [`handle`](crate::handle)
@@ -112,35 +114,6 @@ impl ServeConfig {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BodyReadTimeout(pub Duration);
 
-/// A second handle on a connection's socket, kept in its connection data, so that
-/// [`handle`](crate::handle) can stop reading a body that stalls. actix-web otherwise keeps
-/// draining an abandoned chunked body after the 408, holding the connection for as long as
-/// the client likes; with the read half shut down, it closes the connection once the 408 is
-/// written. It lives exactly as long as the connection (actix-web drops the connection data
-/// with it).
-#[derive(Debug)]
-pub(crate) struct ReadCloser(std::net::TcpStream);
-
-impl ReadCloser {
-    #[cfg(unix)]
-    fn of(conn: &dyn std::any::Any) -> Option<Self> {
-        use std::os::fd::AsFd;
-        let tcp = conn.downcast_ref::<actix_web::rt::net::TcpStream>()?;
-        let fd = tcp.as_fd().try_clone_to_owned().ok()?;
-        Some(Self(std::net::TcpStream::from(fd)))
-    }
-
-    #[cfg(not(unix))]
-    fn of(_conn: &dyn std::any::Any) -> Option<Self> {
-        None
-    }
-
-    /// Ends the reading side: the client can still receive the answer.
-    pub(crate) fn stop_reading(&self) {
-        let _ = self.0.shutdown(std::net::Shutdown::Read);
-    }
-}
-
 /// Serves the app made by `factory` on `listener` until Ctrl-C or SIGTERM
 /// ([`shutdown_signal`]), guarded as `config` says; then shuts down gracefully within
 /// [`ServeConfig::grace_period`]. Await it on an actix runtime (`#[actix_web::main]`).
@@ -222,7 +195,7 @@ where
         .disable_signals()
         .on_connect(move |conn, data| {
             data.insert(body_read_timeout);
-            if let Some(socket) = ReadCloser::of(conn) {
+            if let Some(socket) = ConnSocket::of(conn) {
                 data.insert(socket);
             }
         });
