@@ -121,15 +121,11 @@ pub async fn handle(
     }
     let peer = req.peer_addr();
     if let Some(refusal) = webhook.check_head(&method, &headers, peer) {
-        // Like hyper, close rather than keep a connection whose body was left unread.
-        let unread = headers.contains_key(http::header::TRANSFER_ENCODING)
-            || headers
-                .get(http::header::CONTENT_LENGTH)
-                .is_some_and(|v| v != "0");
-        if unread {
+        // A refusal with the body unread closes the connection.
+        if refusal.closes() {
             close_after_answer(&req);
         }
-        return into_response(refusal, unread);
+        return into_response(refusal);
     }
     let deadline = req
         .conn_data::<BodyReadTimeout>()
@@ -140,15 +136,15 @@ pub async fn handle(
         Ok(body) => body,
         Err(BodyReadError::Refused(refusal)) => {
             close_after_answer(&req);
-            return into_response(refusal, true);
+            return into_response(refusal.closing());
         }
         Err(BodyReadError::TimedOut) => {
             close_after_answer(&req);
-            return into_response(WebhookResponse::request_timeout(), true);
+            return into_response(WebhookResponse::request_timeout().closing());
         }
     };
     let request = WebhookRequest::new(method, headers, body).with_peer(peer);
-    into_response(webhook.dispatch(request).await, false)
+    into_response(webhook.dispatch(request).await)
 }
 
 /// Makes sure the connection of a request answered with its body unread ends right after
@@ -173,8 +169,10 @@ fn read_error(webhook: &Webhook, e: &actix_web::error::PayloadError) -> WebhookR
     }
 }
 
-/// The core's response in actix-web's types; `close` ends the connection after it.
-fn into_response(response: WebhookResponse, close: bool) -> HttpResponse {
+/// The core's response in actix-web's types; one that [`closes`](WebhookResponse::closes)
+/// ends the connection after it (actix-web writes its own `Connection` header).
+fn into_response(response: WebhookResponse) -> HttpResponse {
+    let close = response.closes();
     let (status, headers, body) = response.into_parts();
     let status = StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut res = HttpResponse::build(status);

@@ -66,7 +66,10 @@ fn authorised_json() -> HeaderMap {
 
 fn wrong_auth() -> HeaderMap {
     let mut headers = authorised_json();
-    headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer wrong-secret"));
+    headers.insert(
+        AUTHORIZATION,
+        HeaderValue::from_static("Bearer wrong-secret"),
+    );
     headers
 }
 
@@ -131,23 +134,14 @@ async fn trickle(mut write: OwnedWriteHalf, framing: Framing, every: Duration, l
 
 /// Sends `refusal`'s head and a first byte, then a byte every 0.3 s; checks that the answer
 /// comes with `Connection: close` and that the connection ends within a second of it.
-async fn refused_while_trickling(
-    addr: SocketAddr,
-    refusal: &Refusal,
-    framing: Framing,
-) -> Outcome {
+async fn refused_while_trickling(addr: SocketAddr, refusal: &Refusal, framing: Framing) -> Outcome {
     let label = format!("{} ({framing:?})", refusal.what);
     let stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
     let (read, mut write) = stream.into_split();
     let head = request_head(addr, &refusal.method, &refusal.headers, &framing.header());
     write.write_all(&head).await.map_err(|e| e.to_string())?;
     let limit = Duration::from_secs(10);
-    let trickling = tokio::spawn(trickle(
-        write,
-        framing,
-        Duration::from_millis(300),
-        limit,
-    ));
+    let trickling = tokio::spawn(trickle(write, framing, Duration::from_millis(300), limit));
     let mut reader = BufReader::new(read);
     let answer = read_response(&mut reader, &refusal.method).await;
     let answered = Instant::now();
@@ -192,26 +186,20 @@ pub(super) async fn refused_request_with_a_trickling_body_is_closed_within_a_sec
     let addr = server.addr;
     let cases: Vec<(Refusal, Framing)> = refusals()
         .into_iter()
-        .flat_map(|(refusal, framings)| {
-            framings.into_iter().map(move |f| (refusal.clone(), f))
-        })
+        .flat_map(|(refusal, framings)| framings.into_iter().map(move |f| (refusal.clone(), f)))
         .collect();
-    let mut failures: Vec<String> = futures_join(
-        cases
-            .into_iter()
-            .map(move |(refusal, framing)| async move {
-                refused_while_trickling(addr, &refusal, framing).await
-            }),
-    )
-    .await
-    .into_iter()
-    .filter_map(Result::err)
-    .collect();
+    let mut failures: Vec<String> =
+        futures_join(cases.into_iter().map(move |(refusal, framing)| async move {
+            refused_while_trickling(addr, &refusal, framing).await
+        }))
+        .await
+        .into_iter()
+        .filter_map(Result::err)
+        .collect();
     server.shutdown().await?;
 
-    let strangers_only = Webhook::new(conformance_handler()).config(
-        conformance::config().allow_list(AllowList::eight_by_eight_singapore()),
-    );
+    let strangers_only = Webhook::new(conformance_handler())
+        .config(conformance::config().allow_list(AllowList::eight_by_eight_singapore()));
     let server = serve_guarded(framework, strangers_only, guards).await;
     let forbidden = Refusal {
         what: "peer outside the allow-list",
@@ -243,7 +231,13 @@ struct Flood {
 
 /// Writes `head` then body bytes as fast as the socket takes them, up to `cap` bytes or
 /// `limit`, reading the answer at the same time.
-async fn flood(addr: SocketAddr, head: Vec<u8>, chunked: bool, cap: usize, limit: Duration) -> Flood {
+async fn flood(
+    addr: SocketAddr,
+    head: Vec<u8>,
+    chunked: bool,
+    cap: usize,
+    limit: Duration,
+) -> Flood {
     let stream = TcpStream::connect(addr).await.expect("connect");
     let (read, mut write) = stream.into_split();
     let writer = async move {
@@ -312,7 +306,11 @@ pub(super) async fn over_limit_body_is_not_read_after_413(framework: Framework) 
     let head = |framing: &str| request_head(addr, &Method::POST, &authorised_json(), framing);
     let mut failures = Vec::new();
     for (what, head, chunked) in [
-        ("content-length 1 GiB", head("content-length: 1073741824\r\n"), false),
+        (
+            "content-length 1 GiB",
+            head("content-length: 1073741824\r\n"),
+            false,
+        ),
         ("chunked", head("transfer-encoding: chunked\r\n"), true),
     ] {
         let got = flood(addr, head, chunked, cap, Duration::from_secs(10) + SLACK).await;
