@@ -77,6 +77,7 @@ use callflow::reexports::http;
 use callflow::{BodyReadError, Webhook, WebhookRequest, WebhookResponse};
 
 mod serve;
+mod shedding;
 mod socket;
 
 pub use serve::{

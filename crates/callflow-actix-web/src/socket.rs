@@ -38,6 +38,12 @@ impl ConnSocket {
         Some(Rc::new(Self(TcpStream::from(fd))))
     }
 
+    /// A handle on `stream` (tests).
+    #[cfg(test)]
+    pub(crate) fn from_stream(stream: TcpStream) -> Rc<Self> {
+        Rc::new(Self(stream))
+    }
+
     /// No second handle off Unix.
     #[cfg(not(unix))]
     pub(crate) fn of(_conn: &dyn std::any::Any) -> Option<Rc<Self>> {
