@@ -138,7 +138,8 @@ pub struct BodyReadTimeout(pub Duration);
 /// A request answered before its body was read (refused on its head, over the body limit,
 /// or late) is answered with `Connection: close`, and its connection stops being read and is
 /// closed right after the answer, however the client keeps sending (at most 64 KiB or 1 s of
-/// the rest is discarded first, so that a reset does not overtake the answer).
+/// the rest is discarded first, so that a reset does not overtake the answer; by at most 32
+/// connections at once, which fit in the descriptors kept back from the cap).
 ///
 /// ## The connection cap
 ///

@@ -175,7 +175,9 @@ mod tests {
         let key = worker.key();
         worker.fresh.insert(key, Rc::clone(&fresh));
         let key = worker.key();
-        worker.kept.insert(key, (Instant::now(), Rc::clone(&kept_now)));
+        worker
+            .kept
+            .insert(key, (Instant::now(), Rc::clone(&kept_now)));
         assert!(Rc::ptr_eq(&worker.oldest_idle().unwrap(), &kept_long));
         assert!(Rc::ptr_eq(&worker.oldest_idle().unwrap(), &fresh));
         // Answered just now: spared.

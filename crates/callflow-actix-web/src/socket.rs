@@ -5,6 +5,7 @@
 use std::io::{ErrorKind, Read};
 use std::net::{Shutdown, TcpStream};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// The most body bytes read and discarded after a refusal, before the socket is released
@@ -14,6 +15,14 @@ pub(crate) const DRAIN_BYTES: usize = 64 * 1024;
 pub(crate) const DRAIN_TIME: Duration = Duration::from_secs(1);
 /// How often the drain looks for bytes to discard.
 const DRAIN_TICK: Duration = Duration::from_millis(50);
+/// The most drains at once in the process: a drain keeps a descriptor after actix-web has
+/// released the connection's slot, so they must fit in the descriptors kept back from the
+/// connection cap (half of `callflow::limits::RESERVED_FDS`). Past it, a refused connection
+/// is released at once.
+pub(crate) const MAX_DRAINS: usize = callflow::limits::RESERVED_FDS as usize / 2;
+
+/// The drains running now.
+static DRAINING: AtomicUsize = AtomicUsize::new(0);
 
 /// A duplicate of a connection's file descriptor (one more descriptor per connection), in
 /// its connection data as `Rc<ConnSocket>`. It lives as long as the connection, or as the
@@ -65,11 +74,18 @@ impl ConnSocket {
     /// [`stop_reading`](Self::stop_reading), then keeps the socket (not actix-web's
     /// connection) a little longer, discarding at most [`DRAIN_BYTES`] of the body still
     /// arriving, for at most [`DRAIN_TIME`]: closing a socket with unread bytes sends a
-    /// reset, which can make the client drop the answer before it has read it.
+    /// reset, which can make the client drop the answer before it has read it. At most
+    /// [`MAX_DRAINS`] at once.
     pub(crate) fn close_after_answer(self: &Rc<Self>) {
         self.stop_reading();
+        let Some(ticket) = DrainTicket::take() else {
+            return;
+        };
         let socket = Rc::clone(self);
-        actix_web::rt::spawn(async move { socket.drain().await });
+        actix_web::rt::spawn(async move {
+            socket.drain().await;
+            drop(ticket);
+        });
     }
 
     async fn drain(&self) {
@@ -91,5 +107,25 @@ impl ConnSocket {
                 Err(_) => return,
             }
         }
+    }
+}
+
+/// One of the [`MAX_DRAINS`], given back when dropped (also if the drain is cancelled).
+struct DrainTicket;
+
+impl DrainTicket {
+    fn take() -> Option<Self> {
+        if DRAINING.fetch_add(1, Ordering::AcqRel) < MAX_DRAINS {
+            Some(Self)
+        } else {
+            DRAINING.fetch_sub(1, Ordering::AcqRel);
+            None
+        }
+    }
+}
+
+impl Drop for DrainTicket {
+    fn drop(&mut self) {
+        DRAINING.fetch_sub(1, Ordering::AcqRel);
     }
 }

@@ -22,7 +22,9 @@ async fn answers_during_a_graceful_shutdown_say_connection_close() {
     let addr = server.addr;
     // A first exchange: the connection is kept alive.
     let mut conn = common::send(addr, &common::call_action(addr, 1)).await;
-    let first = common::read_response(&mut conn).await.expect("first answer");
+    let first = common::read_response(&mut conn)
+        .await
+        .expect("first answer");
     assert_eq!(first.status(), 200, "{first:?}");
     assert!(!first.closes(), "kept alive before the shutdown: {first:?}");
     // A second request, in flight when the shutdown begins.
@@ -32,9 +34,14 @@ async fn answers_during_a_graceful_shutdown_say_connection_close() {
         .expect("write");
     tokio::time::sleep(Duration::from_millis(200)).await;
     server.begin_shutdown();
-    let second = common::read_response(&mut conn).await.expect("second answer");
+    let second = common::read_response(&mut conn)
+        .await
+        .expect("second answer");
     assert_eq!(second.status(), 200, "{second:?}");
-    assert!(second.closes(), "no `Connection: close` during the shutdown: {second:?}");
+    assert!(
+        second.closes(),
+        "no `Connection: close` during the shutdown: {second:?}"
+    );
     assert!(
         common::closes_within(&mut conn, Duration::from_secs(1) + SLACK).await,
         "the connection stayed open after the answer"
@@ -84,7 +91,10 @@ async fn a_partial_head_at_the_head_timeout_gets_408_and_a_close() {
     assert_eq!(answer.status(), 408, "{answer:?}");
     assert!(answer.status_line.starts_with("HTTP/1.1 408"), "{answer:?}");
     assert!(answer.closes(), "no `Connection: close`: {answer:?}");
-    assert!(after >= timeout - Duration::from_millis(100), "answered early, at {after:?}");
+    assert!(
+        after >= timeout - Duration::from_millis(100),
+        "answered early, at {after:?}"
+    );
     assert!(
         common::closes_within(&mut conn, Duration::from_secs(1) + SLACK).await,
         "the connection stayed open after the 408"
