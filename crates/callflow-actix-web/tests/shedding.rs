@@ -22,7 +22,10 @@ async fn idler(addr: SocketAddr, until: Instant, closed: Arc<AtomicUsize>) {
         };
         let left = until.saturating_duration_since(Instant::now());
         let mut byte = [0u8; 1];
-        if let Ok(_) = tokio::time::timeout(left, stream.read(&mut byte)).await {
+        if tokio::time::timeout(left, stream.read(&mut byte))
+            .await
+            .is_ok()
+        {
             closed.fetch_add(1, Ordering::Relaxed);
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
