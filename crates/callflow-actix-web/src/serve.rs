@@ -148,7 +148,9 @@ pub struct BodyReadTimeout(pub Duration);
 /// in it: each connection costs two descriptors (its socket, and a duplicate kept in its
 /// connection data, through which the adapter shuts down a connection actix-web would keep),
 /// times the number of workers, after a reserve (`callflow::limits::connection_cap`; the
-/// result is logged).
+/// result is logged). It also widens the listener's backlog to 2048
+/// (`callflow::limits::widen_backlog`: `std::net::TcpListener::bind` leaves 128, which a
+/// connection flood overflows, dropping legitimate clients' handshakes).
 ///
 /// actix-web counts the cap per worker and leaves connections over it in the listen backlog,
 /// before `on_connect` sees them, where idle clients could starve webhooks. So each worker
@@ -225,6 +227,7 @@ where
     });
     let cap = callflow::limits::connection_cap(config.max_connections, FDS_PER_CONNECTION, workers);
     let shed_at = shedding::threshold(cap);
+    callflow::limits::widen_backlog(&listener);
     let app = move || {
         factory().wrap_fn(|req, service| {
             let busy = req

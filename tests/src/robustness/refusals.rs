@@ -121,6 +121,24 @@ fn refusals() -> Vec<(Refusal, Vec<Framing>)> {
     ]
 }
 
+/// Head and body timeouts of 30 s: only the refusal may end a connection in time.
+fn long_timeouts() -> Guards {
+    Guards {
+        header_read_timeout: Duration::from_secs(30),
+        body_read_timeout: Duration::from_secs(30),
+        ..Guards::default()
+    }
+}
+
+/// `Ok` when nothing failed, else every failure.
+fn all_passed(failures: Vec<String>) -> Outcome {
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("\n"))
+    }
+}
+
 /// Sends a byte of body every `every` until the server stops taking them (or `limit`).
 async fn trickle(mut write: OwnedWriteHalf, framing: Framing, every: Duration, limit: Duration) {
     let start = Instant::now();
@@ -176,12 +194,7 @@ async fn refused_while_trickling(addr: SocketAddr, refusal: &Refusal, framing: F
 pub(super) async fn refused_request_with_a_trickling_body_is_closed_within_a_second(
     framework: Framework,
 ) -> Outcome {
-    // Long timeouts: only the refusal may end these connections in time.
-    let guards = Guards {
-        header_read_timeout: Duration::from_secs(30),
-        body_read_timeout: Duration::from_secs(30),
-        ..Guards::default()
-    };
+    let guards = long_timeouts();
     let server = serve_guarded(framework, conformance::webhook(), guards).await;
     let addr = server.addr;
     let cases: Vec<(Refusal, Framing)> = refusals()
@@ -213,11 +226,7 @@ pub(super) async fn refused_request_with_a_trickling_body_is_closed_within_a_sec
         }
     }
     server.shutdown().await?;
-    if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(failures.join("\n"))
-    }
+    all_passed(failures)
 }
 
 /// What became of an upload the server refused: how much of it the socket accepted, and
@@ -295,11 +304,7 @@ async fn flood(
 /// and chunked with no length: the server answers 413 and stops reading: the connection
 /// ends long before 64 MiB are accepted.
 pub(super) async fn over_limit_body_is_not_read_after_413(framework: Framework) -> Outcome {
-    let guards = Guards {
-        header_read_timeout: Duration::from_secs(30),
-        body_read_timeout: Duration::from_secs(30),
-        ..Guards::default()
-    };
+    let guards = long_timeouts();
     let server = serve_guarded(framework, conformance::webhook(), guards).await;
     let addr = server.addr;
     let cap = 64 * 1024 * 1024;
@@ -319,11 +324,7 @@ pub(super) async fn over_limit_body_is_not_read_after_413(framework: Framework) 
         }
     }
     server.shutdown().await?;
-    if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(failures.join("\n"))
-    }
+    all_passed(failures)
 }
 
 /// One attacker: opens a connection, sends a `POST` with a wrong `Authorization` and a
@@ -376,10 +377,8 @@ pub(super) async fn trickling_refused_clients_do_not_take_the_slots_of_webhooks(
     framework: Framework,
 ) -> Outcome {
     let guards = Guards {
-        header_read_timeout: Duration::from_secs(30),
-        body_read_timeout: Duration::from_secs(30),
         max_connections: 128,
-        ..Guards::default()
+        ..long_timeouts()
     };
     let server = serve_guarded(framework, conformance::webhook(), guards).await;
     let addr = server.addr;
