@@ -141,6 +141,16 @@ pub fn cases() -> Vec<Case> {
             20,
             store_unavailable_is_503_for_events_and_the_fallback_for_calls
         ),
+        // Issue 13, defect 1: refused requests do not hold connections.
+        case!(
+            25,
+            refused_request_with_a_trickling_body_is_closed_within_a_second
+        ),
+        case!(7, over_limit_body_is_not_read_after_413),
+        case!(
+            25,
+            trickling_refused_clients_do_not_take_the_slots_of_webhooks
+        ),
     ]
 }
 
@@ -1648,3 +1658,11 @@ async fn store_unavailable_is_503_for_events_and_the_fallback_for_calls(
         Err(failures.join("\n"))
     }
 }
+// Issue 13, defect 1: refused requests do not hold connections.
+
+mod refusals;
+use refusals::{
+    over_limit_body_is_not_read_after_413,
+    refused_request_with_a_trickling_body_is_closed_within_a_second,
+    trickling_refused_clients_do_not_take_the_slots_of_webhooks,
+};

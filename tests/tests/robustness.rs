@@ -87,6 +87,10 @@ robustness_tests! {
     sustained_mixed_load_gets_only_expected_answers,
     // Issue #13, defect 5.
     store_unavailable_is_503_for_events_and_the_fallback_for_calls,
+    // Issue 13, defect 1: refused requests do not hold connections.
+    refused_request_with_a_trickling_body_is_closed_within_a_second,
+    over_limit_body_is_not_read_after_413,
+    trickling_refused_clients_do_not_take_the_slots_of_webhooks,
 }
 
 /// One list: every case has a test here for each adapter, and every row of the spec (1-32)

@@ -77,6 +77,8 @@ use callflow::reexports::http;
 use callflow::{BodyReadError, Webhook, WebhookRequest, WebhookResponse};
 
 mod serve;
+mod shedding;
+mod socket;
 
 pub use serve::{
     BodyReadTimeout, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_GRACE_PERIOD, DEFAULT_HEADER_READ_TIMEOUT,
@@ -120,12 +122,11 @@ pub async fn handle(
     }
     let peer = req.peer_addr();
     if let Some(refusal) = webhook.check_head(&method, &headers, peer) {
-        // Like hyper, close rather than keep a connection whose body was left unread.
-        let unread = headers.contains_key(http::header::TRANSFER_ENCODING)
-            || headers
-                .get(http::header::CONTENT_LENGTH)
-                .is_some_and(|v| v != "0");
-        return into_response(refusal, unread);
+        // A refusal with the body unread closes the connection.
+        if refusal.closes() {
+            close_after_answer(&req);
+        }
+        return into_response(refusal);
     }
     let deadline = req
         .conn_data::<BodyReadTimeout>()
@@ -134,16 +135,28 @@ pub async fn handle(
     let read = webhook.read_body(payload, deadline, |e| read_error(&webhook, &e));
     let body = match read.await {
         Ok(body) => body,
-        Err(BodyReadError::Refused(refusal)) => return into_response(refusal, true),
+        Err(BodyReadError::Refused(refusal)) => {
+            close_after_answer(&req);
+            return into_response(refusal.closing());
+        }
         Err(BodyReadError::TimedOut) => {
-            if let Some(socket) = req.conn_data::<serve::ReadCloser>() {
-                socket.stop_reading();
-            }
-            return into_response(WebhookResponse::request_timeout(), true);
+            close_after_answer(&req);
+            return into_response(WebhookResponse::request_timeout().closing());
         }
     };
     let request = WebhookRequest::new(method, headers, body).with_peer(peer);
-    into_response(webhook.dispatch(request).await, false)
+    into_response(webhook.dispatch(request).await)
+}
+
+/// Makes sure the connection of a request answered with its body unread ends right after
+/// the answer, whatever the client still sends: actix-web alone would drain an unread
+/// chunked body for as long as it comes, and read a `Content-Length` one for a second at
+/// full speed. Without the connection's socket in its connection data (an `HttpServer` of
+/// your own), the forced `Connection: close` is all there is.
+fn close_after_answer(req: &HttpRequest) {
+    if let Some(socket) = req.conn_data::<std::rc::Rc<socket::ConnSocket>>() {
+        socket.close_after_answer();
+    }
 }
 
 /// A body that failed to arrive: actix-web's own limit (re-rendered as the core's 413) or a
@@ -157,8 +170,10 @@ fn read_error(webhook: &Webhook, e: &actix_web::error::PayloadError) -> WebhookR
     }
 }
 
-/// The core's response in actix-web's types; `close` ends the connection after it.
-fn into_response(response: WebhookResponse, close: bool) -> HttpResponse {
+/// The core's response in actix-web's types; one that [`closes`](WebhookResponse::closes)
+/// ends the connection after it (actix-web writes its own `Connection` header).
+fn into_response(response: WebhookResponse) -> HttpResponse {
+    let close = response.closes();
     let (status, headers, body) = response.into_parts();
     let status = StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut res = HttpResponse::build(status);

@@ -5,12 +5,19 @@
 
 use std::future::Future;
 use std::io;
+use std::rc::Rc;
 use std::time::Duration;
 
 use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::dev::{Service, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::KeepAlive;
 use actix_web::{App, HttpServer};
+
+use crate::shedding;
+use crate::socket::ConnSocket;
+
+/// Descriptors per connection: the socket, and the [`ConnSocket`] duplicate.
+const FDS_PER_CONNECTION: usize = 2;
 
 /// Default [`ServeConfig::header_read_timeout`]: 10 s.
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -50,8 +57,10 @@ pub struct ServeConfig {
     /// connection is closed. A request is thus read in full within
     /// `header_read_timeout + body_read_timeout`. Default [`DEFAULT_BODY_READ_TIMEOUT`].
     pub body_read_timeout: Duration,
-    /// Most connections served at once by each worker; further ones wait in the listen
-    /// backlog. Default [`DEFAULT_MAX_CONNECTIONS`].
+    /// Most connections served at once by each worker (lowered at start to what the
+    /// open-file limit holds); near it, the connections idle the longest are shed, and
+    /// past it, further ones wait in the listen backlog ([`serve`] says how). Default
+    /// [`DEFAULT_MAX_CONNECTIONS`].
     pub max_connections: usize,
     /// On shutdown, how long in-flight requests get to finish before the workers are
     /// stopped (actix-web counts it in whole seconds, rounded up). Default
@@ -112,35 +121,6 @@ impl ServeConfig {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BodyReadTimeout(pub Duration);
 
-/// A second handle on a connection's socket, kept in its connection data, so that
-/// [`handle`](crate::handle) can stop reading a body that stalls. actix-web otherwise keeps
-/// draining an abandoned chunked body after the 408, holding the connection for as long as
-/// the client likes; with the read half shut down, it closes the connection once the 408 is
-/// written. It lives exactly as long as the connection (actix-web drops the connection data
-/// with it).
-#[derive(Debug)]
-pub(crate) struct ReadCloser(std::net::TcpStream);
-
-impl ReadCloser {
-    #[cfg(unix)]
-    fn of(conn: &dyn std::any::Any) -> Option<Self> {
-        use std::os::fd::AsFd;
-        let tcp = conn.downcast_ref::<actix_web::rt::net::TcpStream>()?;
-        let fd = tcp.as_fd().try_clone_to_owned().ok()?;
-        Some(Self(std::net::TcpStream::from(fd)))
-    }
-
-    #[cfg(not(unix))]
-    fn of(_conn: &dyn std::any::Any) -> Option<Self> {
-        None
-    }
-
-    /// Ends the reading side: the client can still receive the answer.
-    pub(crate) fn stop_reading(&self) {
-        let _ = self.0.shutdown(std::net::Shutdown::Read);
-    }
-}
-
 /// Serves the app made by `factory` on `listener` until Ctrl-C or SIGTERM
 /// ([`shutdown_signal`]), guarded as `config` says; then shuts down gracefully within
 /// [`ServeConfig::grace_period`]. Await it on an actix runtime (`#[actix_web::main]`).
@@ -152,8 +132,37 @@ impl ReadCloser {
 /// |---|---|---|
 /// | [`header_read_timeout`](ServeConfig::header_read_timeout) | 10 s | a request head not complete in time: 408, then close; an idle keep-alive connection is closed |
 /// | [`body_read_timeout`](ServeConfig::body_read_timeout) | 10 s | the webhook's body not complete in time after its head: the core's `408 request_timeout`, then close |
-/// | [`max_connections`](ServeConfig::max_connections) | 1024 | per worker thread (actix-web's unit): further connections wait in the listen backlog |
+/// | [`max_connections`](ServeConfig::max_connections) | 1024 | per worker thread (actix-web's unit), fitted to the open-file limit; near it the connections idle the longest are shed; past it, further connections wait in the listen backlog |
 /// | [`grace_period`](ServeConfig::grace_period) | 10 s | on shutdown: stop accepting, let in-flight requests finish, then close whatever is left |
+///
+/// A request answered before its body was read (refused on its head, over the body limit,
+/// or late) is answered with `Connection: close`, and its connection stops being read and is
+/// closed right after the answer, however the client keeps sending (at most 64 KiB or 1 s of
+/// the rest is discarded first, so that a reset does not overtake the answer; by at most 32
+/// connections at once, which fit in the descriptors kept back from the cap).
+///
+/// ## The connection cap
+///
+/// At start, `serve` raises the soft open-file limit to the hard one and lowers
+/// [`max_connections`](ServeConfig::max_connections) so that every worker's connections fit
+/// in it: each connection costs two descriptors (its socket, and a duplicate kept in its
+/// connection data, through which the adapter shuts down a connection actix-web would keep),
+/// times the number of workers, after a reserve (`callflow::limits::connection_cap`; the
+/// result is logged). It also widens the listener's backlog to 2048
+/// (`callflow::limits::widen_backlog`: `std::net::TcpListener::bind` leaves 128, which a
+/// connection flood overflows, dropping legitimate clients' handshakes).
+///
+/// actix-web counts the cap per worker and leaves connections over it in the listen backlog,
+/// before `on_connect` sees them, where idle clients could starve webhooks. So each worker
+/// also keeps its connections in a list (from `on_connect`) and marks those with a request in
+/// progress (from the head to the response, by a middleware wrapped around the app); the
+/// others, idle on keep-alive or with no complete head yet, are in the order they became
+/// idle. When a new connection brings a worker to the cap less an eighth (at least one
+/// below it), the connection idle the longest is shut down, and actix-web drops it: idle
+/// connections give way to new ones, oldest first, as nginx reuses its idle connections,
+/// while requests in progress are never cut. A keep-alive connection is spared for a second
+/// after its answer (its client is likely to reuse it, and a `POST` sent just as it closes
+/// would be lost). Only when no connection can be shed do new ones wait in the backlog.
 ///
 /// ```no_run
 /// use actix_web::App;
@@ -213,22 +222,40 @@ where
 {
     let body_read_timeout = BodyReadTimeout(config.body_read_timeout);
     let grace_secs = config.grace_period.as_millis().div_ceil(1000) as u64;
-    let mut server = HttpServer::new(factory)
+    let workers = config.workers.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let cap = callflow::limits::connection_cap(config.max_connections, FDS_PER_CONNECTION, workers);
+    let shed_at = shedding::threshold(cap);
+    callflow::limits::widen_backlog(&listener);
+    let app = move || {
+        factory().wrap_fn(|req, service| {
+            let busy = req
+                .conn_data::<Rc<shedding::Slot>>()
+                .map(shedding::Slot::busy);
+            let answer = service.call(req);
+            async move {
+                let answer = answer.await;
+                drop(busy);
+                answer
+            }
+        })
+    };
+    let server = HttpServer::new(app)
         .client_request_timeout(config.header_read_timeout)
         .keep_alive(KeepAlive::Timeout(config.header_read_timeout))
         .client_disconnect_timeout(Duration::from_secs(1))
-        .max_connections(config.max_connections.max(1))
+        .max_connections(cap)
         .shutdown_timeout(grace_secs)
         .disable_signals()
+        .workers(workers)
         .on_connect(move |conn, data| {
             data.insert(body_read_timeout);
-            if let Some(socket) = ReadCloser::of(conn) {
+            if let Some(socket) = ConnSocket::of(conn) {
+                data.insert(shedding::connected(Rc::clone(&socket), shed_at));
                 data.insert(socket);
             }
         });
-    if let Some(workers) = config.workers {
-        server = server.workers(workers);
-    }
     let server = server.listen(listener)?.run();
     let handle = server.handle();
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();

@@ -138,14 +138,9 @@ pub async fn handle(State(webhook): State<Webhook>, request: Request) -> Respons
     let body = match read.await {
         Ok(body) => body,
         Err(BodyReadError::TimedOut) => {
-            let mut response = into_response(WebhookResponse::request_timeout());
-            response.headers_mut().insert(
-                axum::http::header::CONNECTION,
-                axum::http::HeaderValue::from_static("close"),
-            );
-            return response;
+            return into_response(WebhookResponse::request_timeout().closing());
         }
-        Err(BodyReadError::Refused(refusal)) => return into_response(refusal),
+        Err(BodyReadError::Refused(refusal)) => return into_response(refusal.closing()),
     };
     let mut req = WebhookRequest::new(parts.method, parts.headers, body).with_peer(peer);
     *req.extensions_mut() = parts.extensions;

@@ -171,14 +171,9 @@ where
     });
     let body = match read.await {
         Ok(body) => body,
-        Err(BodyReadError::Refused(refusal)) => return into_response(refusal),
+        Err(BodyReadError::Refused(refusal)) => return into_response(refusal.closing()),
         Err(BodyReadError::TimedOut) => {
-            let mut response = into_response(WebhookResponse::request_timeout());
-            response.headers_mut().insert(
-                warp::http::header::CONNECTION,
-                warp::http::HeaderValue::from_static("close"),
-            );
-            return response;
+            return into_response(WebhookResponse::request_timeout().closing());
         }
     };
     let request = WebhookRequest::new(method, headers, body).with_peer(peer);

@@ -67,6 +67,25 @@ pub fn connection_cap(requested: usize, fds_per_connection: usize, servers: usiz
     cap
 }
 
+/// The listen backlog [`widen_backlog`] asks for (the kernel caps it at its own maximum,
+/// `net.core.somaxconn` on Linux); actix-web's own `bind` uses the same.
+pub const LISTEN_BACKLOG: i32 = 2048;
+
+/// Listens again on `listener` with a backlog of [`LISTEN_BACKLOG`]. A listener bound by
+/// `std::net::TcpListener::bind` holds 128 connections waiting to be accepted; a flood of
+/// connections overflows that, and the kernel drops the handshakes of legitimate clients,
+/// which then wait a second or more to retry. Logs and ignores a failure.
+#[cfg(unix)]
+pub fn widen_backlog(listener: &impl std::os::fd::AsFd) {
+    if let Err(e) = socket2::SockRef::from(listener).listen(LISTEN_BACKLOG) {
+        tracing::warn!(error = %e, "cannot widen the listen backlog");
+    }
+}
+
+/// No-op off Unix.
+#[cfg(not(unix))]
+pub fn widen_backlog<T>(_listener: &T) {}
+
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
@@ -76,6 +95,21 @@ mod tests {
         let (soft, hard) = raise_nofile_limit().expect("unix has limits");
         assert_eq!(soft, hard);
         assert_eq!(rlimit::Resource::NOFILE.get().unwrap().0, hard);
+    }
+
+    #[test]
+    fn a_widened_backlog_holds_more_than_128_waiting_connections() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        widen_backlog(&listener);
+        let addr = listener.local_addr().unwrap();
+        // Nothing accepts: every one of them must fit in the backlog.
+        let waiting: Vec<_> = (0..300)
+            .map(|_| {
+                std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(1))
+                    .expect("a place in the backlog")
+            })
+            .collect();
+        assert_eq!(waiting.len(), 300);
     }
 
     #[test]

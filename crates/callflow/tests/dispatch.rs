@@ -532,3 +532,26 @@ async fn allow_list_is_off_by_default() {
     let r = c.post(testing::call_action().build_json()).await;
     assert_eq!(r.status(), StatusCode::OK);
 }
+
+// Issue 13, defect 1: a refusal with the body unread closes the connection.
+
+/// A refusal on the head alone says `Connection: close` when the request announces a body
+/// still to come (chunked, or a length other than 0), and only then.
+#[test]
+fn a_head_refusal_closes_the_connection_when_a_body_is_announced() {
+    let webhook = Webhook::new(handler_fn(|_event, _cx| async {
+        Ok(CallFlow::new().hangup())
+    }))
+    .config(Config::default().auth_token("Bearer s3cret"));
+    let refused = |framing: &[(&'static str, &str)]| {
+        webhook
+            .check_head(&Method::POST, &headers(framing), None)
+            .expect("no credentials: refused")
+    };
+    let chunked = refused(&[("transfer-encoding", "chunked")]);
+    assert!(chunked.closes());
+    assert_eq!(chunked.headers()["connection"], "close");
+    assert!(refused(&[("content-length", "100")]).closes());
+    assert!(!refused(&[("content-length", "0")]).closes());
+    assert!(!refused(&[]).closes());
+}

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
+use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderValue, Method};
 
 use super::{Config, Rejection, WebhookResponse};
@@ -39,6 +39,12 @@ pub(crate) fn is_json_media_type(v: &HeaderValue) -> bool {
         }
         None => false,
     }
+}
+
+/// Whether the head announces a body still to come: chunked, or a `Content-Length` other
+/// than 0. A refusal sent before reading it leaves the connection unusable.
+pub(crate) fn announces_body(headers: &HeaderMap) -> bool {
+    headers.contains_key(TRANSFER_ENCODING) || headers.get(CONTENT_LENGTH).is_some_and(|v| v != "0")
 }
 
 pub(crate) fn check(
@@ -135,6 +141,19 @@ mod tests {
         assert!(!ct_eq(b"secre", b"secret"));
         assert!(!ct_eq(b"", b"secret"));
         assert!(ct_eq(b"", b""));
+    }
+
+    #[test]
+    fn a_body_is_announced_by_chunked_or_a_non_zero_length() {
+        let with = |name: http::HeaderName, value: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(name, HeaderValue::from_static(value));
+            headers
+        };
+        assert!(announces_body(&with(TRANSFER_ENCODING, "chunked")));
+        assert!(announces_body(&with(CONTENT_LENGTH, "10")));
+        assert!(!announces_body(&with(CONTENT_LENGTH, "0")));
+        assert!(!announces_body(&HeaderMap::new()));
     }
 
     #[test]

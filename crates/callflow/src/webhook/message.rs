@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use bytes::Bytes;
-use http::header::{ALLOW, CONTENT_TYPE, HeaderValue};
+use http::header::{ALLOW, CONNECTION, CONTENT_TYPE, HeaderValue};
 use http::{Extensions, HeaderMap, Method, StatusCode};
 use serde::Serialize;
 
@@ -249,7 +249,8 @@ impl WebhookResponse {
         self.status
     }
 
-    /// The headers (always `Content-Type: application/json`; `Allow` on 405).
+    /// The headers (always `Content-Type: application/json`; `Allow` on 405;
+    /// `Connection: close` when [`closes`](Self::closes)).
     pub fn headers(&self) -> &HeaderMap {
         &self.headers
     }
@@ -262,5 +263,20 @@ impl WebhookResponse {
     /// Status, headers and body, for adapters.
     pub fn into_parts(self) -> (StatusCode, HeaderMap, Bytes) {
         (self.status, self.headers, self.body)
+    }
+
+    /// This response with `Connection: close`: the adapter must close the connection after
+    /// it (a request answered with its body unread, or a late body).
+    pub fn closing(mut self) -> Self {
+        self.headers
+            .insert(CONNECTION, HeaderValue::from_static("close"));
+        self
+    }
+
+    /// Whether the connection must be closed after this response ([`closing`](Self::closing)).
+    pub fn closes(&self) -> bool {
+        self.headers
+            .get(CONNECTION)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"))
     }
 }

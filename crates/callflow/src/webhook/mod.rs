@@ -148,13 +148,22 @@ impl Webhook {
     /// declared length), so adapters can refuse a request before reading its body.
     /// `Some(response)` means: send this and do not read the body. [`dispatch`](Self::dispatch)
     /// runs the same checks again, so calling this is an optimisation, never a requirement.
+    ///
+    /// A refusal of a request that announces a body (chunked, or a `Content-Length` other
+    /// than 0) comes [`closing`](WebhookResponse::closing): the adapter answers and closes
+    /// the connection rather than read or drain a body it refused.
     pub fn check_head(
         &self,
         method: &Method,
         headers: &HeaderMap,
         peer: Option<SocketAddr>,
     ) -> Option<WebhookResponse> {
-        head::check(&self.inner.config, method, headers, peer)
+        let refusal = head::check(&self.inner.config, method, headers, peer)?;
+        Some(if head::announces_body(headers) {
+            refusal.closing()
+        } else {
+            refusal
+        })
     }
 
     /// A collector that enforces the body limit while an adapter reads a streamed body
