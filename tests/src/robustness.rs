@@ -136,6 +136,11 @@ pub fn cases() -> Vec<Case> {
             duplicates_are_recognised_across_a_restart_with_a_shared_store
         ),
         case!(32, sustained_mixed_load_gets_only_expected_answers),
+        // Issue 13, defect 6: a replayed event id does not fetch another call's reply.
+        case!(
+            21,
+            replayed_event_id_with_another_body_is_not_answered_from_the_store
+        ),
     ]
 }
 
@@ -1576,3 +1581,9 @@ async fn sustained_mixed_load_gets_only_expected_answers(framework: Framework) -
         Err(failures.join("\n"))
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Issue 13, defect 6: a replayed event id does not fetch another call's reply.
+
+mod replays;
+use replays::replayed_event_id_with_another_body_is_not_answered_from_the_store;

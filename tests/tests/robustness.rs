@@ -85,6 +85,8 @@ robustness_tests! {
     graceful_shutdown_finishes_in_flight_and_is_bounded,
     duplicates_are_recognised_across_a_restart_with_a_shared_store,
     sustained_mixed_load_gets_only_expected_answers,
+    // Issue 13, defect 6: a replayed event id does not fetch another call's reply.
+    replayed_event_id_with_another_body_is_not_answered_from_the_store,
 }
 
 /// One list: every case has a test here for each adapter, and every row of the spec (1-32)
@@ -98,11 +100,9 @@ fn every_case_has_a_test_for_each_adapter_and_every_row_a_case() {
     tested.sort_unstable();
     assert_eq!(listed, tested, "the case list and the tests differ");
     let mut rows: Vec<u8> = cases.iter().map(|c| c.spec).collect();
+    // Cases added for later issues come after the first 32 and name the row they extend.
+    rows.sort_unstable();
     rows.dedup();
-    assert_eq!(
-        rows,
-        (1..=32).collect::<Vec<u8>>(),
-        "rows without a case, or out of order"
-    );
+    assert_eq!(rows, (1..=32).collect::<Vec<u8>>(), "rows without a case");
     assert_eq!(Framework::ALL.len(), 3);
 }
