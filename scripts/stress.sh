@@ -82,22 +82,29 @@ vn="+6568880000"
 caller="+6591110001"
 callee="+6592220002"
 
+runs=0
 start_server() { # framework
     local db="$tmp/$1.db"
     rm -f "$db" "$db-wal" "$db-shm"
+    runs=$((runs + 1))
+    # A file of its own per server: the previous one's address is never read by mistake.
+    out="$tmp/stdout-$runs"
+    log="$tmp/server-$runs.log"
     "$server_bin" --db "$db" bind --virtual-number "$vn" --party "$caller" --party "$callee" \
         --ttl 2h >/dev/null
     "$server_bin" --db "$db" serve --listen 127.0.0.1:0 --framework "$1" --auth-header "$auth" \
-        >"$tmp/stdout" 2>"$tmp/server-$1.log" &
+        >"$out" 2>"$log" &
     server_pid=$!
-    for _ in $(seq 1 100); do
-        if [ -s "$tmp/stdout" ]; then break; fi
+    addr=""
+    for _ in $(seq 1 300); do
+        addr="$(head -n1 "$out" | sed -n 's|^listening on http://\([^ ]*\) .*|\1|p')"
+        if [ -n "$addr" ] || ! kill -0 "$server_pid" 2>/dev/null; then break; fi
         sleep 0.1
     done
-    addr="$(head -n1 "$tmp/stdout" | sed -n 's|^listening on http://\([^ ]*\) .*|\1|p')"
     case "$addr" in
         127.0.0.1:*) ;;
-        *) echo "stress: the server did not report a 127.0.0.1 address: $(head -n1 "$tmp/stdout")" >&2
+        *) echo "stress: the server did not report a 127.0.0.1 address within 30 s: $(head -n1 "$out")" >&2
+           tail -n 20 "$log" >&2
            exit 2 ;;
     esac
 }
@@ -131,7 +138,7 @@ for framework in "${frameworks[@]}"; do
         stress_pid=""
         if ! kill -0 "$server_pid" 2>/dev/null; then
             echo "   the server died; its log:" >&2
-            tail -n 20 "$tmp/server-$framework.log" >&2
+            tail -n 20 "$log" >&2
         fi
         stop_server
         line="$(grep '^stress-result ' "$tmp/stress.out" || echo "stress-result label=$framework scenario=$scenario missing=1")"

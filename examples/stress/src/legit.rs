@@ -138,7 +138,10 @@ mod tests {
             judge(b"HTTP/1.1 200 OK\r\n\r\n{\"callflow\":[{\"action\":\"hangup\"}]}"),
             Answer::Wrong(200)
         );
-        assert_eq!(judge(b"HTTP/1.1 503 Service Unavailable\r\n\r\n"), Answer::Wrong(503));
+        assert_eq!(
+            judge(b"HTTP/1.1 503 Service Unavailable\r\n\r\n"),
+            Answer::Wrong(503)
+        );
         assert_eq!(judge(b""), Answer::Broken);
     }
 }

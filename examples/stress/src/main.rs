@@ -123,7 +123,11 @@ async fn main() {
     let attackers_line = attack.line(open_at_start);
     println!(
         "stress-result label={} scenario={} attackers={} {} {} fd_peak={} nofile={}",
-        if args.label.is_empty() { "-" } else { &args.label },
+        if args.label.is_empty() {
+            "-"
+        } else {
+            &args.label
+        },
         args.scenario.name(),
         args.attackers,
         summary.line(),
