@@ -51,18 +51,22 @@ stress_bin="$target/stress"
 tmp="$(mktemp -d)"
 server_pid=""
 stress_pid=""
+# Waits up to $2 seconds for process $1 to end; kills it (SIGKILL) past that, saying $3.
+wait_or_kill() {
+    for _ in $(seq 1 $(($2 * 10))); do
+        kill -0 "$1" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$1" 2>/dev/null; then
+        echo "   $3: killed" >&2
+        kill -KILL "$1" 2>/dev/null || true
+    fi
+    wait "$1" 2>/dev/null || true
+}
 stop_server() {
     if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
         kill -TERM "$server_pid" 2>/dev/null || true
-        for _ in $(seq 1 150); do
-            kill -0 "$server_pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        if kill -0 "$server_pid" 2>/dev/null; then
-            echo "   the server did not stop within 15 s of SIGTERM: killed" >&2
-            kill -KILL "$server_pid" 2>/dev/null || true
-        fi
-        wait "$server_pid" 2>/dev/null || true
+        wait_or_kill "$server_pid" 15 "the server did not stop within 15 s of SIGTERM"
     fi
     server_pid=""
 }
@@ -126,15 +130,7 @@ for framework in "${frameworks[@]}"; do
         stress_pid=$!
         # Bounded: ramp 5 s + duration + the last requests' 12 s timeout + slack.
         limit=$((duration + 40))
-        for _ in $(seq 1 "$limit"); do
-            kill -0 "$stress_pid" 2>/dev/null || break
-            sleep 1
-        done
-        if kill -0 "$stress_pid" 2>/dev/null; then
-            echo "stress: the load generator overran ${limit}s: killed" >&2
-            kill -KILL "$stress_pid" 2>/dev/null || true
-        fi
-        wait "$stress_pid" || true
+        wait_or_kill "$stress_pid" "$limit" "the load generator overran ${limit}s"
         stress_pid=""
         if ! kill -0 "$server_pid" 2>/dev/null; then
             echo "   the server died; its log:" >&2

@@ -320,10 +320,8 @@ impl std::io::Write for Logs {
 /// original bytes still replay the first answer on both.
 #[tokio::test(flavor = "current_thread")]
 async fn a_replayed_event_id_from_a_stranger_is_not_answered_from_the_shared_store() {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    use callflow::testing::{self, TestClient};
-    use callflow::{CallFlow, Config, Webhook, handler_fn};
+    use callflow::testing::{self, BoundPair, TestClient};
+    use callflow::{Config, Webhook};
 
     let Some(scratch) = Scratch::new("idem_stranger") else {
         return;
@@ -338,48 +336,32 @@ async fn a_replayed_event_id_from_a_stranger_is_not_answered_from_the_shared_sto
     // This thread's subscriber; the webhook's warning is logged only by this test here.
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    let runs = Arc::new(AtomicUsize::new(0));
+    let handler = Arc::new(BoundPair::default());
     let instance = || {
-        let counted = runs.clone();
-        let handler = handler_fn(move |ev, _cx| {
-            counted.fetch_add(1, Ordering::SeqCst);
-            async move {
-                Ok(if ev.payload.source.as_str() == "+6591110001" {
-                    CallFlow::new()
-                        .make_call(ev.payload.destination.as_str(), "+6592220002")
-                        .build()
-                } else {
-                    CallFlow::new().say("Not in service.").hangup()
-                })
-            }
-        });
         let store = RedisIdempotencyStore::new(&scratch.redis());
-        TestClient::new(
-            Webhook::new(handler).config(Config::default().idempotency_store(Arc::new(store))),
-        )
+        TestClient::new(Webhook::from_arc(
+            handler.clone(),
+            Config::default().idempotency_store(Arc::new(store)),
+        ))
     };
     let (one, two) = (instance(), instance());
     let call = testing::call_action().event_id("evt-shared");
-    let bound = call.clone().from("+6591110001").build_json();
+    let bound = call.clone().from(testing::CALLER).build_json();
     let stranger = call.from("+6599990009").build_json();
 
     let first = one.post(bound.clone()).await;
-    assert!(first.text().contains("+6592220002"), "{}", first.text());
+    assert!(first.text().contains(testing::CALLEE), "{}", first.text());
     assert_eq!(two.post(bound.clone()).await.text(), first.text());
-    assert_eq!(runs.load(Ordering::SeqCst), 1, "same bytes: replayed");
+    assert_eq!(handler.runs(), 1, "same bytes: replayed");
 
     let other = two.post(stranger).await;
-    assert_eq!(
-        runs.load(Ordering::SeqCst),
-        2,
-        "other bytes: the handler ran"
-    );
-    assert!(other.text().contains("Not in service"), "{}", other.text());
-    assert!(!other.text().contains("+6592220002"), "{}", other.text());
+    assert_eq!(handler.runs(), 2, "other bytes: the handler ran");
+    assert_eq!(other.callflow(), BoundPair::stranger_reply());
+    assert!(!other.text().contains(testing::CALLEE), "{}", other.text());
 
     assert_eq!(one.post(bound.clone()).await.text(), first.text());
     assert_eq!(two.post(bound).await.text(), first.text());
-    assert_eq!(runs.load(Ordering::SeqCst), 2, "the first record replays");
+    assert_eq!(handler.runs(), 2, "the first record replays");
 
     let out = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     assert!(

@@ -1,17 +1,12 @@
 //! Issue 13, defect 6: a replayed `eventId` is a duplicate only with the same bytes.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use callflow::testing::{self, conformance};
-use callflow::{CallFlow, Webhook, handler_fn};
+use callflow::Webhook;
+use callflow::testing::{self, BoundPair, conformance};
 
 use super::{Outcome, post};
 use crate::{Framework, Guards, http_client, run_case, serve_guarded};
-
-/// The bound caller and the party the bridge names.
-const BOUND: &str = "+6591110001";
-const PARTY: &str = "+6592220002";
 
 /// #21 (issue 13): a stranger's `CALL_ACTION` reusing the `eventId` of the bound caller's
 /// delivery is handled as its own event (the handler runs, the answer names nobody) instead
@@ -20,52 +15,35 @@ const PARTY: &str = "+6592220002";
 pub(super) async fn replayed_event_id_with_another_body_is_not_answered_from_the_store(
     framework: Framework,
 ) -> Outcome {
-    let runs = Arc::new(AtomicUsize::new(0));
-    let counted = runs.clone();
-    let handler = handler_fn(move |ev, _cx| {
-        counted.fetch_add(1, Ordering::SeqCst);
-        async move {
-            Ok(if ev.payload.source.as_str() == BOUND {
-                CallFlow::new()
-                    .make_call(ev.payload.destination.as_str(), PARTY)
-                    .build()
-            } else {
-                CallFlow::new()
-                    .say("This number is not in service.")
-                    .hangup()
-            })
-        }
-    });
-    let webhook = Webhook::new(handler).config(conformance::config());
+    let handler = Arc::new(BoundPair::default());
+    let webhook = Webhook::from_arc(handler.clone(), conformance::config());
     let server = serve_guarded(framework, webhook, Guards::default()).await;
     let call = testing::call_action().event_id("replayed-21");
-    let bound = call.clone().from(BOUND).build_json();
+    let bound = call.clone().from(testing::CALLER).build_json();
     let stranger = call.from("+6599990009").build_json();
     let client = http_client();
     let first = run_case(&client, server.addr, &post("bound", bound.clone())).await;
     let other = run_case(&client, server.addr, &post("stranger", stranger)).await;
     let again = run_case(&client, server.addr, &post("bound again", bound)).await;
     server.shutdown().await?;
-    let named = |body: &[u8]| String::from_utf8_lossy(body).contains(PARTY);
+    let named = |body: &[u8]| String::from_utf8_lossy(body).contains(testing::CALLEE);
     if first.status != 200 || !named(&first.body) {
         return Err(format!("the bound caller got {first:?}"));
     }
-    if other.status != 200 || named(&other.body) || other.body == first.body {
-        return Err(format!("the stranger got {other:?}"));
-    }
-    let expected = CallFlow::new()
-        .say("This number is not in service.")
-        .hangup()
-        .to_bytes();
-    if other.body != expected {
-        return Err(format!("the stranger's answer is not its own: {other:?}"));
+    if other.status != 200
+        || named(&other.body)
+        || other.body != BoundPair::stranger_reply().to_bytes()
+    {
+        return Err(format!(
+            "the stranger did not get its own answer: {other:?}"
+        ));
     }
     if again != first {
         return Err(format!(
             "the bound caller's repeat got {again:?}, not {first:?}"
         ));
     }
-    match runs.load(Ordering::SeqCst) {
+    match handler.runs() {
         2 => Ok(()),
         n => Err(format!(
             "the handler ran {n} times, not 2 (bound, stranger)"
