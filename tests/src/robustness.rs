@@ -151,6 +151,11 @@ pub fn cases() -> Vec<Case> {
             25,
             trickling_refused_clients_do_not_take_the_slots_of_webhooks
         ),
+        // Issue 13, defect 6: a replayed event id does not fetch another call's reply.
+        case!(
+            21,
+            replayed_event_id_with_another_body_is_not_answered_from_the_store
+        ),
     ]
 }
 
@@ -1666,3 +1671,8 @@ use refusals::{
     refused_request_with_a_trickling_body_is_closed_within_a_second,
     trickling_refused_clients_do_not_take_the_slots_of_webhooks,
 };
+
+// Issue 13, defect 6: a replayed event id does not fetch another call's reply.
+
+mod replays;
+use replays::replayed_event_id_with_another_body_is_not_answered_from_the_store;

@@ -91,6 +91,8 @@ robustness_tests! {
     refused_request_with_a_trickling_body_is_closed_within_a_second,
     over_limit_body_is_not_read_after_413,
     trickling_refused_clients_do_not_take_the_slots_of_webhooks,
+    // Issue 13, defect 6: a replayed event id does not fetch another call's reply.
+    replayed_event_id_with_another_body_is_not_answered_from_the_store,
 }
 
 /// One list: every case has a test here for each adapter, and every row of the spec (1-32)

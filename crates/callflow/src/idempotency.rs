@@ -10,11 +10,18 @@
 //!   `CALL_RECORDING_STATUS` adds its `recordingId` and `status`, since one session reports
 //!   several recording states); events with no id at all (`VIRTUAL_NUMBER_UPDATE`) are not
 //!   deduplicated;
+//! - every claim and stored answer keeps the [`Fingerprint`] of the body it was made for (the
+//!   SHA-256 of the exact request bytes): only a delivery with the same key *and* the same
+//!   bytes is a duplicate;
 //! - a duplicate of a completed `CALL_ACTION` gets the *same* callflow bytes as the first
 //!   delivery, without running the handler; duplicates of other events get the same
 //!   acknowledgement;
 //! - a duplicate arriving while the first is still running waits for the first result (up to
 //!   the handler deadline) instead of running the handler again;
+//! - a request with a known key but other bytes (a forged or replayed `eventId`) is not a
+//!   duplicate: it is handled as a new event, with its own handler run and its own answer,
+//!   never the stored one, and it leaves the first delivery's record alone (it neither
+//!   replaces nor releases it); the webhook logs it as a warning (ids only);
 //! - a failed first attempt (error, panic, deadline, invalid callflow) releases its claim, so
 //!   a retry runs the handler again.
 //!
@@ -28,8 +35,56 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use sha2::{Digest, Sha256};
 
 use crate::event::Event;
+
+/// The SHA-256 of a request body's exact bytes: what tells a true duplicate (same bytes) from
+/// another request that reuses a known key.
+///
+/// A cryptographic hash, so that it is the same in every process (stores shared by many
+/// instances compare fingerprints computed elsewhere) and so that nobody can make a body of
+/// their choosing collide with another delivery's.
+///
+/// ```
+/// use callflow::idempotency::Fingerprint;
+/// assert_eq!(Fingerprint::of(b"{}"), Fingerprint::of(b"{}"));
+/// assert_ne!(Fingerprint::of(b"{}"), Fingerprint::of(b"{ }"));
+/// assert_eq!(Fingerprint::of(b"").as_bytes()[..2], [0xe3, 0xb0]);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Fingerprint([u8; Fingerprint::LEN]);
+
+impl Fingerprint {
+    /// Length in bytes.
+    pub const LEN: usize = 32;
+
+    /// The fingerprint of `body`.
+    pub fn of(body: &[u8]) -> Self {
+        Self(Sha256::digest(body).into())
+    }
+
+    /// A fingerprint read back from a store.
+    pub const fn from_bytes(bytes: [u8; Self::LEN]) -> Self {
+        Self(bytes)
+    }
+
+    /// The raw bytes, to keep in a store.
+    pub const fn as_bytes(&self) -> &[u8; Self::LEN] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The first 8 bytes are plenty to tell two apart in a log or a failed assertion.
+        write!(f, "Fingerprint(")?;
+        for b in &self.0[..8] {
+            write!(f, "{b:02x}")?;
+        }
+        write!(f, "…)")
+    }
+}
 
 /// The first delivery's answer, kept for its duplicates.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,10 +101,15 @@ pub enum Claim {
     /// Nobody had the key: the caller owns it now and must [`complete`](IdempotencyStore::complete)
     /// or [`release`](IdempotencyStore::release) it.
     Claimed,
-    /// Another delivery of the same event is being handled right now.
+    /// Another delivery of the same event (same key, same fingerprint) is being handled right
+    /// now.
     InProgress,
-    /// The event was handled; here is its answer.
+    /// The event (same key, same fingerprint) was handled; here is its answer.
     Done(StoredReply),
+    /// The key is held, running or done, for a body with another fingerprint: this request is
+    /// not a duplicate. The caller does not own the key: it must neither complete nor release
+    /// it, and must never answer with the held reply.
+    OtherBody,
 }
 
 /// A store failure (e.g. Redis unreachable).
@@ -59,22 +119,38 @@ pub struct IdempotencyError(pub String);
 
 /// Where claims and answers live. Implementations must make [`claim`](Self::claim) atomic
 /// (one winner per key, also across processes when the store is shared).
+///
+/// Every record (a running claim or a stored answer) keeps the [`Fingerprint`] of the body it
+/// was made for, and [`claim`](Self::claim) compares it with the caller's: a record with
+/// another fingerprint is [`Claim::OtherBody`], never its answer, and stays as it is.
 #[async_trait]
 pub trait IdempotencyStore: Send + Sync + 'static {
-    /// Claims `key` for `lease` (how long the claim holds if its owner never completes or
-    /// releases it, e.g. because its process died).
-    async fn claim(&self, key: &str, lease: Duration) -> Result<Claim, IdempotencyError>;
+    /// Claims `key` for the body with `fingerprint`, for `lease` (how long the claim holds if
+    /// its owner never completes or releases it, e.g. because its process died).
+    ///
+    /// A live record for `key` answers [`Claim::InProgress`] or [`Claim::Done`] when it was
+    /// made for the same fingerprint, [`Claim::OtherBody`] (and is left untouched) when not;
+    /// no live record: the key is claimed, [`Claim::Claimed`].
+    async fn claim(
+        &self,
+        key: &str,
+        fingerprint: &Fingerprint,
+        lease: Duration,
+    ) -> Result<Claim, IdempotencyError>;
 
-    /// Stores the answer for `key` for `ttl`; duplicates get it from now on.
+    /// Stores the answer for `key` (claimed for the body with `fingerprint`) for `ttl`;
+    /// duplicates with that fingerprint get it from now on.
     async fn complete(
         &self,
         key: &str,
+        fingerprint: &Fingerprint,
         reply: &StoredReply,
         ttl: Duration,
     ) -> Result<(), IdempotencyError>;
 
-    /// Drops the claim on `key`, so that a retry runs the handler.
-    async fn release(&self, key: &str) -> Result<(), IdempotencyError>;
+    /// Drops the running claim on `key` if it was made for `fingerprint`, so that a retry
+    /// runs the handler; a stored answer, or a claim for another body, stays.
+    async fn release(&self, key: &str, fingerprint: &Fingerprint) -> Result<(), IdempotencyError>;
 }
 
 /// The key under which an event is deduplicated, or `None` for events without ids.
@@ -124,6 +200,7 @@ enum State {
 
 struct Entry {
     state: State,
+    fingerprint: Fingerprint,
     until: Instant,
     /// Matches the entry's newest place in the insertion queue.
     generation: u64,
@@ -139,13 +216,14 @@ struct Inner {
 }
 
 impl Inner {
-    fn insert(&mut self, key: &str, state: State, until: Instant) {
+    fn insert(&mut self, key: &str, state: State, fingerprint: Fingerprint, until: Instant) {
         self.generation += 1;
         let generation = self.generation;
         self.map.insert(
             key.to_owned(),
             Entry {
                 state,
+                fingerprint,
                 until,
                 generation,
             },
@@ -223,23 +301,30 @@ impl MemoryIdempotencyStore {
 
 #[async_trait]
 impl IdempotencyStore for MemoryIdempotencyStore {
-    async fn claim(&self, key: &str, lease: Duration) -> Result<Claim, IdempotencyError> {
+    async fn claim(
+        &self,
+        key: &str,
+        fingerprint: &Fingerprint,
+        lease: Duration,
+    ) -> Result<Claim, IdempotencyError> {
         let now = Instant::now();
         let mut inner = self.lock();
         if let Some(e) = inner.map.get(key).filter(|e| e.until > now) {
             return Ok(match &e.state {
+                _ if e.fingerprint != *fingerprint => Claim::OtherBody,
                 State::Done(reply) => Claim::Done(reply.clone()),
                 State::Running => Claim::InProgress,
             });
         }
         inner.sweep(self.capacity, now);
-        inner.insert(key, State::Running, now + lease);
+        inner.insert(key, State::Running, *fingerprint, now + lease);
         Ok(Claim::Claimed)
     }
 
     async fn complete(
         &self,
         key: &str,
+        fingerprint: &Fingerprint,
         reply: &StoredReply,
         ttl: Duration,
     ) -> Result<(), IdempotencyError> {
@@ -248,19 +333,17 @@ impl IdempotencyStore for MemoryIdempotencyStore {
         // Replacing a claim does not grow the map: no room to make for it.
         let room = self.capacity + usize::from(inner.map.contains_key(key));
         inner.sweep(room, now);
-        inner.insert(key, State::Done(reply.clone()), now + ttl);
+        inner.insert(key, State::Done(reply.clone()), *fingerprint, now + ttl);
         Ok(())
     }
 
-    async fn release(&self, key: &str) -> Result<(), IdempotencyError> {
+    async fn release(&self, key: &str, fingerprint: &Fingerprint) -> Result<(), IdempotencyError> {
         let mut inner = self.lock();
-        if matches!(
-            inner.map.get(key),
-            Some(Entry {
-                state: State::Running,
-                ..
-            })
-        ) {
+        if inner
+            .map
+            .get(key)
+            .is_some_and(|e| matches!(e.state, State::Running) && e.fingerprint == *fingerprint)
+        {
             inner.map.remove(key);
         }
         Ok(())
@@ -270,6 +353,8 @@ impl IdempotencyStore for MemoryIdempotencyStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const FP: Fingerprint = Fingerprint::from_bytes([1; Fingerprint::LEN]);
 
     fn reply(b: &'static str) -> StoredReply {
         StoredReply {
@@ -282,15 +367,42 @@ mod tests {
     async fn claim_complete_release_cycle() {
         let s = MemoryIdempotencyStore::default();
         let lease = Duration::from_secs(5);
-        assert_eq!(s.claim("k", lease).await.unwrap(), Claim::Claimed);
-        assert_eq!(s.claim("k", lease).await.unwrap(), Claim::InProgress);
-        s.release("k").await.unwrap();
-        assert_eq!(s.claim("k", lease).await.unwrap(), Claim::Claimed);
-        s.complete("k", &reply("a"), DEFAULT_TTL).await.unwrap();
-        assert_eq!(s.claim("k", lease).await.unwrap(), Claim::Done(reply("a")));
+        assert_eq!(s.claim("k", &FP, lease).await.unwrap(), Claim::Claimed);
+        assert_eq!(s.claim("k", &FP, lease).await.unwrap(), Claim::InProgress);
+        s.release("k", &FP).await.unwrap();
+        assert_eq!(s.claim("k", &FP, lease).await.unwrap(), Claim::Claimed);
+        s.complete("k", &FP, &reply("a"), DEFAULT_TTL)
+            .await
+            .unwrap();
+        assert_eq!(
+            s.claim("k", &FP, lease).await.unwrap(),
+            Claim::Done(reply("a"))
+        );
         // Releasing a completed key does not forget the answer.
-        s.release("k").await.unwrap();
-        assert_eq!(s.claim("k", lease).await.unwrap(), Claim::Done(reply("a")));
+        s.release("k", &FP).await.unwrap();
+        assert_eq!(
+            s.claim("k", &FP, lease).await.unwrap(),
+            Claim::Done(reply("a"))
+        );
+    }
+
+    #[tokio::test]
+    async fn another_body_neither_gets_nor_touches_the_record() {
+        let s = MemoryIdempotencyStore::default();
+        let lease = Duration::from_secs(5);
+        let other = Fingerprint::of(b"another body");
+        assert_eq!(s.claim("k", &FP, lease).await.unwrap(), Claim::Claimed);
+        assert_eq!(s.claim("k", &other, lease).await.unwrap(), Claim::OtherBody);
+        s.release("k", &other).await.unwrap();
+        assert_eq!(s.claim("k", &FP, lease).await.unwrap(), Claim::InProgress);
+        s.complete("k", &FP, &reply("a"), DEFAULT_TTL)
+            .await
+            .unwrap();
+        assert_eq!(s.claim("k", &other, lease).await.unwrap(), Claim::OtherBody);
+        assert_eq!(
+            s.claim("k", &FP, lease).await.unwrap(),
+            Claim::Done(reply("a"))
+        );
     }
 
     #[tokio::test]
@@ -299,8 +411,8 @@ mod tests {
         let start = Instant::now();
         for i in 0..50_000 {
             let k = format!("k{i}");
-            s.claim(&k, Duration::from_secs(5)).await.unwrap();
-            s.complete(&k, &reply("x"), DEFAULT_TTL).await.unwrap();
+            s.claim(&k, &FP, Duration::from_secs(5)).await.unwrap();
+            s.complete(&k, &FP, &reply("x"), DEFAULT_TTL).await.unwrap();
         }
         assert_eq!(s.len(), 10_000);
         assert!(s.lock().order.len() <= 20_001);
@@ -312,7 +424,9 @@ mod tests {
         );
         // The newest keys are kept.
         assert_eq!(
-            s.claim("k49999", Duration::from_secs(5)).await.unwrap(),
+            s.claim("k49999", &FP, Duration::from_secs(5))
+                .await
+                .unwrap(),
             Claim::Done(reply("x"))
         );
     }
@@ -320,14 +434,19 @@ mod tests {
     #[tokio::test]
     async fn expired_entries_are_claimable_again() {
         let s = MemoryIdempotencyStore::default();
-        assert_eq!(s.claim("k", Duration::ZERO).await.unwrap(), Claim::Claimed);
         assert_eq!(
-            s.claim("k", Duration::from_secs(5)).await.unwrap(),
+            s.claim("k", &FP, Duration::ZERO).await.unwrap(),
             Claim::Claimed
         );
-        s.complete("k", &reply("a"), Duration::ZERO).await.unwrap();
         assert_eq!(
-            s.claim("k", Duration::from_secs(5)).await.unwrap(),
+            s.claim("k", &FP, Duration::from_secs(5)).await.unwrap(),
+            Claim::Claimed
+        );
+        s.complete("k", &FP, &reply("a"), Duration::ZERO)
+            .await
+            .unwrap();
+        assert_eq!(
+            s.claim("k", &FP, Duration::from_secs(5)).await.unwrap(),
             Claim::Claimed
         );
     }
@@ -336,13 +455,13 @@ mod tests {
     async fn the_store_is_bounded() {
         let s = MemoryIdempotencyStore::with_capacity(3);
         for k in ["a", "b", "c", "d", "e"] {
-            s.claim(k, Duration::from_secs(5)).await.unwrap();
-            s.complete(k, &reply("x"), DEFAULT_TTL).await.unwrap();
+            s.claim(k, &FP, Duration::from_secs(5)).await.unwrap();
+            s.complete(k, &FP, &reply("x"), DEFAULT_TTL).await.unwrap();
         }
         assert!(s.len() <= 3, "{}", s.len());
         assert!(s.lock().order.len() <= 8, "the queue stays bounded too");
         assert_eq!(
-            s.claim("e", Duration::from_secs(5)).await.unwrap(),
+            s.claim("e", &FP, Duration::from_secs(5)).await.unwrap(),
             Claim::Done(reply("x"))
         );
     }

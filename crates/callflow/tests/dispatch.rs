@@ -555,3 +555,28 @@ fn a_head_refusal_closes_the_connection_when_a_body_is_announced() {
     assert!(!refused(&[("content-length", "0")]).closes());
     assert!(!refused(&[]).closes());
 }
+
+#[tokio::test]
+async fn a_replayed_event_id_from_a_stranger_gets_its_own_answer_not_the_bound_partys() {
+    let h = Arc::new(testing::BoundPair::default());
+    let c = TestClient::new(Webhook::from_arc(h.clone(), Config::default()));
+    let call = testing::call_action().event_id("evt-bound");
+    let bound = call.clone().from(testing::CALLER).build_json();
+    let stranger = call.from("+6599990009").build_json();
+
+    let first = c.post(bound.clone()).await;
+    assert!(first.text().contains(testing::CALLEE), "{}", first.text());
+    let replay = c.post(bound.clone()).await;
+    assert_eq!(replay.text(), first.text());
+    assert_eq!(h.runs(), 1, "same id, same bytes: replayed");
+
+    let other = c.post(stranger).await;
+    assert_eq!(h.runs(), 2, "same id, other bytes: the handler ran");
+    assert_eq!(other.status(), StatusCode::OK);
+    assert_eq!(other.callflow(), testing::BoundPair::stranger_reply());
+    assert!(!other.text().contains(testing::CALLEE), "{}", other.text());
+
+    // The bound party's delivery is still answered from its record.
+    assert_eq!(c.post(bound).await.text(), first.text());
+    assert_eq!(h.runs(), 2);
+}

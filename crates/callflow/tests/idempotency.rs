@@ -5,8 +5,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use callflow::event::{CallAction, CallStatusEvent, SessionSummary, VirtualNumberUpdate};
-use callflow::idempotency::{Claim, IdempotencyError, IdempotencyStore, StoredReply};
+use callflow::event::{
+    CallAction, CallStatusEvent, SessionStatus, SessionSummary, VirtualNumberUpdate,
+};
+use callflow::idempotency::{Claim, Fingerprint, IdempotencyError, IdempotencyStore, StoredReply};
 use callflow::testing::{self, TestClient};
 use callflow::{CallFlow, CallHandler, Config, Context, HandlerError, Webhook, default_fallback};
 
@@ -84,6 +86,108 @@ async fn duplicate_call_action_gets_the_same_bytes_without_running_the_handler()
 }
 
 #[tokio::test]
+async fn same_id_and_same_bytes_is_replayed_without_running_the_handler() {
+    let (c, h) = setup(Counting::default(), Config::default());
+    let body = testing::call_action()
+        .event_id("evt-same")
+        .from("+6591110001")
+        .build_json();
+    let first = c.post(body.clone()).await;
+    let replay = c.post(body).await;
+    assert_eq!(h.actions.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        (first.status(), first.text()),
+        (replay.status(), replay.text())
+    );
+}
+
+#[tokio::test]
+async fn same_id_with_other_bytes_is_a_new_event_and_the_first_record_stays() {
+    let (c, h) = setup(Counting::default(), Config::default());
+    let original = testing::call_action()
+        .event_id("evt-replayed")
+        .from("+6591110001")
+        .build_json();
+    let forged = testing::call_action()
+        .event_id("evt-replayed")
+        .from("+6599990009")
+        .build_json();
+    let first = c.post(original.clone()).await;
+    assert!(first.text().contains("run-0"), "{}", first.text());
+
+    // Another caller's body with the same eventId: the handler runs, the answer is its own.
+    let other = c.post(forged.clone()).await;
+    assert_eq!(h.actions.load(Ordering::SeqCst), 2);
+    assert!(other.text().contains("run-1"), "{}", other.text());
+    assert_ne!(other.text(), first.text());
+    // It is not stored either: each such request is its own event.
+    let again = c.post(forged).await;
+    assert!(again.text().contains("run-2"), "{}", again.text());
+
+    // The first delivery's record was neither replaced nor released.
+    let replay = c.post(original).await;
+    assert_eq!(replay.text(), first.text());
+    assert_eq!(h.actions.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn a_session_summary_with_other_bytes_is_handled_again() {
+    let (c, h) = setup(Counting::default(), Config::default());
+    let summary = testing::session_summary().session_id("sess-forged");
+    c.post(summary.clone().build_json()).await;
+    c.post(summary.clone().build_json()).await;
+    assert_eq!(
+        h.summaries.load(Ordering::SeqCst),
+        1,
+        "same bytes: a duplicate"
+    );
+    c.post(summary.status(SessionStatus::NoAnswer).build_json())
+        .await;
+    assert_eq!(
+        h.summaries.load(Ordering::SeqCst),
+        2,
+        "other bytes: a new event"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn other_bytes_during_the_first_run_do_not_wait_for_it_nor_take_its_answer() {
+    let handler = Counting {
+        delay: Duration::from_millis(1500),
+        ..Counting::default()
+    };
+    let (c, h) = setup(handler, Config::default());
+    let original = testing::call_action()
+        .event_id("evt-race")
+        .from("+6591110001")
+        .build_json();
+    let forged = testing::call_action()
+        .event_id("evt-race")
+        .from("+6599990009")
+        .build_json();
+    let later = |body: String, after: u64| {
+        let c = c.clone();
+        async move {
+            tokio::time::sleep(Duration::from_millis(after)).await;
+            c.post(body).await
+        }
+    };
+    let (first, other, duplicate) = tokio::join!(
+        later(original.clone(), 0),
+        later(forged, 100),
+        later(original, 200)
+    );
+    assert_eq!(h.actions.load(Ordering::SeqCst), 2, "the original ran once");
+    assert!(first.text().contains("run-0"), "{}", first.text());
+    assert!(other.text().contains("run-1"), "{}", other.text());
+    assert_eq!(
+        duplicate.text(),
+        first.text(),
+        "the duplicate waited for the first"
+    );
+}
+
+#[tokio::test]
 async fn the_key_is_the_event_id() {
     let (c, h) = setup(Counting::default(), Config::default());
     // Same session and call, different event ids: two events.
@@ -97,14 +201,22 @@ async fn the_key_is_the_event_id() {
         .session_id("s")
         .call_id("c")
         .build_json();
-    c.post(a).await;
+    c.post(a.clone()).await;
     c.post(b).await;
     assert_eq!(h.actions.load(Ordering::SeqCst), 2);
     let s = testing::call_status().event_id("e-a").build_json();
-    // A CALL_STATUS with the same eventId as an earlier event is a duplicate too: ids are unique.
+    // A CALL_STATUS reusing an earlier event's eventId has other bytes: not that event's
+    // duplicate, so it is handled, every time (the id's record stays the CALL_ACTION's).
     c.post(s.clone()).await;
     c.post(s).await;
-    assert_eq!(h.statuses.load(Ordering::SeqCst), 0);
+    assert_eq!(h.statuses.load(Ordering::SeqCst), 2);
+    assert_eq!(h.actions.load(Ordering::SeqCst), 2);
+    c.post(a).await;
+    assert_eq!(
+        h.actions.load(Ordering::SeqCst),
+        2,
+        "the CALL_ACTION still replays"
+    );
 }
 
 #[tokio::test]
@@ -235,18 +347,24 @@ struct Unreachable;
 
 #[async_trait]
 impl IdempotencyStore for Unreachable {
-    async fn claim(&self, _: &str, _: Duration) -> Result<Claim, IdempotencyError> {
+    async fn claim(
+        &self,
+        _: &str,
+        _: &Fingerprint,
+        _: Duration,
+    ) -> Result<Claim, IdempotencyError> {
         Err(IdempotencyError("connection refused".into()))
     }
     async fn complete(
         &self,
         _: &str,
+        _: &Fingerprint,
         _: &StoredReply,
         _: Duration,
     ) -> Result<(), IdempotencyError> {
         Err(IdempotencyError("connection refused".into()))
     }
-    async fn release(&self, _: &str) -> Result<(), IdempotencyError> {
+    async fn release(&self, _: &str, _: &Fingerprint) -> Result<(), IdempotencyError> {
         Err(IdempotencyError("connection refused".into()))
     }
 }
@@ -274,18 +392,24 @@ struct Hanging;
 
 #[async_trait]
 impl IdempotencyStore for Hanging {
-    async fn claim(&self, _: &str, _: Duration) -> Result<Claim, IdempotencyError> {
+    async fn claim(
+        &self,
+        _: &str,
+        _: &Fingerprint,
+        _: Duration,
+    ) -> Result<Claim, IdempotencyError> {
         std::future::pending().await
     }
     async fn complete(
         &self,
         _: &str,
+        _: &Fingerprint,
         _: &StoredReply,
         _: Duration,
     ) -> Result<(), IdempotencyError> {
         std::future::pending().await
     }
-    async fn release(&self, _: &str) -> Result<(), IdempotencyError> {
+    async fn release(&self, _: &str, _: &Fingerprint) -> Result<(), IdempotencyError> {
         std::future::pending().await
     }
 }

@@ -4,7 +4,7 @@
 //! process-wide, so a thread-local subscriber would miss events while other tests run.
 
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use callflow::Config;
 use callflow::testing::{self, fixtures};
@@ -26,16 +26,33 @@ impl Write for Buf {
     }
 }
 
+impl Buf {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+/// The process-wide sink, installed by the first test that asks; every test of this binary
+/// logs into it (each looks only for its own lines).
+fn logs() -> Buf {
+    static LOGS: OnceLock<Buf> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buf = Buf::default();
+        let writer = buf.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+        buf
+    })
+    .clone()
+}
+
 #[tokio::test]
 async fn logs_carry_ids_but_never_phone_numbers_or_secrets() {
-    let buf = Buf::default();
-    let writer = buf.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).unwrap();
+    let buf = logs();
 
     let (c, _) = client_with(Config::default().auth_token("Bearer s3cret"));
     let authed = c.clone().header("authorization", "Bearer s3cret");
@@ -60,7 +77,7 @@ async fn logs_carry_ids_but_never_phone_numbers_or_secrets() {
         authed.post(f.json).await;
     }
 
-    let out = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let out = buf.text();
     assert!(out.contains("evt-1"), "event id in the span: {out}");
     assert!(out.contains("handler failed"));
     assert!(out.contains("handler panicked"));
@@ -75,5 +92,36 @@ async fn logs_carry_ids_but_never_phone_numbers_or_secrets() {
         "6591178965",
     ] {
         assert!(!out.contains(secret), "log leaks {secret}:\n{out}");
+    }
+}
+
+#[tokio::test]
+async fn a_known_event_id_with_other_bytes_is_a_warning_naming_the_id_not_the_numbers() {
+    let buf = logs();
+    let (c, h) = client_with(Config::default());
+    let call = testing::call_action().event_id("evt-warned");
+    let original = call.clone().from("+6591110005").build_json();
+    c.post(original.clone()).await;
+    c.post(original).await;
+    let warnings = || {
+        buf.text()
+            .lines()
+            .filter(|l| l.contains("evt-warned") && l.contains("different body"))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        warnings(),
+        Vec::<String>::new(),
+        "a true duplicate is no warning"
+    );
+    c.post(call.from("+6599990009").build_json()).await;
+    assert_eq!(h.calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+    let lines = warnings();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("WARN"), "{}", lines[0]);
+    let out = buf.text();
+    for number in ["6591110005", "6599990009"] {
+        assert!(!out.contains(number), "log leaks {number}:\n{out}");
     }
 }

@@ -7,11 +7,13 @@
 //! assert!(body.contains("CALL_RECEIVED"));
 //! ```
 
+mod bound_pair;
 mod builders;
 mod client;
 pub mod conformance;
 pub mod fixtures;
 
+pub use bound_pair::BoundPair;
 pub use builders::{
     CALLEE, CALLER, CallActionBuilder, CallStatusBuilder, SUB_ACCOUNT, SessionSummaryBuilder,
     VIRTUAL_NUMBER, call_action, call_status, fresh_id, recording_status, session_summary,

@@ -18,7 +18,8 @@
 //! | other event: handler error or panic | 500 | JSON error (details only in the log) |
 //! | other event: [`HandlerError::unavailable`](crate::HandlerError::unavailable) | 503 | JSON error `store_unavailable` |
 //! | other event: deadline passed | 503 | JSON error |
-//! | duplicate delivery of a handled event | the first delivery's status and body | handler not run again |
+//! | duplicate delivery of a handled event (same id, same bytes) | the first delivery's status and body | handler not run again |
+//! | known id, other bytes (a replayed or forged id) | handled as a new event: its own answer | `warn` log; the first's record kept |
 //! | idempotency store unreachable | `CALL_ACTION`: 200 + fallback; others: 503 | |
 //!
 //! Every JSON error has one shape: `{"error":{"code":"…","message":"…"}}`, plus `"path"`
@@ -47,7 +48,7 @@ pub use message::{Rejection, WebhookRequest, WebhookResponse};
 use crate::callflow::Mode;
 use crate::event::{Event, ParseErrorKind};
 use crate::handler::RequestId;
-use crate::idempotency::{self, Claim, IdempotencyError, StoredReply};
+use crate::idempotency::{self, Claim, Fingerprint, IdempotencyError, StoredReply};
 use crate::{CallHandler, Context};
 use guard::{Outcome, guarded};
 
@@ -245,13 +246,14 @@ impl Webhook {
             outcome = field::Empty,
         );
         let cx = Context::with_request_id(req.headers, req.peer, request_id, req.extensions);
-        self.deduplicated(Box::new(event), cx)
+        self.deduplicated(Box::new(event), &req.body, cx)
             .instrument(span)
             .await
     }
 
-    /// Runs the event once per idempotency key: duplicates get the first answer.
-    async fn deduplicated(&self, event: Box<Event>, cx: Context) -> WebhookResponse {
+    /// Runs the event once per idempotency key and body: duplicates (same key, same bytes) get
+    /// the first answer; a known key with other bytes is handled as a new event.
+    async fn deduplicated(&self, event: Box<Event>, body: &[u8], cx: Context) -> WebhookResponse {
         let config = &self.inner.config;
         let Some((store, key)) = config
             .idempotency
@@ -260,14 +262,25 @@ impl Webhook {
         else {
             return self.run(event, cx).await.0;
         };
+        // Hashed once, and only when a duplicate can be recognised at all.
+        let fingerprint = Fingerprint::of(body);
         let interactive = matches!(*event, Event::CallAction(_));
         let deadline = config.deadline.unwrap_or(Duration::from_secs(60));
         let lease = deadline + Duration::from_secs(5);
         let waited_until = tokio::time::Instant::now() + deadline;
         let mut pause = Duration::from_millis(2);
         loop {
-            match bounded(deadline, store.claim(&key, lease)).await {
+            match bounded(deadline, store.claim(&key, &fingerprint, lease)).await {
                 Ok(Claim::Claimed) => break,
+                Ok(Claim::OtherBody) => {
+                    // Not a duplicate: never the stored reply (it may name another call's
+                    // parties), and the first delivery's record stays as it is.
+                    tracing::warn!(
+                        key = %key,
+                        "known idempotency key with a different body: handled as a new event"
+                    );
+                    return self.run(event, cx).await.0;
+                }
                 Ok(Claim::Done(reply)) => {
                     tracing::info!("duplicate delivery answered with the first delivery's reply");
                     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
@@ -297,11 +310,11 @@ impl Webhook {
             };
             bounded(
                 deadline,
-                store.complete(&key, &reply, config.idempotency_ttl),
+                store.complete(&key, &fingerprint, &reply, config.idempotency_ttl),
             )
             .await
         } else {
-            bounded(deadline, store.release(&key)).await
+            bounded(deadline, store.release(&key, &fingerprint)).await
         };
         if let Err(e) = result {
             tracing::warn!(error = %e, handled, "idempotency store failed after handling");
