@@ -17,11 +17,19 @@ use std::time::Duration;
 
 use http::{Request, Response};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tower_service::Service;
+
+use crate::connection::Connection;
+use crate::registry::Registry;
+
+mod body;
+mod connection;
+mod socket;
+mod phase;
+mod registry;
 
 /// Default [`ServeConfig::header_read_timeout`]: 10 s.
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -116,9 +124,16 @@ pub struct BodyReadTimeout(pub Duration);
 /// closes what is left after [`ServeConfig::grace_period`]. Returns once every connection is
 /// closed.
 ///
+/// At start the connection cap is sized to the open-file limit
+/// ([`callflow::limits::connection_cap`]: the soft `RLIMIT_NOFILE` is raised to the hard one,
+/// and the cap lowered if it still does not fit; logged). At the cap, a new connection
+/// closes the oldest one with no request in progress and takes its slot; see
+/// [`ServeConfig::max_connections`].
+///
 /// Every request gets two extensions before `app` sees it: `peer(addr)` (the adapter's own
 /// peer-address type) and a [`BodyReadTimeout`]. Connections speak HTTP/1.1 (what 8x8 and
-/// reverse proxies use), without upgrades.
+/// reverse proxies use), without upgrades; an HTTP/2 prior-knowledge preface gets
+/// `400 Bad Request` and a close.
 pub async fn serve_http1<S, B, P, F>(
     listener: TcpListener,
     app: S,
@@ -136,17 +151,14 @@ where
     P: Clone + Send + Sync + 'static,
     F: Future<Output = ()> + Send,
 {
-    let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
+    let cap = callflow::limits::connection_cap(config.max_connections, 1, 1);
+    let slots = Arc::new(Semaphore::new(cap));
+    let mut registry = Registry::new(cap);
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
     let mut signal = std::pin::pin!(signal);
     loop {
         while connections.try_join_next().is_some() {}
-        let permit = tokio::select! {
-            biased;
-            () = &mut signal => break,
-            permit = slots.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
-        };
         let (stream, addr) = tokio::select! {
             biased;
             () = &mut signal => break,
@@ -158,35 +170,20 @@ where
                 }
             },
         };
-        let app = app.clone();
-        let peer_extension = peer(addr);
-        let body_read_timeout = BodyReadTimeout(config.body_read_timeout);
-        let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
-            req.extensions_mut().insert(peer_extension.clone());
-            req.extensions_mut().insert(body_read_timeout);
-            let mut app = app.clone();
-            async move { app.call(req).await }
-        });
-        let mut stop = stop_rx.clone();
-        let header_read_timeout = config.header_read_timeout;
-        connections.spawn(async move {
-            let _permit = permit;
-            let conn = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(header_read_timeout)
-                .serve_connection(TokioIo::new(stream), service);
-            let mut conn = std::pin::pin!(conn);
-            let result = tokio::select! {
-                result = conn.as_mut() => result,
-                _ = async { stop.wait_for(|stop| *stop).await.map(|_| ()) } => {
-                    conn.as_mut().graceful_shutdown();
-                    conn.await
-                }
-            };
-            if let Err(e) = result {
-                tracing::debug!(error = %e, peer = %addr, "connection ended with an error");
-            }
-        });
+        let permit = tokio::select! {
+            biased;
+            () = &mut signal => break,
+            permit = registry.slot(&slots) => permit,
+        };
+        let connection = Connection {
+            stream,
+            addr,
+            peer: peer(addr),
+            permit,
+            state: registry.add(),
+            stop: stop_rx.clone(),
+        };
+        connections.spawn(connection.serve(app.clone(), config));
     }
     drop(listener);
     let _ = stop_tx.send(true);
