@@ -2,11 +2,13 @@
 //! wrapper (head bytes arrive), the service wrapper (a request starts, its response ends),
 //! and the accept loop (which connection to shed at the cap).
 //!
-//! Updated with relaxed atomics from the connection's own task; the accept loop only reads
-//! it to choose, so a stale value costs at most one retry.
+//! Updated from the connection's own task; the accept loop only reads it to choose, so a
+//! stale value costs at most one retry.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU32, Ordering::Relaxed};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64};
+use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
@@ -27,9 +29,14 @@ const HEAD: u8 = 1;
 const BUSY: u8 = 2;
 
 /// The shared state of one connection.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct ConnState {
+    /// When the connection was accepted.
+    accepted: Instant,
     phase: AtomicU8,
+    /// When the wait for the current head began, in nanoseconds after `accepted`: 0, or the
+    /// end of the previous response.
+    waiting_from: AtomicU64,
     /// Requests started on the connection (wrapping): tells the head timer that a new wait
     /// for a head began since it was armed.
     requests: AtomicU32,
@@ -38,13 +45,30 @@ pub(crate) struct ConnState {
 }
 
 impl ConnState {
+    /// The state of a connection accepted now.
+    pub(crate) fn new() -> Self {
+        Self {
+            accepted: Instant::now(),
+            phase: AtomicU8::new(IDLE),
+            waiting_from: AtomicU64::new(0),
+            requests: AtomicU32::new(0),
+            shed: Notify::new(),
+        }
+    }
+
     /// The connection's phase now.
     pub(crate) fn phase(&self) -> Phase {
-        match self.phase.load(Relaxed) {
+        match self.phase.load(Acquire) {
             IDLE => Phase::Idle,
             HEAD => Phase::Head,
             _ => Phase::Busy,
         }
+    }
+
+    /// When the wait for the current (or next) request head began: the connection's start,
+    /// or the end of its previous response.
+    pub(crate) fn waiting_since(&self) -> Instant {
+        self.accepted + Duration::from_nanos(self.waiting_from.load(Relaxed))
     }
 
     /// How many requests have started (wrapping).
@@ -80,13 +104,16 @@ impl ConnState {
 }
 
 /// A request in progress; dropping it (with the response body, once sent) makes the
-/// connection idle again.
+/// connection idle again, waiting for its next head from now.
 #[derive(Debug)]
 pub(crate) struct Exchange(Arc<ConnState>);
 
 impl Drop for Exchange {
     fn drop(&mut self) {
-        self.0.phase.store(IDLE, Relaxed);
+        let state = &self.0;
+        let since = u64::try_from(state.accepted.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        state.waiting_from.store(since, Relaxed);
+        state.phase.store(IDLE, Release);
     }
 }
 
@@ -96,7 +123,8 @@ mod tests {
 
     #[test]
     fn a_connection_is_busy_from_its_request_until_the_response_is_dropped() {
-        let state = Arc::new(ConnState::default());
+        let state = Arc::new(ConnState::new());
+        let accepted = state.waiting_since();
         assert_eq!(state.phase(), Phase::Idle);
         state.bytes_arrived();
         assert_eq!(state.phase(), Phase::Head);
@@ -104,7 +132,9 @@ mod tests {
         state.bytes_arrived();
         assert_eq!(state.phase(), Phase::Busy, "body bytes keep it busy");
         assert_eq!(state.requests(), 1);
+        std::thread::sleep(Duration::from_millis(2));
         drop(exchange);
         assert_eq!(state.phase(), Phase::Idle);
+        assert!(state.waiting_since() > accepted, "the wait restarts at the answer");
     }
 }

@@ -1,23 +1,28 @@
-//! The live connections in accept order, and the choice of which to shed when a new one
-//! arrives at the cap: the oldest with no request in progress, the way nginx reuses idle
-//! connections when it runs out.
+//! The live connections, and the choice of which to shed when a new one arrives at the
+//! cap: the one with no request in progress that has waited longest for its next head (a
+//! new connection waits from its accept, a keep-alive one from its last answer), the way
+//! nginx reuses idle connections when it runs out. A connection that has waited less than
+//! [`SHED_AFTER`] is left alone, so that a client's head, on its way, is not cut off.
 //!
 //! Owned by the accept loop alone (no lock); a connection's task keeps its [`ConnState`]
 //! alive, so an entry whose state nobody else holds is a closed connection.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::phase::{ConnState, Phase};
 
+/// The shortest wait for a head after which a connection may be shed.
+const SHED_AFTER: Duration = Duration::from_millis(100);
+
 /// How long to wait for a shed connection to free its slot before shedding another (it may
 /// have started a request meanwhile, or a busy one may have gone idle).
 const SHED_RETRY: Duration = Duration::from_millis(25);
 
-/// The connections being served, oldest first.
+/// The connections being served, in accept order.
 #[derive(Debug)]
 pub(crate) struct Registry {
     live: VecDeque<Arc<ConnState>>,
@@ -38,20 +43,21 @@ impl Registry {
         if self.live.len() >= 2 * self.cap {
             self.prune();
         }
-        let state = Arc::new(ConnState::default());
+        let state = Arc::new(ConnState::new());
         self.live.push_back(Arc::clone(&state));
         state
     }
 
     /// A connection slot for a connection just accepted: at once if one is free; at the
-    /// cap, sheds the oldest connection with no request in progress and takes its slot
-    /// once it has closed. If every connection is busy, waits for one to end or go idle.
+    /// cap, sheds the connection that has waited longest for a head and takes its slot
+    /// once it has closed. If every connection is busy (or has waited less than
+    /// [`SHED_AFTER`]), waits for one to end or to become sheddable.
     pub(crate) async fn slot(&mut self, slots: &Arc<Semaphore>) -> OwnedSemaphorePermit {
         if let Ok(permit) = Arc::clone(slots).try_acquire_owned() {
             return permit;
         }
         loop {
-            self.shed_one();
+            self.shed_one(Instant::now());
             let freed = tokio::time::timeout(SHED_RETRY, Arc::clone(slots).acquire_owned()).await;
             if let Ok(permit) = freed {
                 return permit.expect("the semaphore is never closed");
@@ -59,19 +65,29 @@ impl Registry {
         }
     }
 
-    /// Sheds the oldest idle connection (no byte of a head), or else the oldest with part of
-    /// a head; `false` if every connection is busy.
-    fn shed_one(&mut self) -> bool {
+    /// Sheds the connection with no request in progress that has waited longest for a head,
+    /// if at least [`SHED_AFTER`] by `now`; `false` if there is none.
+    fn shed_one(&mut self, now: Instant) -> bool {
         self.prune();
-        let oldest = |phase| self.live.iter().position(|c| c.phase() == phase);
-        let Some(index) = oldest(Phase::Idle).or_else(|| oldest(Phase::Head)) else {
+        let waiting = |c: &Arc<ConnState>| (c.phase() != Phase::Busy).then(|| c.waiting_since());
+        let longest = self
+            .live
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| Some((waiting(c)?, i)))
+            .min();
+        let Some((since, index)) = longest else {
             return false;
         };
+        if now.saturating_duration_since(since) < SHED_AFTER {
+            return false;
+        }
         let victim = self.live.remove(index).expect("a position in the queue");
         tracing::debug!(
             phase = ?victim.phase(),
+            waited = ?now.saturating_duration_since(since),
             live = self.live.len() + 1,
-            "at the connection cap: closing the oldest idle connection"
+            "at the connection cap: closing the connection idle the longest"
         );
         victim.shed();
         true
@@ -87,23 +103,31 @@ impl Registry {
 mod tests {
     use super::*;
 
+    fn contains(registry: &Registry, state: &Arc<ConnState>) -> bool {
+        registry.live.iter().any(|c| Arc::ptr_eq(c, state))
+    }
+
     #[test]
-    fn the_oldest_idle_connection_is_shed_before_partial_heads_and_never_a_busy_one() {
+    fn the_connection_waiting_longest_is_shed_and_never_a_busy_or_young_one() {
         let mut registry = Registry::new(4);
         let busy = registry.add();
         let _exchange = busy.request_started();
         let head = registry.add();
         head.bytes_arrived();
         let idle = registry.add();
-        let newer_idle = registry.add();
-        assert!(registry.shed_one());
-        assert_eq!(registry.live.len(), 3);
-        assert!(!registry.live.iter().any(|c| Arc::ptr_eq(c, &idle)));
-        assert!(registry.shed_one());
-        assert!(!registry.live.iter().any(|c| Arc::ptr_eq(c, &newer_idle)));
-        assert!(registry.shed_one());
-        assert!(!registry.live.iter().any(|c| Arc::ptr_eq(c, &head)));
-        assert!(!registry.shed_one(), "a busy connection is never shed");
+        let answered = registry.add();
+        drop(answered.request_started());
+        let now = Instant::now();
+        assert!(!registry.shed_one(now), "none has waited long enough");
+        let later = now + SHED_AFTER * 2;
+        assert!(registry.shed_one(later));
+        assert!(!contains(&registry, &head), "the longest wait first");
+        assert!(registry.shed_one(later));
+        assert!(!contains(&registry, &idle));
+        assert!(registry.shed_one(later));
+        assert!(!contains(&registry, &answered), "waiting since its answer");
+        assert!(!registry.shed_one(later), "a busy connection is never shed");
+        assert!(contains(&registry, &busy));
     }
 
     #[test]

@@ -167,9 +167,8 @@ impl HeadTimer {
         let requests = state.requests();
         if requests != self.armed_after {
             self.armed_after = requests;
-            self.deadline
-                .as_mut()
-                .reset(Instant::now() + self.timeout);
+            let since = Instant::from_std(state.waiting_since());
+            self.deadline.as_mut().reset(since + self.timeout);
         }
         self.deadline.as_mut().poll(cx).is_ready()
     }
