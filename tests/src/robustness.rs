@@ -138,7 +138,10 @@ pub fn cases() -> Vec<Case> {
         ),
         case!(32, sustained_mixed_load_gets_only_expected_answers),
         // Issue #13, defects 3 and 7 (connection slots, shutdown, HTTP/2, head timeout).
-        case!(17, idle_connections_are_shed_at_the_cap_for_a_working_client),
+        case!(
+            17,
+            idle_connections_are_shed_at_the_cap_for_a_working_client
+        ),
         case!(30, responses_during_shutdown_carry_connection_close),
         case!(27, http2_prior_knowledge_gets_400_and_a_close),
         case!(15, partial_head_gets_408_at_the_head_timeout),

@@ -105,10 +105,6 @@ fn every_case_has_a_test_for_each_adapter_and_every_row_a_case() {
     let mut rows: Vec<u8> = cases.iter().map(|c| c.spec).collect();
     rows.sort_unstable();
     rows.dedup();
-    assert_eq!(
-        rows,
-        (1..=32).collect::<Vec<u8>>(),
-        "rows without a case"
-    );
+    assert_eq!(rows, (1..=32).collect::<Vec<u8>>(), "rows without a case");
     assert_eq!(Framework::ALL.len(), 3);
 }

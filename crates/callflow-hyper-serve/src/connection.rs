@@ -14,8 +14,8 @@ use tokio::sync::{OwnedSemaphorePermit, watch};
 use tower_service::Service;
 
 use crate::body::TrackedBody;
-use crate::socket::GuardedIo;
 use crate::phase::{ConnState, Phase};
+use crate::socket::GuardedIo;
 use crate::{BodyReadTimeout, ServeConfig};
 
 /// What a connection's task needs besides the app.

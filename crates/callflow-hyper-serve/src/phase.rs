@@ -135,6 +135,9 @@ mod tests {
         std::thread::sleep(Duration::from_millis(2));
         drop(exchange);
         assert_eq!(state.phase(), Phase::Idle);
-        assert!(state.waiting_since() > accepted, "the wait restarts at the answer");
+        assert!(
+            state.waiting_since() > accepted,
+            "the wait restarts at the answer"
+        );
     }
 }

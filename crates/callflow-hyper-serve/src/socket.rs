@@ -249,11 +249,17 @@ mod tests {
         assert!(!pieces.completed_by(&H2_PREFACE[5..20]));
         let mut rest = H2_PREFACE[20..].to_vec();
         rest.extend_from_slice(b"\0\0\x12\x04");
-        assert!(pieces.completed_by(&rest), "with a SETTINGS frame behind it");
+        assert!(
+            pieces.completed_by(&rest),
+            "with a SETTINGS frame behind it"
+        );
 
         let mut http1 = Preface::default();
         assert!(!http1.completed_by(b"POST /webhooks/voice HTTP/1.1\r\n"));
-        assert!(!http1.completed_by(H2_PREFACE), "only at the connection's start");
+        assert!(
+            !http1.completed_by(H2_PREFACE),
+            "only at the connection's start"
+        );
 
         let mut close = Preface::default();
         assert!(!close.completed_by(b"PRI * HTTP/1.1\r\n\r\n"));
