@@ -102,6 +102,10 @@ pub struct ServeConfig {
     /// out. When every connection has a request in progress, further ones wait for a slot
     /// until one ends or goes idle (the next one accepted, the others in the listen
     /// backlog). Default [`DEFAULT_MAX_CONNECTIONS`].
+    ///
+    /// Connections beyond the cap wait in the listener's backlog until accepted; bind it
+    /// with room for a flood (tokio's `TcpListener::bind` allows 1024; a longer queue
+    /// makes the kernel drop handshakes, which clients retry only after a second).
     pub max_connections: usize,
     /// On shutdown, how long in-flight requests get to finish before the remaining
     /// connections are closed. Idle connections are closed at once; a request in progress
