@@ -1452,15 +1452,8 @@ async fn graceful_shutdown_finishes_in_flight_and_is_bounded(framework: Framewor
         grace_period: Duration::from_secs(3),
         ..Guards::default()
     };
-    let handler = Arc::new(Counting {
-        delay: Duration::from_millis(1200),
-        ..Counting::default()
-    });
-    let webhook = counting_webhook(
-        handler.clone(),
-        conformance::config().deadline(Duration::from_secs(4)),
-    );
-    let mut server = serve_guarded(framework, webhook, guards).await;
+    let (mut server, handler) =
+        slow_handler_server(framework, Duration::from_millis(1200), guards).await;
     let addr = server.addr;
     let stuck_head = send_raw(addr, b"POST /webhooks/voice HTTP/1.1\r\nhost: x\r\n").await;
     let mut wire = webhook_head(addr, "content-length: 300\r\n");
@@ -1471,13 +1464,7 @@ async fn graceful_shutdown_finishes_in_flight_and_is_bounded(framework: Framewor
         run_case(&http_client(), addr, &case).await
     });
     // Shut down once the in-flight webhook is in its handler.
-    let waiting = Instant::now();
-    while handler.runs.load(Ordering::SeqCst) == 0 {
-        if waiting.elapsed() > SLACK {
-            return Err("the in-flight webhook never reached its handler".into());
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    handler_reached(&handler, 1).await?;
     let stopping = Instant::now();
     server.begin_shutdown();
     // Well after the signal, while the in-flight webhook still runs: a new connection.
@@ -1711,15 +1698,8 @@ async fn responses_during_shutdown_carry_connection_close(framework: Framework) 
         grace_period: Duration::from_secs(5),
         ..Guards::default()
     };
-    let handler = Arc::new(Counting {
-        delay: Duration::from_millis(1000),
-        ..Counting::default()
-    });
-    let webhook = counting_webhook(
-        handler.clone(),
-        conformance::config().deadline(Duration::from_secs(4)),
-    );
-    let mut server = serve_guarded(framework, webhook, guards).await;
+    let (mut server, handler) =
+        slow_handler_server(framework, Duration::from_secs(1), guards).await;
     let addr = server.addr;
     let wire = |event: &str| {
         let body = testing::call_action().event_id(event).build_json();
@@ -1738,13 +1718,7 @@ async fn responses_during_shutdown_carry_connection_close(framework: Framework) 
         ));
     }
     let in_flight = send_raw(addr, &wire("during-shutdown")).await;
-    let waiting = Instant::now();
-    while handler.runs.load(Ordering::SeqCst) < 2 {
-        if waiting.elapsed() > SLACK {
-            return Err("the in-flight webhook never reached its handler".into());
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    handler_reached(&handler, 2).await?;
     let stopping = Instant::now();
     server.begin_shutdown();
     let idle_end = tokio::spawn(ending(idle.into_inner(), guards.grace_period));
@@ -1770,6 +1744,36 @@ async fn responses_during_shutdown_carry_connection_close(framework: Framework) 
         .stopped(guards.grace_period + SLACK)
         .await
         .map_err(|e| format!("{e} after {:?}", stopping.elapsed()))
+}
+
+/// A server whose `CALL_ACTION` handler counts its runs and takes `delay` for each (the
+/// deadline is 4 s).
+async fn slow_handler_server(
+    framework: Framework,
+    delay: Duration,
+    guards: Guards,
+) -> (GuardedServer, Arc<Counting>) {
+    let handler = Arc::new(Counting {
+        delay,
+        ..Counting::default()
+    });
+    let webhook = counting_webhook(
+        handler.clone(),
+        conformance::config().deadline(Duration::from_secs(4)),
+    );
+    (serve_guarded(framework, webhook, guards).await, handler)
+}
+
+/// Waits (at most [`SLACK`]) until `handler` has started its `runs`-th run.
+async fn handler_reached(handler: &Counting, runs: usize) -> Outcome {
+    let waiting = Instant::now();
+    while handler.runs.load(Ordering::SeqCst) < runs {
+        if waiting.elapsed() > SLACK {
+            return Err("the in-flight webhook never reached its handler".into());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok(())
 }
 
 /// Whether a response's `Connection` header says `close`.
