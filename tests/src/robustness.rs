@@ -85,7 +85,8 @@ macro_rules! case {
     };
 }
 
-/// Every case, in the order of the spec's rows.
+/// Every case: the spec's rows in order, then the cases added for issue #13 (each tied to
+/// its row).
 pub fn cases() -> Vec<Case> {
     vec![
         case!(1, malformed_json_is_400_with_the_core_error),
@@ -156,6 +157,14 @@ pub fn cases() -> Vec<Case> {
             21,
             replayed_event_id_with_another_body_is_not_answered_from_the_store
         ),
+        // Issue #13, defects 3 and 7 (connection slots, shutdown, HTTP/2, head timeout).
+        case!(
+            17,
+            idle_connections_are_shed_at_the_cap_for_a_working_client
+        ),
+        case!(30, responses_during_shutdown_carry_connection_close),
+        case!(27, http2_prior_knowledge_gets_400_and_a_close),
+        case!(15, partial_head_gets_408_at_the_head_timeout),
     ]
 }
 
@@ -967,8 +976,8 @@ async fn five_hundred_idle_connections_do_not_stop_webhooks(framework: Framework
     server.shutdown().await
 }
 
-/// #17: with the cap reached by idle connections, a new webhook waits (in the backlog) and is
-/// answered once the head timeout frees a slot.
+/// #17: with the cap reached by busy connections (bodies under way), a new webhook waits
+/// (idle connections would be shed) and is answered once the body timeout frees a slot.
 async fn connections_over_the_cap_wait_for_a_free_slot(framework: Framework) -> Outcome {
     let guards = Guards {
         max_connections: 4,
@@ -977,13 +986,20 @@ async fn connections_over_the_cap_wait_for_a_free_slot(framework: Framework) -> 
     let server = serve_guarded(framework, conformance::webhook(), guards).await;
     let mut held = Vec::new();
     for _ in 0..4 {
-        held.push(send_raw(server.addr, b"").await);
+        let mut wire = webhook_head(server.addr, "content-length: 200\r\n");
+        wire.extend_from_slice(br#"{"eventType":"#);
+        held.push(send_raw(server.addr, &wire).await);
     }
     // Let the server accept them all.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let took = timed_webhook(server.addr).await?;
-    if took > guards.header_read_timeout + SLACK {
+    if took > guards.body_read_timeout + SLACK {
         return Err(format!("the webhook over the cap took {took:?}"));
+    }
+    if took < guards.body_read_timeout / 2 {
+        return Err(format!(
+            "the webhook over the cap was served after {took:?}, next to 4 busy connections"
+        ));
     }
     drop(held);
     still_serving(server.addr).await?;
@@ -1456,15 +1472,8 @@ async fn graceful_shutdown_finishes_in_flight_and_is_bounded(framework: Framewor
         grace_period: Duration::from_secs(3),
         ..Guards::default()
     };
-    let handler = Arc::new(Counting {
-        delay: Duration::from_millis(1200),
-        ..Counting::default()
-    });
-    let webhook = counting_webhook(
-        handler.clone(),
-        conformance::config().deadline(Duration::from_secs(4)),
-    );
-    let mut server = serve_guarded(framework, webhook, guards).await;
+    let (mut server, handler) =
+        slow_handler_server(framework, Duration::from_millis(1200), guards).await;
     let addr = server.addr;
     let stuck_head = send_raw(addr, b"POST /webhooks/voice HTTP/1.1\r\nhost: x\r\n").await;
     let mut wire = webhook_head(addr, "content-length: 300\r\n");
@@ -1475,13 +1484,7 @@ async fn graceful_shutdown_finishes_in_flight_and_is_bounded(framework: Framewor
         run_case(&http_client(), addr, &case).await
     });
     // Shut down once the in-flight webhook is in its handler.
-    let waiting = Instant::now();
-    while handler.runs.load(Ordering::SeqCst) == 0 {
-        if waiting.elapsed() > SLACK {
-            return Err("the in-flight webhook never reached its handler".into());
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    handler_reached(&handler, 1).await?;
     let stopping = Instant::now();
     server.begin_shutdown();
     // Well after the signal, while the in-flight webhook still runs: a new connection.
@@ -1676,3 +1679,291 @@ use refusals::{
 
 mod replays;
 use replays::replayed_event_id_with_another_body_is_not_answered_from_the_store;
+
+// Issue #13, defects 3 and 7: idle connections shed at the cap, `Connection: close` during
+// shutdown, the HTTP/2 preface, 408 at the head timeout.
+
+/// #17 (issue #13, defect 3): three times the cap of connections that never send a byte,
+/// each reopened as soon as the server closes it, while a client posts a webhook every
+/// 100 ms for 5 s: every webhook is answered, p99 within 1 s. The head timeout is long, so
+/// only shedding idle connections at the cap can make room.
+async fn idle_connections_are_shed_at_the_cap_for_a_working_client(
+    framework: Framework,
+) -> Outcome {
+    const CAP: usize = 16;
+    let guards = Guards {
+        header_read_timeout: Duration::from_secs(30),
+        max_connections: CAP,
+        ..Guards::default()
+    };
+    let server = serve_guarded(framework, conformance::webhook(), guards).await;
+    let addr = server.addr;
+    let (stop_attack, attack) = tokio::sync::watch::channel(false);
+    let closed = Arc::new(AtomicUsize::new(0));
+    let attackers: Vec<_> = (0..3 * CAP)
+        .map(|_| {
+            let (mut attack, closed) = (attack.clone(), closed.clone());
+            tokio::spawn(async move {
+                loop {
+                    let Ok(mut idle) = TcpStream::connect(addr).await else {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    };
+                    // Never send a byte; hold it until the server closes it.
+                    let mut byte = [0u8; 1];
+                    tokio::select! {
+                        _ = idle.read(&mut byte) => closed.fetch_add(1, Ordering::Relaxed),
+                        _ = attack.wait_for(|stop| *stop) => break,
+                    };
+                }
+            })
+        })
+        .collect();
+    // Let the idle connections fill the cap and the backlog.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut took = Vec::new();
+    let mut failures = Vec::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    // 50 webhooks; three failures are enough to conclude.
+    while took.len() + failures.len() < 50 && failures.len() < 3 {
+        tick.tick().await;
+        match answered_within(addr, Duration::from_secs(5)).await {
+            Ok(elapsed) => took.push(elapsed),
+            Err(e) => failures.push(e),
+        }
+    }
+    let _ = stop_attack.send(true);
+    for attacker in attackers {
+        let _ = attacker.await;
+    }
+    if let Some(first) = failures.first() {
+        return Err(format!(
+            "{} of {} webhooks failed next to {} idle connections at a cap of {CAP}; first: {first}",
+            failures.len(),
+            took.len() + failures.len(),
+            3 * CAP,
+        ));
+    }
+    took.sort_unstable();
+    let p99 = took[(took.len() * 99).div_ceil(100) - 1];
+    if p99 > Duration::from_secs(1) {
+        return Err(format!(
+            "p99 {p99:?} (p50 {:?}) next to {} idle connections at a cap of {CAP}",
+            took[took.len() / 2],
+            3 * CAP
+        ));
+    }
+    if closed.load(Ordering::Relaxed) == 0 {
+        return Err("no idle connection was ever closed".into());
+    }
+    still_serving(addr).await?;
+    server.shutdown().await
+}
+
+/// An ordinary webhook over a new connection, answered with the conformance reply within
+/// `limit`: how long it took; what went wrong, without a panic.
+async fn answered_within(addr: SocketAddr, limit: Duration) -> Result<Duration, String> {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(limit)
+        .build()
+        .expect("client");
+    let start = Instant::now();
+    let response = client
+        .post(format!("http://{addr}{}", conformance::PATH))
+        .header(AUTHORIZATION, AUTH_TOKEN)
+        .header(CONTENT_TYPE, "application/json")
+        .body(fixtures::get("vca_nm_inbound"))
+        .send()
+        .await;
+    let answer = match response {
+        Ok(response) => (response.status(), response.bytes().await),
+        Err(e) => return Err(format!("{e:?}")),
+    };
+    match answer {
+        (StatusCode::OK, Ok(body)) if body == conformance::reply().to_bytes() => {
+            Ok(start.elapsed())
+        }
+        (status, body) => Err(format!("got {status}, {body:?}")),
+    }
+}
+
+/// #30 (issue #13, defect 7): a webhook in flight on a keep-alive connection when the
+/// shutdown begins is answered with `Connection: close`, then the connection is closed; a
+/// keep-alive connection idle after its answer is closed at once, not at the grace's end.
+async fn responses_during_shutdown_carry_connection_close(framework: Framework) -> Outcome {
+    let guards = Guards {
+        header_read_timeout: Duration::from_secs(30),
+        grace_period: Duration::from_secs(5),
+        ..Guards::default()
+    };
+    let (mut server, handler) =
+        slow_handler_server(framework, Duration::from_secs(1), guards).await;
+    let addr = server.addr;
+    let wire = |event: &str| {
+        let body = testing::call_action().event_id(event).build_json();
+        let mut wire = webhook_head(addr, &format!("content-length: {}\r\n", body.len()));
+        wire.extend_from_slice(body.as_bytes());
+        wire
+    };
+    // One keep-alive connection answered before the shutdown, then idle.
+    let mut idle = BufReader::new(send_raw(addr, &wire("before-shutdown")).await);
+    let (status, headers, _) = read_response(&mut idle, &Method::POST)
+        .await
+        .map_err(|e| format!("no answer before the shutdown: {e}"))?;
+    if status != 200 || says_close(&headers) {
+        return Err(format!(
+            "before the shutdown: {status}, {headers:?} (keep-alive expected)"
+        ));
+    }
+    let in_flight = send_raw(addr, &wire("during-shutdown")).await;
+    handler_reached(&handler, 2).await?;
+    let stopping = Instant::now();
+    server.begin_shutdown();
+    let idle_end = tokio::spawn(ending(idle.into_inner(), guards.grace_period));
+    let end = ending(in_flight, guards.grace_period + SLACK).await;
+    let Some((status, headers, _)) = &end.response else {
+        return Err(format!("the in-flight webhook got no answer: {end:?}"));
+    };
+    if *status != 200 || !says_close(headers) {
+        return Err(format!(
+            "the answer during the shutdown must carry `Connection: close`: {status}, {headers:?}"
+        ));
+    }
+    if !end.closed {
+        return Err("the connection stayed open after its answer during the shutdown".into());
+    }
+    let idle_end = idle_end.await.map_err(|e| e.to_string())?;
+    if !idle_end.closed || idle_end.after >= guards.grace_period {
+        return Err(format!(
+            "an idle keep-alive connection was not closed at the shutdown: {idle_end:?}"
+        ));
+    }
+    server
+        .stopped(guards.grace_period + SLACK)
+        .await
+        .map_err(|e| format!("{e} after {:?}", stopping.elapsed()))
+}
+
+/// A server whose `CALL_ACTION` handler counts its runs and takes `delay` for each (the
+/// deadline is 4 s).
+async fn slow_handler_server(
+    framework: Framework,
+    delay: Duration,
+    guards: Guards,
+) -> (GuardedServer, Arc<Counting>) {
+    let handler = Arc::new(Counting {
+        delay,
+        ..Counting::default()
+    });
+    let webhook = counting_webhook(
+        handler.clone(),
+        conformance::config().deadline(Duration::from_secs(4)),
+    );
+    (serve_guarded(framework, webhook, guards).await, handler)
+}
+
+/// Waits (at most [`SLACK`]) until `handler` has started its `runs`-th run.
+async fn handler_reached(handler: &Counting, runs: usize) -> Outcome {
+    let waiting = Instant::now();
+    while handler.runs.load(Ordering::SeqCst) < runs {
+        if waiting.elapsed() > SLACK {
+            return Err("the in-flight webhook never reached its handler".into());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok(())
+}
+
+/// Whether a response's `Connection` header says `close`.
+fn says_close(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(http::header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|token| token.trim().eq_ignore_ascii_case("close"))
+}
+
+/// What an HTTP/2 client with prior knowledge sends first: the preface, then an empty
+/// `SETTINGS` frame.
+const H2_PRIOR_KNOWLEDGE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0";
+
+/// #27 (issue #13, defect 7): an HTTP/2 prior-knowledge preface on the HTTP/1.1 server gets
+/// a 4xx answer (400) and the connection is closed within 1 s; the server keeps serving.
+async fn http2_prior_knowledge_gets_400_and_a_close(framework: Framework) -> Outcome {
+    let server = serve_guarded(framework, conformance::webhook(), Guards::default()).await;
+    let h2 = send_raw(server.addr, H2_PRIOR_KNOWLEDGE).await;
+    let end = ending(h2, Duration::from_secs(1)).await;
+    let Some((status, _, _)) = &end.response else {
+        return Err(format!("the HTTP/2 preface got no answer: {end:?}"));
+    };
+    if !(400..500).contains(status) {
+        return Err(format!("the HTTP/2 preface must get a 4xx, got {end:?}"));
+    }
+    if !end.closed || end.after > Duration::from_secs(1) {
+        return Err(format!(
+            "the connection was not closed within 1 s of the HTTP/2 preface: {end:?}"
+        ));
+    }
+    still_serving(server.addr).await?;
+    server.shutdown().await
+}
+
+/// #15 (issue #13, defect 7): part of a head at the head timeout gets
+/// `408 Request Timeout` with `Connection: close`, then a close; on a keep-alive connection
+/// the timeout counts from the end of the previous answer.
+async fn partial_head_gets_408_at_the_head_timeout(framework: Framework) -> Outcome {
+    let guards = Guards::default();
+    let server = serve_guarded(framework, conformance::webhook(), guards).await;
+    let partial = b"POST /webhooks/voice HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-ty";
+    let fresh = send_raw(server.addr, partial).await;
+    let started = Instant::now();
+    timed_out_with_408("a new connection", fresh, started, guards).await?;
+
+    let body = fixtures::get("vca_nm_inbound");
+    let mut wire = webhook_head(server.addr, &format!("content-length: {}\r\n", body.len()));
+    wire.extend_from_slice(body.as_bytes());
+    let mut kept = BufReader::new(send_raw(server.addr, &wire).await);
+    let (status, _, _) = read_response(&mut kept, &Method::POST)
+        .await
+        .map_err(|e| format!("no answer to the first webhook: {e}"))?;
+    if status != 200 {
+        return Err(format!("the first webhook got {status}"));
+    }
+    let answered = Instant::now();
+    // Most of a head timeout later, part of the next head.
+    tokio::time::sleep(guards.header_read_timeout / 2).await;
+    let mut kept = kept.into_inner();
+    kept.write_all(partial).await.map_err(|e| e.to_string())?;
+    timed_out_with_408("a keep-alive connection", kept, answered, guards).await?;
+    still_serving(server.addr).await?;
+    server.shutdown().await
+}
+
+/// `stream` (part of a head sent, its wait for the head begun at `since`) gets a 408 with
+/// `Connection: close` at the head timeout, then a close.
+async fn timed_out_with_408(
+    what: &str,
+    stream: TcpStream,
+    since: Instant,
+    guards: Guards,
+) -> Outcome {
+    let end = ending(stream, guards.header_read_timeout + SLACK).await;
+    let Some((status, headers, _)) = &end.response else {
+        return Err(format!("{what}: a partial head got no 408: {end:?}"));
+    };
+    if *status != 408 || !says_close(headers) {
+        return Err(format!(
+            "{what}: expected 408 with `Connection: close`, got {status}, {headers:?}"
+        ));
+    }
+    let at = since.elapsed();
+    if at + Duration::from_millis(200) < guards.header_read_timeout {
+        return Err(format!("{what}: answered 408 early, after {at:?}"));
+    }
+    if !end.closed {
+        return Err(format!("{what}: the connection stayed open after the 408"));
+    }
+    Ok(())
+}

@@ -93,6 +93,11 @@ robustness_tests! {
     trickling_refused_clients_do_not_take_the_slots_of_webhooks,
     // Issue 13, defect 6: a replayed event id does not fetch another call's reply.
     replayed_event_id_with_another_body_is_not_answered_from_the_store,
+    // Issue #13, defects 3 and 7 (connection slots, shutdown, HTTP/2, head timeout).
+    idle_connections_are_shed_at_the_cap_for_a_working_client,
+    responses_during_shutdown_carry_connection_close,
+    http2_prior_knowledge_gets_400_and_a_close,
+    partial_head_gets_408_at_the_head_timeout,
 }
 
 /// One list: every case has a test here for each adapter, and every row of the spec (1-32)

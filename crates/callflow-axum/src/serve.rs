@@ -18,14 +18,15 @@ use tokio::net::TcpListener;
 ///
 /// Handlers see the peer address as `ConnectInfo<SocketAddr>` (as with
 /// `into_make_service_with_connect_info`). Connections speak HTTP/1.1 (what 8x8 and
-/// reverse proxies use), without upgrades.
+/// reverse proxies use), without upgrades; an HTTP/2 prior-knowledge preface gets
+/// `400 Bad Request` and a close.
 ///
 /// | guard | default | what happens |
 /// |---|---|---|
-/// | [`header_read_timeout`](ServeConfig::header_read_timeout) | 10 s | a request head (or an idle keep-alive connection) not complete in time: the connection is closed |
+/// | [`header_read_timeout`](ServeConfig::header_read_timeout) | 10 s | a request head not complete in time: `408 Request Timeout` with `Connection: close` if part of it came, then close; a connection that sent nothing (new or keep-alive): close |
 /// | [`body_read_timeout`](ServeConfig::body_read_timeout) | 10 s | the webhook's body not complete in time after its head: the core's `408 request_timeout`, then close |
-/// | [`max_connections`](ServeConfig::max_connections) | 1024 | further connections wait in the listen backlog until one closes |
-/// | [`grace_period`](ServeConfig::grace_period) | 10 s | on shutdown: stop accepting, let in-flight requests finish, then close whatever is left |
+/// | [`max_connections`](ServeConfig::max_connections) | 1024, lowered to fit the open-file limit (raised to the hard limit at start; logged) | at the cap, a new connection closes the one with no request in progress that has waited longest (at least 0.1 s) for a head, and takes its slot; if every connection is busy, it waits for one |
+/// | [`grace_period`](ServeConfig::grace_period) | 10 s | on shutdown: stop accepting, close idle connections, let in-flight requests finish (answered with `Connection: close`), then close whatever is left |
 ///
 /// ```no_run
 /// use axum::Router;

@@ -7,6 +7,29 @@
 //! [`ServeConfig`], the defaults, [`BodyReadTimeout`] and [`shutdown_signal`], and wrap
 //! [`serve_http1`] with their own app type. (actix-web runs its own server: its adapter maps
 //! the same settings onto it.)
+//!
+//! ## Behaviour
+//!
+//! - **Head timeout** ([`ServeConfig::header_read_timeout`]): counted from the connection's
+//!   start or the end of its previous response. Part of a head at the timeout gets
+//!   `408 Request Timeout` with `Connection: close`, then a close; a connection that sent no
+//!   byte of a head (new, or keep-alive after an answer) is closed.
+//! - **Connection cap** ([`ServeConfig::max_connections`]): sized at start to the open-file
+//!   limit. At the cap, idle connections are shed first: a new connection closes the one
+//!   with no request in progress (no byte of a head, or part of one) that has waited longest
+//!   for its head, at least 0.1 s, and takes its slot; a connection with a request in
+//!   progress is never shed, and when every slot is busy new connections wait for one.
+//! - **Shutdown** ([`ServeConfig::grace_period`]): no new connections; idle connections are
+//!   closed at once; a request in progress is answered with `Connection: close`, then its
+//!   connection is closed; whatever is left at the end of the grace period is closed.
+//! - **HTTP/2**: connections speak HTTP/1.1; an HTTP/2 prior-knowledge preface
+//!   (`PRI * HTTP/2.0`) gets `400 Bad Request` with `Connection: close`, then a close.
+//!
+//! Inside: the accept loop and the shutdown (here), the registry of live connections that
+//! picks the one to shed (`registry`), each connection's phase (`phase`), the socket
+//! wrapper that times heads and writes the 408 and 400 answers hyper would not
+//! (`socket`), the response body that keeps a connection busy until it is sent (`body`),
+//! and one connection's task (`connection`).
 
 use std::error::Error as StdError;
 use std::future::Future;
@@ -17,11 +40,19 @@ use std::time::Duration;
 
 use http::{Request, Response};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tower_service::Service;
+
+use crate::connection::Connection;
+use crate::registry::Registry;
+
+mod body;
+mod connection;
+mod phase;
+mod registry;
+mod socket;
 
 /// Default [`ServeConfig::header_read_timeout`]: 10 s.
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -50,8 +81,9 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 #[non_exhaustive]
 pub struct ServeConfig {
     /// How long a client may take to send a request head (request line and headers),
-    /// counted from the connection's start or the end of its previous response; the
-    /// connection is closed after it. This is also the idle timeout of keep-alive
+    /// counted from the connection's start or the end of its previous response. Part of a
+    /// head at the timeout gets `408 Request Timeout` with `Connection: close`, then a
+    /// close; no byte of one, a close. This is also the idle timeout of keep-alive
     /// connections. Default [`DEFAULT_HEADER_READ_TIMEOUT`].
     pub header_read_timeout: Duration,
     /// The whole-request read deadline: once the head is in, the webhook's body must be
@@ -59,11 +91,25 @@ pub struct ServeConfig {
     /// connection is closed. A request is thus read in full within
     /// `header_read_timeout + body_read_timeout`. Default [`DEFAULT_BODY_READ_TIMEOUT`].
     pub body_read_timeout: Duration,
-    /// Most connections served at once; further ones wait in the listen backlog. Default
-    /// [`DEFAULT_MAX_CONNECTIONS`].
+    /// Most connections served at once. At start, [`serve_http1`] raises the soft
+    /// `RLIMIT_NOFILE` to the hard limit and lowers the cap if it still does not fit the
+    /// descriptors ([`callflow::limits::connection_cap`], one descriptor per connection;
+    /// logged), so that the cap, not `EMFILE`, bounds the server.
+    ///
+    /// At the cap, a new connection closes the connection with no request in progress
+    /// (idle, or part of a head) that has waited longest for its next head, if it has
+    /// waited at least 0.1 s, and takes its slot: idle connections cannot keep a client
+    /// out. When every connection has a request in progress, further ones wait for a slot
+    /// until one ends or goes idle (the next one accepted, the others in the listen
+    /// backlog). Default [`DEFAULT_MAX_CONNECTIONS`].
+    ///
+    /// Connections beyond the cap wait in the listener's backlog until accepted; bind it
+    /// with room for a flood (tokio's `TcpListener::bind` allows 1024; a longer queue
+    /// makes the kernel drop handshakes, which clients retry only after a second).
     pub max_connections: usize,
     /// On shutdown, how long in-flight requests get to finish before the remaining
-    /// connections are closed. Default [`DEFAULT_GRACE_PERIOD`].
+    /// connections are closed. Idle connections are closed at once; a request in progress
+    /// is answered with `Connection: close`. Default [`DEFAULT_GRACE_PERIOD`].
     pub grace_period: Duration,
 }
 
@@ -116,9 +162,16 @@ pub struct BodyReadTimeout(pub Duration);
 /// closes what is left after [`ServeConfig::grace_period`]. Returns once every connection is
 /// closed.
 ///
+/// At start the connection cap is sized to the open-file limit
+/// ([`callflow::limits::connection_cap`]: the soft `RLIMIT_NOFILE` is raised to the hard one,
+/// and the cap lowered if it still does not fit; logged). At the cap, a new connection
+/// closes the oldest one with no request in progress and takes its slot; see
+/// [`ServeConfig::max_connections`].
+///
 /// Every request gets two extensions before `app` sees it: `peer(addr)` (the adapter's own
 /// peer-address type) and a [`BodyReadTimeout`]. Connections speak HTTP/1.1 (what 8x8 and
-/// reverse proxies use), without upgrades.
+/// reverse proxies use), without upgrades; an HTTP/2 prior-knowledge preface gets
+/// `400 Bad Request` and a close.
 pub async fn serve_http1<S, B, P, F>(
     listener: TcpListener,
     app: S,
@@ -136,17 +189,14 @@ where
     P: Clone + Send + Sync + 'static,
     F: Future<Output = ()> + Send,
 {
-    let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
+    let cap = callflow::limits::connection_cap(config.max_connections, 1, 1);
+    let slots = Arc::new(Semaphore::new(cap));
+    let mut registry = Registry::new(cap);
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
     let mut signal = std::pin::pin!(signal);
     loop {
         while connections.try_join_next().is_some() {}
-        let permit = tokio::select! {
-            biased;
-            () = &mut signal => break,
-            permit = slots.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
-        };
         let (stream, addr) = tokio::select! {
             biased;
             () = &mut signal => break,
@@ -158,35 +208,20 @@ where
                 }
             },
         };
-        let app = app.clone();
-        let peer_extension = peer(addr);
-        let body_read_timeout = BodyReadTimeout(config.body_read_timeout);
-        let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
-            req.extensions_mut().insert(peer_extension.clone());
-            req.extensions_mut().insert(body_read_timeout);
-            let mut app = app.clone();
-            async move { app.call(req).await }
-        });
-        let mut stop = stop_rx.clone();
-        let header_read_timeout = config.header_read_timeout;
-        connections.spawn(async move {
-            let _permit = permit;
-            let conn = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(header_read_timeout)
-                .serve_connection(TokioIo::new(stream), service);
-            let mut conn = std::pin::pin!(conn);
-            let result = tokio::select! {
-                result = conn.as_mut() => result,
-                _ = async { stop.wait_for(|stop| *stop).await.map(|_| ()) } => {
-                    conn.as_mut().graceful_shutdown();
-                    conn.await
-                }
-            };
-            if let Err(e) = result {
-                tracing::debug!(error = %e, peer = %addr, "connection ended with an error");
-            }
-        });
+        let permit = tokio::select! {
+            biased;
+            () = &mut signal => break,
+            permit = registry.slot(&slots) => permit,
+        };
+        let connection = Connection {
+            stream,
+            addr,
+            peer: peer(addr),
+            permit,
+            state: registry.add(),
+            stop: stop_rx.clone(),
+        };
+        connections.spawn(connection.serve(app.clone(), config));
     }
     drop(listener);
     let _ = stop_tx.send(true);
