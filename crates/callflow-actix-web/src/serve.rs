@@ -148,7 +148,7 @@ pub struct BodyReadTimeout(pub Duration);
 /// in it: each connection costs two descriptors (its socket, and a duplicate kept in its
 /// connection data, through which the adapter shuts down a connection actix-web would keep),
 /// times the number of workers, after a reserve (`callflow::limits::connection_cap`; the
-/// result is logged). It also widens the listener's backlog to 2048
+/// result is logged). It also widens the listener's backlog to `callflow::limits::LISTEN_BACKLOG` (4096)
 /// (`callflow::limits::widen_backlog`: `std::net::TcpListener::bind` leaves 128, which a
 /// connection flood overflows, dropping legitimate clients' handshakes).
 ///

@@ -166,7 +166,9 @@ pub struct BodyReadTimeout(pub Duration);
 /// ([`callflow::limits::connection_cap`]: the soft `RLIMIT_NOFILE` is raised to the hard one,
 /// and the cap lowered if it still does not fit; logged). At the cap, a new connection
 /// closes the oldest one with no request in progress and takes its slot; see
-/// [`ServeConfig::max_connections`].
+/// [`ServeConfig::max_connections`]. The listener's backlog is widened to
+/// [`callflow::limits::LISTEN_BACKLOG`] ([`callflow::limits::widen_backlog`]), so that a
+/// connection flood does not make the kernel drop legitimate clients' handshakes.
 ///
 /// Every request gets two extensions before `app` sees it: `peer(addr)` (the adapter's own
 /// peer-address type) and a [`BodyReadTimeout`]. Connections speak HTTP/1.1 (what 8x8 and
@@ -190,6 +192,7 @@ where
     F: Future<Output = ()> + Send,
 {
     let cap = callflow::limits::connection_cap(config.max_connections, 1, 1);
+    callflow::limits::widen_backlog(&listener);
     let slots = Arc::new(Semaphore::new(cap));
     let mut registry = Registry::new(cap);
     let (stop_tx, stop_rx) = watch::channel(false);
