@@ -15,7 +15,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::net::tcp::OwnedWriteHalf;
 
-use super::{Outcome, SLACK, conformance_handler, futures_join};
+use super::Outcome;
+use super::support::{SLACK, conformance_handler, futures_join};
 use crate::{Framework, Guards, http_client, read_response, request_head, serve_guarded};
 
 /// How long a refused connection may live after its answer (the contract), before
