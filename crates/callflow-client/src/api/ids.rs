@@ -281,7 +281,7 @@ mod tests {
         assert!(SessionId::new("03cc8cac-376b-11ef-a28b-0582ff0039d5").is_ok());
         assert!(SessionId::new("03cc8cac-376b-11ef-a28b-0582ff0039d").is_err());
         assert!(SessionId::new("../../etc").is_err());
-        assert_eq!(JobId::new("a/b c").is_err(), true);
+        assert!(JobId::new("a/b c").is_err());
         assert_eq!(JobId::new("a/b").unwrap().path_segment(), "a%2Fb");
         assert!(JobId::new("").is_err());
     }
