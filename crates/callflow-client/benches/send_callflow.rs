@@ -4,7 +4,9 @@
 //! - `client_loopback`: `build` plus `Client::send_callflow` against a local server
 //!   (request building, headers, the tracing span, the answer parsed and checked);
 //! - `reqwest_loopback`: the same pre-serialized body posted with a bare `reqwest::Client`
-//!   and the answer parsed: the floor any client pays on this machine.
+//!   and the answer parsed: the floor any client pays on this machine;
+//! - `reqwest_loopback_timeout`: the same with a per-request timeout, which the client always
+//!   sets.
 //!
 //! The client's overhead is `client_loopback - reqwest_loopback`. Without a tracing
 //! subscriber the span costs next to nothing, as in a service that filters it out.
@@ -85,6 +87,22 @@ fn bench(c: &mut Criterion) {
                 .post(&url)
                 .bearer_auth("bench-key")
                 .header("content-type", "application/json")
+                .body(body.clone())
+                .send()
+                .await
+                .unwrap();
+            let bytes = resp.bytes().await.unwrap();
+            black_box(serde_json::from_slice::<SendCallflowResponse>(&bytes).unwrap())
+        })
+    });
+    // The same with a per-request timeout, as the client always sets one.
+    g.bench_function("reqwest_loopback_timeout", |b| {
+        b.to_async(&rt).iter(|| async {
+            let resp = raw
+                .post(&url)
+                .bearer_auth("bench-key")
+                .header("content-type", "application/json")
+                .timeout(Duration::from_secs(30))
                 .body(body.clone())
                 .send()
                 .await
