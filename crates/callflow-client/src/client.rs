@@ -269,7 +269,18 @@ impl Client {
     /// returned when the session was `CREATED`; a refusal is an [`Error`] of kind
     /// [`ErrorKind::InvalidRequest`] carrying 8x8's `statusCode` (e.g. -1014, caller id not
     /// whitelisted). Never sent twice unless [`RetryPolicy::retry_send_callflow`] is on.
+    ///
+    /// A `validUntil` that has already passed is refused here too (8x8's -1015).
     pub async fn send_callflow(&self, req: &SendCallflow) -> Result<SendCallflowResponse, Error> {
+        if req
+            .valid_until_time()
+            .is_some_and(|t| t.has_passed(std::time::SystemTime::now()))
+        {
+            return Err(Error::invalid(
+                Some(Operation::SendCallflow),
+                InvalidRequest::expired(),
+            ));
+        }
         let body = Bytes::from(req.to_vec());
         self.send_callflow_body(body).await
     }

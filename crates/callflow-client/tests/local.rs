@@ -227,6 +227,19 @@ async fn requests_the_document_forbids_are_refused_before_sending() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some(-1013));
+    // A validUntil that has passed: 8x8's -1015.
+    let stale = SendCallflow::new(voice_message())
+        .unwrap()
+        .valid_until(callflow_client::api::ValidUntil::parse("2020-01-01T00:00:00.000Z").unwrap());
+    let err = client.send_callflow(&stale).await.unwrap_err();
+    assert_eq!(
+        (err.kind(), err.code()),
+        (ErrorKind::InvalidRequest, Some(-1015))
+    );
+    assert!(
+        err.to_string().contains("`validUntil` has already passed"),
+        "{err}"
+    );
     // An invalid destination: -1017, never printed in clear.
     let err = SendCallflow::new(
         callflow::CallFlow::new()

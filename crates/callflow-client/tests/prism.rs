@@ -563,9 +563,18 @@ fn prism_validates_every_request() {
         sent += 1;
     });
 
-    // Prism's verdict on every request, from its log.
-    std::thread::sleep(Duration::from_millis(500));
-    let blocks = prism.requests();
+    // Prism's verdict on every request, from its log (once it has logged them all).
+    let waited = Instant::now();
+    let mut blocks = prism.requests();
+    while waited.elapsed() < Duration::from_secs(10)
+        && (blocks.len() < sent
+            || !blocks
+                .last()
+                .is_some_and(|(_, l)| l.iter().any(|l| l.contains("Responding with"))))
+    {
+        std::thread::sleep(Duration::from_millis(100));
+        blocks = prism.requests();
+    }
     assert_eq!(blocks.len(), sent, "one log block per request");
     let mut passed = 0;
     let mut failures = Vec::new();

@@ -80,6 +80,7 @@ enum Repr {
     Field {
         field: &'static str,
         message: &'static str,
+        code: Option<i64>,
     },
 }
 
@@ -89,7 +90,20 @@ impl InvalidRequest {
     }
 
     pub(crate) fn bad_field(field: &'static str, message: &'static str) -> Self {
-        Self(Repr::Field { field, message })
+        Self(Repr::Field {
+            field,
+            message,
+            code: None,
+        })
+    }
+
+    /// A `validUntil` that has passed: 8x8 would answer -1015.
+    pub(crate) fn expired() -> Self {
+        Self(Repr::Field {
+            field: "validUntil",
+            message: "has already passed (8x8 would refuse the request with -1015)",
+            code: Some(-1015),
+        })
     }
 
     /// The callflow's violations, when the callflow was refused.
@@ -100,11 +114,13 @@ impl InvalidRequest {
         }
     }
 
-    /// 8x8's code of the first violation (e.g. -1013), when the callflow was refused.
+    /// 8x8's code for the refusal: the first violation's (e.g. -1013) when the callflow was
+    /// refused, -1015 for a `validUntil` that has passed, otherwise none.
     pub fn code(&self) -> Option<i64> {
-        self.violations()
-            .and_then(|v| v.violations().first())
-            .map(|v| i64::from(v.code.as_i32()))
+        match &self.0 {
+            Repr::Callflow(v) => v.violations().first().map(|v| i64::from(v.code.as_i32())),
+            Repr::Field { code, .. } => *code,
+        }
     }
 
     /// The refused field (`validUntil`, `url`, `subAccountId`, …), when it was not the
@@ -127,7 +143,7 @@ impl fmt::Display for InvalidRequest {
                 "the callflow breaks 8x8's rules: {}",
                 mask_numbers(&v.to_string())
             ),
-            Repr::Field { field, message } => write!(f, "`{field}` {message}"),
+            Repr::Field { field, message, .. } => write!(f, "`{field}` {message}"),
         }
     }
 }

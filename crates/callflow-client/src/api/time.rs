@@ -142,6 +142,20 @@ impl ValidUntil {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Milliseconds since 1970-01-01T00:00:00Z.
+    pub fn unix_millis(&self) -> i64 {
+        let b = self.0.as_bytes();
+        let secs = date_time_prefix(b).expect("checked when made");
+        let millis = digits(&b[20..23]).expect("checked when made");
+        secs * 1000 + i64::from(millis)
+    }
+
+    /// Whether the time is before `now` (8x8 refuses such a request with -1015).
+    pub fn has_passed(&self, now: SystemTime) -> bool {
+        let (secs, millis) = system_time_parts(now);
+        self.unix_millis() < secs * 1000 + i64::from(millis)
+    }
 }
 
 impl fmt::Display for ValidUntil {
@@ -323,7 +337,11 @@ mod tests {
             assert!(ValidUntil::parse(bad).is_err(), "{bad}");
         }
         let t = UNIX_EPOCH + Duration::from_millis(1_719_813_023_550);
-        assert_eq!(ValidUntil::at(t).as_str(), "2024-07-01T05:50:23.550Z");
+        let v = ValidUntil::at(t);
+        assert_eq!(v.as_str(), "2024-07-01T05:50:23.550Z");
+        assert_eq!(v.unix_millis(), 1_719_813_023_550);
+        assert!(v.has_passed(t + Duration::from_millis(1)));
+        assert!(!v.has_passed(t));
     }
 
     #[test]
