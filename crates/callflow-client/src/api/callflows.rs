@@ -136,31 +136,30 @@ api_enum! {
 /// only when [`SendCallflowResponse::is_created`] holds; a refusal becomes an
 /// [`Error`](crate::Error) carrying `statusCode`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 #[non_exhaustive]
 pub struct SendCallflowResponse {
     /// The session's id, as in its `CALL_ACTION` and `SESSION_SUMMARY` webhooks (on success).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
     /// `CREATED` or `NOT_CREATED`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub session_status: Option<Open<SessionStatus>>,
     /// The id 8x8 gave this request.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub call_flow_request_id: Option<String>,
     /// Echo of the request's `validUntil`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_until: Option<String>,
     /// `1` when created; a negative validation code (-1001 … -1020, -9999) when refused; the
     /// HTTP status for 401, 404 and 500.
     #[serde(
-        default,
         deserialize_with = "lenient::opt_i64",
         skip_serializing_if = "Option::is_none"
     )]
     pub status_code: Option<i64>,
     /// 8x8's message (`Created`, or what is wrong).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status_message: Option<String>,
 }
 

@@ -17,40 +17,38 @@ use super::{Open, SessionStatus, lenient};
 ///
 /// Every field is optional and numbers may be strings.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 #[non_exhaustive]
 pub struct ApiErrorBody {
     /// 8x8's `statusCode`.
     #[serde(
-        default,
         deserialize_with = "lenient::opt_i64",
         skip_serializing_if = "Option::is_none"
     )]
     pub status_code: Option<i64>,
     /// 8x8's `statusMessage`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status_message: Option<String>,
     /// 8x8's `code` (log exports).
     #[serde(
-        default,
         deserialize_with = "lenient::opt_i64",
         skip_serializing_if = "Option::is_none"
     )]
     pub code: Option<i64>,
     /// 8x8's `message` (log exports).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// The id 8x8 gave the error.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_id: Option<String>,
     /// When; the document's schema shows an object as its example, so any JSON is kept.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<serde_json::Value>,
     /// Send Callflow: `NOT_CREATED`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub session_status: Option<Open<SessionStatus>>,
     /// Send Callflow: the request's id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub call_flow_request_id: Option<String>,
 }
 

@@ -89,11 +89,11 @@ impl LogExportRequest {
 
 /// The answer to starting an export (HTTP 202).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 #[non_exhaustive]
 pub struct LogExportJob {
     /// The job, to ask for its result ([`JobId::new`](super::JobId::new)).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub job_id: Option<String>,
 }
 
@@ -119,17 +119,17 @@ api_enum! {
 
 /// The answer to `GET /messages/exports/{jobId}`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 #[non_exhaustive]
 pub struct LogExportStatus {
     /// The job's state.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<Open<JobStatus>>,
     /// Links to the CSV files, when `succeeded`.
-    #[serde(default, deserialize_with = "lenient::vec_or_null")]
+    #[serde(deserialize_with = "lenient::vec_or_null")]
     pub data: Vec<String>,
     /// When the links expire (UTC).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires: Option<String>,
 }
 

@@ -2,62 +2,47 @@
 //! API's 422 has `"statusCode": "1001"`), and fields whose documented type drifts.
 
 use std::fmt;
+use std::marker::PhantomData;
 
 use serde::Deserializer;
 use serde::de::{self, Visitor};
 
-struct OptI64;
+/// The number types a lenient field can hold.
+pub(crate) trait Lenient: Sized + std::str::FromStr {
+    fn from_i64(v: i64) -> Option<Self>;
+    fn from_u64(v: u64) -> Option<Self>;
+    fn from_f64(v: f64) -> Option<Self>;
+}
 
-impl<'de> Visitor<'de> for OptI64 {
-    type Value = Option<i64>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an integer or a string holding an integer")
+impl Lenient for i64 {
+    fn from_i64(v: i64) -> Option<Self> {
+        Some(v)
     }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
+    fn from_u64(v: u64) -> Option<Self> {
+        i64::try_from(v).ok()
     }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Some(v))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        i64::try_from(v)
-            .map(Some)
-            .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        if v.fract() == 0.0 && v.is_finite() && v.abs() < 9.0e15 {
-            Ok(Some(v as i64))
-        } else {
-            Err(E::invalid_value(de::Unexpected::Float(v), &self))
-        }
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        let t = v.trim();
-        if t.is_empty() {
-            return Ok(None);
-        }
-        t.parse::<i64>()
-            .map(Some)
-            .map_err(|_| E::invalid_value(de::Unexpected::Other("a non-numeric string"), &self))
+    fn from_f64(v: f64) -> Option<Self> {
+        // 13.0 is an integer written as a float; 13.5 is not.
+        (v.fract() == 0.0 && v.is_finite() && v.abs() < 9.0e15).then_some(v as i64)
     }
 }
 
-/// `Option<i64>` from a JSON number, a numeric string, `null` or nothing.
-pub(crate) fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    d.deserialize_option(OptI64)
+impl Lenient for f64 {
+    fn from_i64(v: i64) -> Option<Self> {
+        Some(v as f64)
+    }
+    fn from_u64(v: u64) -> Option<Self> {
+        Some(v as f64)
+    }
+    fn from_f64(v: f64) -> Option<Self> {
+        Some(v)
+    }
 }
 
-struct OptF64;
+struct Opt<T>(PhantomData<T>);
 
-impl<'de> Visitor<'de> for OptF64 {
-    type Value = Option<f64>;
+impl<'de, T: Lenient> Visitor<'de> for Opt<T> {
+    type Value = Option<T>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a number or a string holding a number")
@@ -72,28 +57,39 @@ impl<'de> Visitor<'de> for OptF64 {
         d.deserialize_any(self)
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Some(v as f64))
+        T::from_i64(v)
+            .map(Some)
+            .ok_or_else(|| E::invalid_value(de::Unexpected::Signed(v), &self))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Some(v as f64))
+        T::from_u64(v)
+            .map(Some)
+            .ok_or_else(|| E::invalid_value(de::Unexpected::Unsigned(v), &self))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(Some(v))
+        T::from_f64(v)
+            .map(Some)
+            .ok_or_else(|| E::invalid_value(de::Unexpected::Float(v), &self))
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
         let t = v.trim();
         if t.is_empty() {
             return Ok(None);
         }
-        t.parse::<f64>()
+        t.parse::<T>()
             .map(Some)
             .map_err(|_| E::invalid_value(de::Unexpected::Other("a non-numeric string"), &self))
     }
 }
 
+/// `Option<i64>` from a JSON number, a numeric string, `null` or nothing.
+pub(crate) fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    d.deserialize_option(Opt(PhantomData))
+}
+
 /// `Option<f64>` from a JSON number, a numeric string, `null` or nothing.
 pub(crate) fn opt_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-    d.deserialize_option(OptF64)
+    d.deserialize_option(Opt(PhantomData))
 }
 
 /// `Vec<T>` from an array, `null` or nothing.

@@ -44,6 +44,33 @@ pub use recordings::{
 pub use time::{ExportTime, ValidUntil};
 pub use webhooks::{CreateWebhook, DeletedWebhook, WebhookInfo, WebhookList, WebhookType};
 
+/// The `statusCode` and `statusMessage` that most of 8x8's answers carry (`0` and `ok` on
+/// success), flattened into them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+#[non_exhaustive]
+pub struct ApiStatus {
+    /// `statusCode` (a number, or a numeric string).
+    #[serde(
+        deserialize_with = "lenient::opt_i64",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub status_code: Option<i64>,
+    /// `statusMessage`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_message: Option<String>,
+}
+
+impl ApiStatus {
+    /// A status with `code` and `message` (for a server of the API).
+    pub fn new(code: i64, message: impl Into<String>) -> Self {
+        Self {
+            status_code: Some(code),
+            status_message: Some(message.into()),
+        }
+    }
+}
+
 /// 8x8's documented server for the Voice API.
 pub const DEFAULT_BASE_URL: &str = "https://voice.8x8.com";
 

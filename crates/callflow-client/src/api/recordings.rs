@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::open::api_enum;
-use super::{InvalidRequest, Open, Secret, lenient};
+use super::{ApiStatus, InvalidRequest, Open, Secret, lenient};
 
 api_enum! {
     /// Where 8x8 uploads recordings to.
@@ -107,97 +107,81 @@ impl RecordingPushConfigRequest {
 /// The recording push configuration as 8x8 returns it (get, create and delete answer alike;
 /// the password is never returned, only `passwordSet`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 #[non_exhaustive]
 pub struct RecordingPushConfig {
     /// `true` in the answer to a delete.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub delete: Option<bool>,
     /// The sub-account.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_account_id: Option<String>,
     /// The protocol (`S3`, `SFTP`, `ftp`, …).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub protocol: Option<Open<PushProtocol>>,
     /// The host.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     /// The port.
     #[serde(
-        default,
         deserialize_with = "lenient::opt_i64",
         skip_serializing_if = "Option::is_none"
     )]
     pub port: Option<i64>,
     /// The user name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
     /// Whether a password is set.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub password_set: Option<bool>,
     /// The folder.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
-    /// `0` on success.
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_i64",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub status_code: Option<i64>,
-    /// `ok` on success.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status_message: Option<String>,
+    /// `statusCode` and `statusMessage`.
+    #[serde(flatten)]
+    pub status: ApiStatus,
 }
 
 /// One recording of a session.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 #[non_exhaustive]
 pub struct Recording {
     /// The recording's id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub recording_id: Option<String>,
     /// The session's id (the schema spells it `sessionid`, the guide `sessionId`: both read).
-    #[serde(default, alias = "sessionid", skip_serializing_if = "Option::is_none")]
+    #[serde(alias = "sessionid", skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
     /// The sub-account.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_account_id: Option<String>,
     /// Its state (e.g. `completed`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// Where the file was pushed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_file_url: Option<String>,
     /// Length in seconds.
     #[serde(
-        default,
         deserialize_with = "lenient::opt_i64",
         skip_serializing_if = "Option::is_none"
     )]
     pub duration: Option<i64>,
     /// When recording started.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_recording_time: Option<String>,
 }
 
 /// The answer to `GET /recordings/{sessionId}`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 #[non_exhaustive]
 pub struct Recordings {
     /// The session's recordings (none when 8x8 sends no list).
-    #[serde(default, deserialize_with = "lenient::vec_or_null")]
+    #[serde(deserialize_with = "lenient::vec_or_null")]
     pub recordings: Vec<Recording>,
-    /// `0` on success.
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_i64",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub status_code: Option<i64>,
-    /// `ok` on success.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status_message: Option<String>,
+    /// `statusCode` and `statusMessage`.
+    #[serde(flatten)]
+    pub status: ApiStatus,
 }

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ids::is_http_url;
 use super::open::api_enum;
-use super::{InvalidRequest, Open, Secret, lenient};
+use super::{ApiStatus, InvalidRequest, Open, Secret, lenient};
 
 api_enum! {
     /// The webhook types 8x8 posts to.
@@ -124,51 +124,43 @@ impl CreateWebhook {
 
 /// One registered webhook, as 8x8 lists it (the secret is never returned).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 #[non_exhaustive]
 pub struct WebhookInfo {
     /// The type.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub webhook_type: Option<Open<WebhookType>>,
     /// Where 8x8 posts.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// Whether 8x8 posts to it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// Whether an `httpAuthHeader` is set.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub http_auth_header_available: Option<bool>,
 }
 
 /// The answer to listing or creating webhooks.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 #[non_exhaustive]
 pub struct WebhookList {
     /// The sub-account.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_account_id: Option<String>,
     /// How many webhooks are registered.
     #[serde(
-        default,
         deserialize_with = "lenient::opt_i64",
         skip_serializing_if = "Option::is_none"
     )]
     pub count: Option<i64>,
     /// The registrations.
-    #[serde(default, deserialize_with = "lenient::vec_or_null")]
+    #[serde(deserialize_with = "lenient::vec_or_null")]
     pub webhooks: Vec<WebhookInfo>,
-    /// `0` on success.
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_i64",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub status_code: Option<i64>,
-    /// `ok` on success.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status_message: Option<String>,
+    /// `statusCode` and `statusMessage`.
+    #[serde(flatten)]
+    pub status: ApiStatus,
 }
 
 impl WebhookList {
@@ -182,34 +174,27 @@ impl WebhookList {
 
 /// The answer to deleting a webhook: the deleted registration, flat.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 #[non_exhaustive]
 pub struct DeletedWebhook {
     /// The sub-account.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_account_id: Option<String>,
     /// The type.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub webhook_type: Option<Open<WebhookType>>,
     /// The URL it had.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// Whether it was enabled.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// Whether it had an `httpAuthHeader`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub http_auth_header_available: Option<bool>,
-    /// `0` on success.
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_i64",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub status_code: Option<i64>,
-    /// `deleted` on success.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status_message: Option<String>,
+    /// `statusCode` and `statusMessage`.
+    #[serde(flatten)]
+    pub status: ApiStatus,
 }
 
 #[cfg(test)]
@@ -227,6 +212,20 @@ mod tests {
         let w: WebhookInfo = serde_json::from_str(r#"{"type":"VXX","url":"u"}"#).unwrap();
         assert_eq!(w.webhook_type.unwrap().as_str(), "VXX");
         assert!(!WebhookType::Vnu.deletable());
+    }
+
+    #[test]
+    fn answers_carry_a_flattened_status() {
+        let l: WebhookList = serde_json::from_str(
+            r#"{"count":"1","webhooks":null,"statusCode":"0","statusMessage":"ok"}"#,
+        )
+        .unwrap();
+        assert_eq!((l.count, l.webhooks.len()), (Some(1), 0));
+        assert_eq!(l.status, ApiStatus::new(0, "ok"));
+        assert_eq!(
+            serde_json::to_string(&l).unwrap(),
+            r#"{"count":1,"webhooks":[],"statusCode":0,"statusMessage":"ok"}"#
+        );
     }
 
     #[test]
