@@ -302,10 +302,12 @@ impl Client {
         if answer.is_created() {
             Ok(answer)
         } else {
-            Err(
-                Error::not_created(status, answer.status_code, answer.status_message.as_deref())
-                    .with_attempts(attempts),
+            Err(Error::not_created(
+                status,
+                answer.status.status_code,
+                answer.status.status_message.as_deref(),
             )
+            .with_attempts(attempts))
         }
     }
 

@@ -6,7 +6,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::open::api_enum;
-use super::{InvalidRequest, Open, ValidUntil, lenient};
+use super::{ApiStatus, InvalidRequest, Open, ValidUntil};
 
 /// A Send Callflow request: a callflow that passed the core's validator in
 /// [`Mode::SendCallflow`] (first action `makeCall`, at most two `makeCall`, `hangup` last,
@@ -151,16 +151,11 @@ pub struct SendCallflowResponse {
     /// Echo of the request's `validUntil`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_until: Option<String>,
-    /// `1` when created; a negative validation code (-1001 … -1020, -9999) when refused; the
-    /// HTTP status for 401, 404 and 500.
-    #[serde(
-        deserialize_with = "lenient::opt_i64",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub status_code: Option<i64>,
-    /// 8x8's message (`Created`, or what is wrong).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status_message: Option<String>,
+    /// `statusCode`: `1` when created; a negative validation code (-1001 … -1020, -9999) when
+    /// refused; the HTTP status for 401, 404 and 500. `statusMessage`: 8x8's message
+    /// (`Created`, or what is wrong).
+    #[serde(flatten)]
+    pub status: ApiStatus,
 }
 
 impl SendCallflowResponse {
@@ -169,8 +164,10 @@ impl SendCallflowResponse {
     /// `statusCode`.
     pub fn is_created(&self) -> bool {
         match &self.session_status {
-            Some(s) => *s == SessionStatus::Created && self.status_code.is_none_or(|c| c >= 0),
-            None => self.status_code.is_some_and(|c| c >= 0),
+            Some(s) => {
+                *s == SessionStatus::Created && self.status.status_code.is_none_or(|c| c >= 0)
+            }
+            None => self.status.status_code.is_some_and(|c| c >= 0),
         }
     }
 }

@@ -5,7 +5,7 @@ use std::fmt;
 use callflow::callflow::Violations;
 use serde::{Deserialize, Serialize};
 
-use super::{Open, SessionStatus, lenient};
+use super::{ApiStatus, Open, SessionStatus, lenient};
 
 /// An error body of 8x8's Voice API, in any of the shapes its document shows:
 ///
@@ -20,15 +20,9 @@ use super::{Open, SessionStatus, lenient};
 #[serde(rename_all = "camelCase", default)]
 #[non_exhaustive]
 pub struct ApiErrorBody {
-    /// 8x8's `statusCode`.
-    #[serde(
-        deserialize_with = "lenient::opt_i64",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub status_code: Option<i64>,
-    /// 8x8's `statusMessage`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status_message: Option<String>,
+    /// 8x8's `statusCode` and `statusMessage`.
+    #[serde(flatten)]
+    pub status: ApiStatus,
     /// 8x8's `code` (log exports).
     #[serde(
         deserialize_with = "lenient::opt_i64",
@@ -55,12 +49,13 @@ pub struct ApiErrorBody {
 impl ApiErrorBody {
     /// 8x8's code: `statusCode`, else `code`.
     pub fn error_code(&self) -> Option<i64> {
-        self.status_code.or(self.code)
+        self.status.status_code.or(self.code)
     }
 
     /// 8x8's message: `statusMessage`, else `message`.
     pub fn error_message(&self) -> Option<&str> {
-        self.status_message
+        self.status
+            .status_message
             .as_deref()
             .or(self.message.as_deref())
             .filter(|m| !m.trim().is_empty())

@@ -180,19 +180,11 @@ pub struct DeletedWebhook {
     /// The sub-account.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_account_id: Option<String>,
-    /// The type.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub webhook_type: Option<Open<WebhookType>>,
-    /// The URL it had.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    /// Whether it was enabled.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<bool>,
-    /// Whether it had an `httpAuthHeader`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub http_auth_header_available: Option<bool>,
-    /// `statusCode` and `statusMessage`.
+    /// The registration that was deleted (`type`, `url`, `enabled`,
+    /// `httpAuthHeaderAvailable`).
+    #[serde(flatten)]
+    pub webhook: WebhookInfo,
+    /// `statusCode` and `statusMessage` (`deleted`).
     #[serde(flatten)]
     pub status: ApiStatus,
 }
@@ -212,6 +204,12 @@ mod tests {
         let w: WebhookInfo = serde_json::from_str(r#"{"type":"VXX","url":"u"}"#).unwrap();
         assert_eq!(w.webhook_type.unwrap().as_str(), "VXX");
         assert!(!WebhookType::Vnu.deletable());
+        let d: DeletedWebhook = serde_json::from_str(
+            r#"{"subAccountId":"s","type":"VSS","url":"https://sample.com/test","enabled":false,"httpAuthHeaderAvailable":true,"statusCode":0,"statusMessage":"deleted"}"#,
+        )
+        .unwrap();
+        assert_eq!(d.webhook.webhook_type.unwrap(), WebhookType::Vss);
+        assert_eq!(d.status.status_message.as_deref(), Some("deleted"));
     }
 
     #[test]
