@@ -272,15 +272,8 @@ impl Client {
     ///
     /// A `validUntil` that has already passed is refused here too (8x8's -1015).
     pub async fn send_callflow(&self, req: &SendCallflow) -> Result<SendCallflowResponse, Error> {
-        if req
-            .valid_until_time()
-            .is_some_and(|t| t.has_passed(std::time::SystemTime::now()))
-        {
-            return Err(Error::invalid(
-                Some(Operation::SendCallflow),
-                InvalidRequest::expired(),
-            ));
-        }
+        req.check_not_expired(std::time::SystemTime::now())
+            .map_err(|e| Error::invalid(Some(Operation::SendCallflow), e))?;
         let body = Bytes::from(req.to_vec());
         self.send_callflow_body(body).await
     }

@@ -75,6 +75,16 @@ impl SendCallflow {
         self
     }
 
+    /// Refuses a `validUntil` before `now`: 8x8 answers such a request with -1015. Time
+    /// passes between building and sending, so `Client::send_callflow` checks it
+    /// when it sends.
+    pub fn check_not_expired(&self, now: std::time::SystemTime) -> Result<(), InvalidRequest> {
+        match &self.valid_until {
+            Some(t) if t.has_passed(now) => Err(InvalidRequest::expired()),
+            _ => Ok(()),
+        }
+    }
+
     /// The callflow.
     pub fn callflow(&self) -> &CallFlow {
         &self.flow
