@@ -37,7 +37,7 @@ async fn reply(event: CallAction, _cx: Context) -> Result<CallFlow, HandlerError
     if digits.starts_with('9') {
         return Err(HandlerError::msg("fuzz: handler error"));
     }
-    Ok(CallFlow::new()
+    Ok(CallFlow::builder()
         .say(format!("You pressed {digits}"))
         .hangup())
 }

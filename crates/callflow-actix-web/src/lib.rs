@@ -16,7 +16,7 @@
 //! #[actix_web::main]
 //! async fn main() -> std::io::Result<()> {
 //!     let webhook = Webhook::new(handler_fn(|_event, _cx| async {
-//!         Ok(CallFlow::new().say("Hello!").hangup())
+//!         Ok(CallFlow::builder().say("Hello!").hangup())
 //!     }));
 //!     HttpServer::new(move || {
 //!         App::new()
@@ -45,7 +45,7 @@
 //! ```
 //! use actix_web::{App, web};
 //! # use callflow_actix_web::callflow::{CallFlow, Webhook, handler_fn};
-//! # let webhook = Webhook::new(handler_fn(|_e, _c| async { Ok(CallFlow::new().hangup()) }));
+//! # let webhook = Webhook::new(handler_fn(|_e, _c| async { Ok(CallFlow::builder().hangup()) }));
 //! let app = App::new()
 //!     .app_data(web::Data::new(webhook))
 //!     .route("/8x8/calls", web::route().to(callflow_actix_web::handle));

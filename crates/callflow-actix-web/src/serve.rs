@@ -171,7 +171,7 @@ pub struct BodyReadTimeout(pub Duration);
 /// #[actix_web::main]
 /// async fn main() -> std::io::Result<()> {
 ///     let webhook = Webhook::new(handler_fn(|_event, _cx| async {
-///         Ok(CallFlow::new().say("Hello!").hangup())
+///         Ok(CallFlow::builder().say("Hello!").hangup())
 ///     }));
 ///     let listener = std::net::TcpListener::bind("0.0.0.0:3000")?;
 ///     // Until Ctrl-C or SIGTERM; then at most the grace period.

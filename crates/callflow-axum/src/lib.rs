@@ -18,7 +18,7 @@
 //!
 //! # #[tokio::main] async fn main() -> std::io::Result<()> {
 //! let webhook = Webhook::new(handler_fn(|_event, _cx| async {
-//!     Ok(CallFlow::new().say("Hello!").hangup())
+//!     Ok(CallFlow::builder().say("Hello!").hangup())
 //! }));
 //! let app = Router::new()
 //!     .route("/health", get(|| async { "ok" }))
@@ -46,7 +46,7 @@
 //! ```
 //! use axum::{Router, routing::post};
 //! # use callflow_axum::callflow::{CallFlow, Webhook, handler_fn};
-//! # let webhook = Webhook::new(handler_fn(|_e, _c| async { Ok(CallFlow::new().hangup()) }));
+//! # let webhook = Webhook::new(handler_fn(|_e, _c| async { Ok(CallFlow::builder().hangup()) }));
 //! let app: Router = Router::new()
 //!     .route("/8x8/calls", post(callflow_axum::handle))
 //!     .with_state(webhook);
@@ -94,7 +94,7 @@ pub use serve::{
 /// ```
 /// use axum::Router;
 /// # use callflow_axum::callflow::{CallFlow, Webhook, handler_fn};
-/// # let webhook = Webhook::new(handler_fn(|_e, _c| async { Ok(CallFlow::new().hangup()) }));
+/// # let webhook = Webhook::new(handler_fn(|_e, _c| async { Ok(CallFlow::builder().hangup()) }));
 /// let app: Router = Router::new().route("/webhooks/voice", callflow_axum::route(webhook));
 /// ```
 pub fn route<S>(webhook: Webhook) -> MethodRouter<S>
@@ -176,7 +176,7 @@ mod tests {
 
     fn webhook() -> Webhook {
         Webhook::new(handler_fn(|_e, _c| async {
-            Ok(CallFlow::new().say("Hi").hangup())
+            Ok(CallFlow::builder().say("Hi").hangup())
         }))
     }
 

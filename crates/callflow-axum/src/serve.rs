@@ -34,7 +34,7 @@ use tokio::net::TcpListener;
 ///
 /// # #[tokio::main] async fn main() -> std::io::Result<()> {
 /// let webhook = Webhook::new(handler_fn(|_event, _cx| async {
-///     Ok(CallFlow::new().say("Hello!").hangup())
+///     Ok(CallFlow::builder().say("Hello!").hangup())
 /// }));
 /// let app = Router::new().route("/webhooks/voice", callflow_axum::route(webhook));
 /// let listener = tokio::net::TcpListener::bind("0.0.0.0:3000").await?;

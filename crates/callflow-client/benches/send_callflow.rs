@@ -11,6 +11,7 @@
 //! The client's overhead is `client_loopback - reqwest_loopback`. Without a tracing
 //! subscriber the span costs next to nothing, as in a service that filters it out.
 
+use callflow::MakeCall;
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -24,8 +25,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 const CREATED: &str = r#"{"sessionId":"03cc8cac-376b-11ef-a28b-0582ff0039d5","sessionStatus":"CREATED","callFlowRequestId":"03cc3e8b-376b-11ef-a28b-4dd5d900ecb3","statusCode":1,"statusMessage":"Created"}"#;
 
 fn voice_message() -> CallFlow {
-    CallFlow::new()
-        .make_call("+6568880000", "+6591110001")
+    CallFlow::builder()
+        .make_call(MakeCall::to("+6591110001").caller_id("+6568880000"))
         .say("Hello, this is a reminder about your appointment tomorrow at 2 PM. Press nothing.")
         .play_file("https://example.com/audio/notification.mp3")
         .hangup()

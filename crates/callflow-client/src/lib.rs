@@ -7,7 +7,7 @@
 //! the 14 operations of 8x8's `voice_v1_api.json`.
 //!
 //! ```no_run
-//! use callflow::CallFlow;
+//! use callflow::{CallFlow, MakeCall};
 //! use callflow_client::{Client, Config, api::{CreateWebhook, SendCallflow, SubAccountId, WebhookType}};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -21,7 +21,8 @@
 //! }
 //!
 //! // Send a voice message: checked against 8x8's rules before it leaves.
-//! let flow = CallFlow::new().make_call("+6568880000", "+6591110001").say("Your parcel arrives today.").hangup();
+//! let call = MakeCall::to("+6591110001").caller_id("+6568880000");
+//! let flow = CallFlow::builder().make_call(call).say("Your parcel arrives today.").hangup();
 //! let session = client.send_callflow(&SendCallflow::new(flow)?).await?;
 //! println!("session {}", session.session_id.unwrap_or_default());
 //! # Ok(()) }

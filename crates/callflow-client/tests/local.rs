@@ -3,6 +3,7 @@
 
 mod common;
 
+use callflow::MakeCall;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -242,8 +243,8 @@ async fn requests_the_document_forbids_are_refused_before_sending() {
     );
     // An invalid destination: -1017, never printed in clear.
     let err = SendCallflow::new(
-        callflow::CallFlow::new()
-            .make_call("+6568880000", "+65 9111 0001")
+        callflow::CallFlow::builder()
+            .make_call(MakeCall::to("+65 9111 0001").caller_id("+6568880000"))
             .hangup(),
     )
     .unwrap_err();

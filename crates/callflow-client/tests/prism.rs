@@ -25,6 +25,7 @@
 //!    `timestamp` (a string) an object as example, so Prism cannot produce a 422 that
 //!    conforms to it and answers 500 instead.
 
+use callflow::MakeCall;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -391,8 +392,8 @@ async fn run(c: &Client, op: Operation) -> Result<(), Error> {
         JobId::new("F1T6z9C5tW2QV1pdMzO9xpMXrYEmfnvqORGqpePJGpgzjTJ80TSaZEE7aX2wrgix").unwrap();
     match op {
         Operation::SendCallflow => {
-            let flow = callflow::CallFlow::new()
-                .make_call("+6588000000", "+6590000000")
+            let flow = callflow::CallFlow::builder()
+                .make_call(MakeCall::to("+6590000000").caller_id("+6588000000"))
                 .say("Hello, this is a reminder about your appointment tomorrow at 2 PM.")
                 .play_file("https://example.com/audio/notification.mp3")
                 .hangup();

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use async_trait::async_trait;
 use callflow::callflow::{MakeCall, Say};
 use callflow::event::{CallAction, CallStatus, SessionSummary};
 use callflow::{CallFlow, CallHandler, Context, HandlerError, PhoneNumber};
@@ -119,7 +118,7 @@ impl<S: BindingStore> MaskingHandler<S> {
     }
 
     fn turn_away(&self, text: &str) -> CallFlow {
-        CallFlow::new()
+        CallFlow::builder()
             .say_with(Say::new(text, self.messages.voice_profile.clone()))
             .hangup()
     }
@@ -130,7 +129,6 @@ fn number(n: &PhoneNumber) -> Option<PhoneNumber> {
     normalize_number(n.as_str()).ok()
 }
 
-#[async_trait]
 impl<S: BindingStore> CallHandler for MaskingHandler<S> {
     async fn on_call_action(
         &self,
@@ -139,7 +137,7 @@ impl<S: BindingStore> CallHandler for MaskingHandler<S> {
     ) -> Result<CallFlow, HandlerError> {
         if ev.payload.call_status != CallStatus::CallReceived {
             // The bridged call is over (or an action finished): nothing more to do.
-            return Ok(CallFlow::new().hangup());
+            return Ok(CallFlow::builder().hangup());
         }
         let (Some(vn), Some(caller)) =
             (number(&ev.payload.destination), number(&ev.payload.source))
@@ -158,11 +156,11 @@ impl<S: BindingStore> CallHandler for MaskingHandler<S> {
                     HandlerError::msg("store returned a binding without the caller")
                 })?;
                 tracing::info!(binding = %b.id, record = b.record, "bridging masked call");
-                let mut call = MakeCall::new(vn.as_str(), other.as_str());
+                let mut call = MakeCall::to(other.as_str()).caller_id(vn.as_str());
                 if b.record {
                     call = call.record(true);
                 }
-                Ok(CallFlow::new().make_call_with(call).build())
+                Ok(CallFlow::builder().make_call(call).build())
             }
             Lookup::Expired(b) => {
                 tracing::info!(binding = %b.id, "caller's binding has expired");

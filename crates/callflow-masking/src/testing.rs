@@ -34,7 +34,11 @@ pub const STRANGER: &str = "+6593330003";
 /// `(caller id, destination, callRecording)` when `flow` is one `makeCall`.
 pub fn bridge_target(flow: &CallFlow) -> Option<(String, String, Option<bool>)> {
     match flow.actions() {
-        [Action::MakeCall(m)] => Some((m.source.clone(), m.destination.clone(), m.call_recording)),
+        [Action::MakeCall(m)] => Some((
+            m.source.as_str().to_owned(),
+            m.destination.as_str().to_owned(),
+            m.call_recording,
+        )),
         _ => None,
     }
 }

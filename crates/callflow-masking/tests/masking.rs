@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use callflow::testing::{self, TestClient};
 use callflow::{PhoneNumber, Webhook, default_fallback};
 use callflow_masking::testing::{A, B, VN};
@@ -33,7 +32,6 @@ callflow_masking::binding_store_rules!(sqlite_blocking_lookups, |_test| {
 /// A store that always fails, like a database that is down.
 struct BrokenStore;
 
-#[async_trait]
 impl BindingStore for BrokenStore {
     async fn create(&self, _: NewBinding) -> Result<Binding, StoreError> {
         Err(StoreError::Backend("down".into()))
@@ -71,7 +69,6 @@ async fn store_failure_gives_the_fallback_callflow_never_dead_air() {
 /// The SESSION_SUMMARY's store write fails, unavailable (the lookup before it works).
 struct UnwritableStore(MemoryStore);
 
-#[async_trait]
 impl BindingStore for UnwritableStore {
     async fn create(&self, n: NewBinding) -> Result<Binding, StoreError> {
         self.0.create(n).await

@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 
-use async_trait::async_trait;
 use callflow::PhoneNumber;
 use callflow_masking::{
     Binding, BindingStore, CallRecord, Health, LegRecord, Lookup, NewBinding, StoreError,
@@ -213,7 +212,6 @@ fn call_from_hash(m: &HashMap<String, String>) -> Option<CallRecord> {
     })
 }
 
-#[async_trait]
 impl BindingStore for RedisBindingStore {
     async fn create(&self, new: NewBinding) -> Result<Binding, StoreError> {
         let vn = new.virtual_number();

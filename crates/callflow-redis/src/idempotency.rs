@@ -4,7 +4,6 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use bytes::Bytes;
 use callflow::idempotency::{Claim, Fingerprint, IdempotencyError, IdempotencyStore, StoredReply};
 use redis::Script;
@@ -162,7 +161,6 @@ fn encode(fingerprint: &Fingerprint, reply: &StoredReply) -> Vec<u8> {
     v
 }
 
-#[async_trait]
 impl IdempotencyStore for RedisIdempotencyStore {
     async fn claim(
         &self,

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use callflow::event::{CallAction, SessionSummary};
 use callflow::testing;
-use callflow::{CallFlow, CallHandler, Config, Context, HandlerError, Webhook, async_trait};
+use callflow::{CallFlow, CallHandler, Config, Context, HandlerError, Webhook};
 use callflow_redis::RedisIdempotencyStore;
 use callflow_redis::testing::Scratch;
 use warp::Filter;
@@ -34,7 +34,6 @@ impl Counting {
     }
 }
 
-#[async_trait]
 impl CallHandler for Counting {
     async fn on_call_action(&self, _: CallAction, _: &Context) -> Result<CallFlow, HandlerError> {
         let run = self.call_actions.fetch_add(1, Ordering::SeqCst) + 1;
@@ -43,7 +42,7 @@ impl CallHandler for Counting {
         if run <= self.fail_first {
             return Err(HandlerError::msg("downstream failed"));
         }
-        Ok(CallFlow::new()
+        Ok(CallFlow::builder()
             .say(format!("handled by run {run}"))
             .hangup())
     }
@@ -164,7 +163,10 @@ async fn hundred_simultaneous_call_action_duplicates_on_axum_and_warp_run_the_ha
         1,
         "the handler ran once"
     );
-    let expected = CallFlow::new().say("handled by run 1").hangup().to_json();
+    let expected = CallFlow::builder()
+        .say("handled by run 1")
+        .hangup()
+        .to_json();
     for (i, (status, text)) in replies.iter().enumerate() {
         assert_eq!(
             (*status, text.as_str()),
@@ -215,7 +217,10 @@ async fn a_failed_first_delivery_is_run_again_and_the_retry_answer_is_shared() {
     );
     // The failure released the claim: the retry (on the other instance) runs the handler.
     let retry = burst(&[inst.urls[1].clone(), inst.urls[1].clone()], &body, 1).await;
-    let expected = CallFlow::new().say("handled by run 2").hangup().to_json();
+    let expected = CallFlow::builder()
+        .say("handled by run 2")
+        .hangup()
+        .to_json();
     assert_eq!(retry[0], (200, expected.clone()));
     for r in burst(&inst.urls, &body, 20).await {
         assert_eq!(r, (200, expected.clone()));

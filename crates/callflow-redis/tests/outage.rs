@@ -29,7 +29,7 @@ fn webhook(redis: &Redis) -> TestClient {
 
 fn bridged_to(flow: &CallFlow) -> Option<String> {
     match flow.actions() {
-        [Action::MakeCall(m)] => Some(m.destination.clone()),
+        [Action::MakeCall(m)] => Some(m.destination.as_str().to_owned()),
         _ => None,
     }
 }

@@ -247,7 +247,11 @@ fn describe_flow(flow: &CallFlow) -> String {
         .actions()
         .iter()
         .map(|a| match a {
-            Action::MakeCall(m) => format!("makeCall {} -> {}", m.source, m.destination),
+            Action::MakeCall(m) => format!(
+                "makeCall {} -> {}",
+                m.source.as_str(),
+                m.destination.as_str()
+            ),
             Action::Say(s) => format!("say \"{}\"", short(&s.text, 60)),
             Action::PlayFile(f) => format!("playFile {}", short(&f.file_url, 60)),
             Action::SayAndCapture(c) => {
@@ -692,7 +696,10 @@ impl<'a> Sim<'a> {
                         PhoneNumber::new(m.source.as_str()),
                         PhoneNumber::new(m.destination.as_str()),
                     ));
-                    match self.dial(target, &m.source, &m.destination).await {
+                    match self
+                        .dial(target, m.source.as_str(), m.destination.as_str())
+                        .await
+                    {
                         DialResult::Bridged => {}
                         DialResult::Ended => {
                             if rest > 0 {

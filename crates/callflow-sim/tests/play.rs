@@ -518,20 +518,18 @@ async fn legacy_payload_style_breaks_a_handler_that_only_reads_event_data_dtmf()
             _ => None,
         };
         Ok(match (ev.is_call_received(), digits.as_deref()) {
-            (true, _) => CallFlow::new()
+            (true, _) => CallFlow::builder()
                 .client_action_id("main-menu")
                 .say_and_capture(
-                    callflow::callflow::SayAndCapture::new(
-                        "Press 1 for sales.",
-                        "en-US-BenjaminRUS",
-                    )
-                    .max_digits(1),
+                    callflow::callflow::SayAndCapture::new("Press 1 for sales.")
+                        .voice("en-US-BenjaminRUS")
+                        .max_digits(1),
                 )
                 .build(),
-            (false, Some("9")) => CallFlow::new()
+            (false, Some("9")) => CallFlow::builder()
                 .say("Sorry, that is not a valid choice.")
                 .hangup(),
-            _ => CallFlow::new().say("I did not get that.").hangup(),
+            _ => CallFlow::builder().say("I did not get that.").hangup(),
         })
     })))
     .await;

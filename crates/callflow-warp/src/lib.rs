@@ -15,7 +15,7 @@
 //!
 //! # #[tokio::main] async fn main() {
 //! let webhook = Webhook::new(handler_fn(|_event, _cx| async {
-//!     Ok(CallFlow::new().say("Hello!").hangup())
+//!     Ok(CallFlow::builder().say("Hello!").hangup())
 //! }));
 //! let health = warp::path!("health").and(warp::get()).map(|| "ok");
 //! let voice = warp::path!("webhooks" / "voice").and(callflow_warp::filter(webhook));
@@ -39,7 +39,7 @@
 //! ```
 //! use warp::Filter;
 //! # use callflow_warp::callflow::{CallFlow, Webhook, handler_fn};
-//! # let webhook = Webhook::new(handler_fn(|_e, _c| async { Ok(CallFlow::new().hangup()) }));
+//! # let webhook = Webhook::new(handler_fn(|_e, _c| async { Ok(CallFlow::builder().hangup()) }));
 //! let route = warp::path!("8x8" / "calls")
 //!     .and(warp::method())
 //!     .and(warp::header::headers_cloned())

@@ -40,7 +40,7 @@ pub struct PeerAddr(pub SocketAddr);
 ///
 /// # #[tokio::main] async fn main() -> std::io::Result<()> {
 /// let webhook = Webhook::new(handler_fn(|_event, _cx| async {
-///     Ok(CallFlow::new().say("Hello!").hangup())
+///     Ok(CallFlow::builder().say("Hello!").hangup())
 /// }));
 /// let voice = warp::path!("webhooks" / "voice").and(callflow_warp::filter(webhook));
 /// let listener = tokio::net::TcpListener::bind("0.0.0.0:3000").await?;

@@ -4,14 +4,13 @@
 
 #![allow(missing_docs)]
 
+use callflow::MakeCall;
 use std::alloc::System;
 
 use bytes::Bytes;
 use callflow::event::{CallAction, Event};
 use callflow::testing::fixtures;
-use callflow::{
-    CallFlow, CallHandler, Config, Context, HandlerError, Webhook, WebhookRequest, async_trait,
-};
+use callflow::{CallFlow, CallHandler, Config, Context, HandlerError, Webhook, WebhookRequest};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
 #[global_allocator]
@@ -19,7 +18,6 @@ static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
 struct FixedBridge(CallFlow);
 
-#[async_trait]
 impl CallHandler for FixedBridge {
     async fn on_call_action(
         &self,
@@ -50,8 +48,8 @@ fn main() {
         .build()
         .unwrap();
     let body = Bytes::from(fixtures::get("vca_nm_inbound").trim_end().to_owned());
-    let flow = CallFlow::new()
-        .make_call("+6568880000", "+6592220002")
+    let flow = CallFlow::builder()
+        .make_call(MakeCall::to("+6592220002").caller_id("+6568880000"))
         .build();
     const RUNS: u64 = 1000;
 

@@ -5,6 +5,7 @@
 
 #![allow(missing_docs)]
 
+use callflow::MakeCall;
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -12,15 +13,12 @@ use bytes::Bytes;
 use callflow::callflow::Mode;
 use callflow::event::{CallAction, Event};
 use callflow::testing::fixtures;
-use callflow::{
-    CallFlow, CallHandler, Config, Context, HandlerError, Webhook, WebhookRequest, async_trait,
-};
+use callflow::{CallFlow, CallHandler, Config, Context, HandlerError, Webhook, WebhookRequest};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 
 /// The no-op handler: a fixed `makeCall`.
 struct FixedBridge(CallFlow);
 
-#[async_trait]
 impl CallHandler for FixedBridge {
     async fn on_call_action(
         &self,
@@ -32,8 +30,8 @@ impl CallHandler for FixedBridge {
 }
 
 fn bridge() -> CallFlow {
-    CallFlow::new()
-        .make_call("+6568880000", "+6592220002")
+    CallFlow::builder()
+        .make_call(MakeCall::to("+6592220002").caller_id("+6568880000"))
         .build()
 }
 
@@ -92,7 +90,7 @@ fn serialize_and_validate(c: &mut Criterion) {
         ("makeCall", bridge()),
         (
             "say_hangup",
-            CallFlow::new()
+            CallFlow::builder()
                 .say("Sorry, this number is not in service.")
                 .hangup(),
         ),

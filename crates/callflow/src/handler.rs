@@ -4,9 +4,9 @@ use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use http::{Extensions, HeaderMap};
 
 use crate::CallFlow;
@@ -17,16 +17,18 @@ use crate::event::{
 /// Decides what calls do. Only [`on_call_action`](Self::on_call_action) is required; the
 /// other events are acknowledged and ignored unless you override their methods.
 ///
+/// The methods return `impl Future + Send`: implement them with plain `async fn` (no
+/// macro).
+///
 /// ```
-/// use callflow::{CallFlow, CallHandler, Context, HandlerError, async_trait};
+/// use callflow::{CallFlow, CallHandler, Context, HandlerError};
 /// use callflow::event::CallAction;
 ///
 /// struct Greeter;
 ///
-/// #[async_trait]
 /// impl CallHandler for Greeter {
 ///     async fn on_call_action(&self, _event: CallAction, _cx: &Context) -> Result<CallFlow, HandlerError> {
-///         Ok(CallFlow::new().say("Hello from Rust.").hangup())
+///         Ok(CallFlow::builder().say("Hello from Rust.").hangup())
 ///     }
 /// }
 /// ```
@@ -36,54 +38,154 @@ use crate::event::{
 /// `on_call_action` answers the configured fallback callflow (never dead air); in the other
 /// methods they answer 500 (503 for the deadline, and for an error made with
 /// [`HandlerError::unavailable`]).
-#[async_trait]
+///
+/// The trait is not dyn-compatible (its futures are not boxed); a [`Webhook`](crate::Webhook)
+/// holds any handler behind one type of its own, so adapters and applications never need
+/// `dyn CallHandler`. To share one handler, wrap it in an [`Arc`] (which implements the
+/// trait too).
 pub trait CallHandler: Send + Sync + 'static {
     /// `CALL_ACTION`: return what the call does next.
-    async fn on_call_action(
+    fn on_call_action(
         &self,
         event: CallAction,
         cx: &Context,
-    ) -> Result<CallFlow, HandlerError>;
+    ) -> impl Future<Output = Result<CallFlow, HandlerError>> + Send;
 
     /// `CALL_STATUS`: leg telemetry (best effort, unordered). Default: ignored.
-    async fn on_call_status(
+    fn on_call_status(
         &self,
-        _event: CallStatusEvent,
-        _cx: &Context,
-    ) -> Result<(), HandlerError> {
-        Ok(())
+        event: CallStatusEvent,
+        cx: &Context,
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send {
+        let _ = (event, cx);
+        async { Ok(()) }
     }
 
     /// `SESSION_SUMMARY`: the final outcome of a session. Default: ignored.
-    async fn on_session_summary(
+    fn on_session_summary(
         &self,
-        _event: SessionSummary,
-        _cx: &Context,
-    ) -> Result<(), HandlerError> {
-        Ok(())
+        event: SessionSummary,
+        cx: &Context,
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send {
+        let _ = (event, cx);
+        async { Ok(()) }
     }
 
     /// `CALL_RECORDING_STATUS`. Default: ignored.
-    async fn on_recording_status(
+    fn on_recording_status(
         &self,
-        _event: RecordingStatus,
-        _cx: &Context,
-    ) -> Result<(), HandlerError> {
-        Ok(())
+        event: RecordingStatus,
+        cx: &Context,
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send {
+        let _ = (event, cx);
+        async { Ok(()) }
     }
 
     /// `VIRTUAL_NUMBER_UPDATE`. Default: ignored.
-    async fn on_virtual_number_update(
+    fn on_virtual_number_update(
         &self,
-        _event: VirtualNumberUpdate,
-        _cx: &Context,
-    ) -> Result<(), HandlerError> {
-        Ok(())
+        event: VirtualNumberUpdate,
+        cx: &Context,
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send {
+        let _ = (event, cx);
+        async { Ok(()) }
     }
 
     /// An `eventType` this version does not know. Default: ignored (acknowledged with 200).
-    async fn on_unknown(&self, _event: UnknownEvent, _cx: &Context) -> Result<(), HandlerError> {
-        Ok(())
+    fn on_unknown(
+        &self,
+        event: UnknownEvent,
+        cx: &Context,
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send {
+        let _ = (event, cx);
+        async { Ok(()) }
+    }
+}
+
+/// A boxed future, as the object-safe [`DynCallHandler`] returns.
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The object-safe form of [`CallHandler`] that a [`Webhook`](crate::Webhook) holds: every
+/// method boxes the handler's future. Implemented for every `CallHandler`; not public, so
+/// that the public trait keeps plain `async fn` signatures.
+pub(crate) trait DynCallHandler: Send + Sync + 'static {
+    fn on_call_action<'a>(
+        &'a self,
+        event: CallAction,
+        cx: &'a Context,
+    ) -> BoxFuture<'a, Result<CallFlow, HandlerError>>;
+    fn on_call_status<'a>(
+        &'a self,
+        event: CallStatusEvent,
+        cx: &'a Context,
+    ) -> BoxFuture<'a, Result<(), HandlerError>>;
+    fn on_session_summary<'a>(
+        &'a self,
+        event: SessionSummary,
+        cx: &'a Context,
+    ) -> BoxFuture<'a, Result<(), HandlerError>>;
+    fn on_recording_status<'a>(
+        &'a self,
+        event: RecordingStatus,
+        cx: &'a Context,
+    ) -> BoxFuture<'a, Result<(), HandlerError>>;
+    fn on_virtual_number_update<'a>(
+        &'a self,
+        event: VirtualNumberUpdate,
+        cx: &'a Context,
+    ) -> BoxFuture<'a, Result<(), HandlerError>>;
+    fn on_unknown<'a>(
+        &'a self,
+        event: UnknownEvent,
+        cx: &'a Context,
+    ) -> BoxFuture<'a, Result<(), HandlerError>>;
+}
+
+// Each method has the name of the `CallHandler` method it boxes (so that the webhook calls
+// `handler.on_call_action(..)` either way); the handler's method is called inside the boxed `async` block, so that even the synchronous part of
+// a handler's method (before its first `.await`) runs under the webhook's panic guard.
+impl<H: CallHandler> DynCallHandler for H {
+    fn on_call_action<'a>(
+        &'a self,
+        event: CallAction,
+        cx: &'a Context,
+    ) -> BoxFuture<'a, Result<CallFlow, HandlerError>> {
+        Box::pin(async move { CallHandler::on_call_action(self, event, cx).await })
+    }
+    fn on_call_status<'a>(
+        &'a self,
+        event: CallStatusEvent,
+        cx: &'a Context,
+    ) -> BoxFuture<'a, Result<(), HandlerError>> {
+        Box::pin(async move { CallHandler::on_call_status(self, event, cx).await })
+    }
+    fn on_session_summary<'a>(
+        &'a self,
+        event: SessionSummary,
+        cx: &'a Context,
+    ) -> BoxFuture<'a, Result<(), HandlerError>> {
+        Box::pin(async move { CallHandler::on_session_summary(self, event, cx).await })
+    }
+    fn on_recording_status<'a>(
+        &'a self,
+        event: RecordingStatus,
+        cx: &'a Context,
+    ) -> BoxFuture<'a, Result<(), HandlerError>> {
+        Box::pin(async move { CallHandler::on_recording_status(self, event, cx).await })
+    }
+    fn on_virtual_number_update<'a>(
+        &'a self,
+        event: VirtualNumberUpdate,
+        cx: &'a Context,
+    ) -> BoxFuture<'a, Result<(), HandlerError>> {
+        Box::pin(async move { CallHandler::on_virtual_number_update(self, event, cx).await })
+    }
+    fn on_unknown<'a>(
+        &'a self,
+        event: UnknownEvent,
+        cx: &'a Context,
+    ) -> BoxFuture<'a, Result<(), HandlerError>> {
+        Box::pin(async move { CallHandler::on_unknown(self, event, cx).await })
     }
 }
 
@@ -302,7 +404,7 @@ pub struct HandlerFn<F, Fut> {
 /// use callflow::{CallFlow, Webhook, handler_fn};
 /// let webhook = Webhook::new(handler_fn(|event, _cx| async move {
 ///     let _caller = event.payload.source; // masked in logs and Debug
-///     Ok(CallFlow::new().say("Hi!").hangup())
+///     Ok(CallFlow::builder().say("Hi!").hangup())
 /// }));
 /// # let _ = webhook;
 /// ```
@@ -317,56 +419,63 @@ where
     }
 }
 
-#[async_trait]
 impl<F, Fut> CallHandler for HandlerFn<F, Fut>
 where
     F: Fn(CallAction, Context) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<CallFlow, HandlerError>> + Send + 'static,
 {
-    async fn on_call_action(
+    fn on_call_action(
         &self,
         event: CallAction,
         cx: &Context,
-    ) -> Result<CallFlow, HandlerError> {
-        (self.f)(event, cx.clone()).await
+    ) -> impl Future<Output = Result<CallFlow, HandlerError>> + Send {
+        (self.f)(event, cx.clone())
     }
 }
 
-#[async_trait]
-impl<H: CallHandler + ?Sized> CallHandler for Arc<H> {
-    async fn on_call_action(
+/// A shared handler is a handler: one `Arc` can be mounted by several webhooks.
+impl<H: CallHandler> CallHandler for Arc<H> {
+    fn on_call_action(
         &self,
         event: CallAction,
         cx: &Context,
-    ) -> Result<CallFlow, HandlerError> {
-        (**self).on_call_action(event, cx).await
+    ) -> impl Future<Output = Result<CallFlow, HandlerError>> + Send {
+        (**self).on_call_action(event, cx)
     }
-    async fn on_call_status(&self, e: CallStatusEvent, cx: &Context) -> Result<(), HandlerError> {
-        (**self).on_call_status(e, cx).await
-    }
-    async fn on_session_summary(
+    fn on_call_status(
         &self,
-        e: SessionSummary,
+        event: CallStatusEvent,
         cx: &Context,
-    ) -> Result<(), HandlerError> {
-        (**self).on_session_summary(e, cx).await
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send {
+        (**self).on_call_status(event, cx)
     }
-    async fn on_recording_status(
+    fn on_session_summary(
         &self,
-        e: RecordingStatus,
+        event: SessionSummary,
         cx: &Context,
-    ) -> Result<(), HandlerError> {
-        (**self).on_recording_status(e, cx).await
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send {
+        (**self).on_session_summary(event, cx)
     }
-    async fn on_virtual_number_update(
+    fn on_recording_status(
         &self,
-        e: VirtualNumberUpdate,
+        event: RecordingStatus,
         cx: &Context,
-    ) -> Result<(), HandlerError> {
-        (**self).on_virtual_number_update(e, cx).await
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send {
+        (**self).on_recording_status(event, cx)
     }
-    async fn on_unknown(&self, e: UnknownEvent, cx: &Context) -> Result<(), HandlerError> {
-        (**self).on_unknown(e, cx).await
+    fn on_virtual_number_update(
+        &self,
+        event: VirtualNumberUpdate,
+        cx: &Context,
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send {
+        (**self).on_virtual_number_update(event, cx)
+    }
+    fn on_unknown(
+        &self,
+        event: UnknownEvent,
+        cx: &Context,
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send {
+        (**self).on_unknown(event, cx)
     }
 }
 

@@ -33,11 +33,11 @@ use std::fmt;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 use crate::event::Event;
+use crate::handler::BoxFuture;
 
 /// The SHA-256 of a request body's exact bytes: what tells a true duplicate (same bytes) from
 /// another request that reuses a known key.
@@ -123,7 +123,35 @@ pub struct IdempotencyError(pub String);
 /// Every record (a running claim or a stored answer) keeps the [`Fingerprint`] of the body it
 /// was made for, and [`claim`](Self::claim) compares it with the caller's: a record with
 /// another fingerprint is [`Claim::OtherBody`], never its answer, and stays as it is.
-#[async_trait]
+///
+/// The methods return `impl Future + Send`: implement them with plain `async fn`. The trait
+/// is not dyn-compatible; [`Config::idempotency_store`](crate::Config::idempotency_store)
+/// takes an `Arc` of any store and keeps it behind a type of its own. A store chosen at run
+/// time (in memory for one process, a shared one for many) is an `Option` of the shared store
+/// (`None`: keep the default) or an `enum` of the stores that implements this trait.
+///
+/// ```
+/// use std::time::Duration;
+/// use callflow::idempotency::{Claim, Fingerprint, IdempotencyError, IdempotencyStore, StoredReply};
+///
+/// /// Never recognises a duplicate.
+/// struct Forgetful;
+///
+/// impl IdempotencyStore for Forgetful {
+///     async fn claim(&self, _key: &str, _fp: &Fingerprint, _lease: Duration) -> Result<Claim, IdempotencyError> {
+///         Ok(Claim::Claimed)
+///     }
+///     async fn complete(&self, _key: &str, _fp: &Fingerprint, _reply: &StoredReply, _ttl: Duration) -> Result<(), IdempotencyError> {
+///         Ok(())
+///     }
+///     async fn release(&self, _key: &str, _fp: &Fingerprint) -> Result<(), IdempotencyError> {
+///         Ok(())
+///     }
+/// }
+///
+/// let config = callflow::Config::default().idempotency_store(std::sync::Arc::new(Forgetful));
+/// # let _ = config;
+/// ```
 pub trait IdempotencyStore: Send + Sync + 'static {
     /// Claims `key` for the body with `fingerprint`, for `lease` (how long the claim holds if
     /// its owner never completes or releases it, e.g. because its process died).
@@ -131,26 +159,87 @@ pub trait IdempotencyStore: Send + Sync + 'static {
     /// A live record for `key` answers [`Claim::InProgress`] or [`Claim::Done`] when it was
     /// made for the same fingerprint, [`Claim::OtherBody`] (and is left untouched) when not;
     /// no live record: the key is claimed, [`Claim::Claimed`].
-    async fn claim(
+    fn claim(
         &self,
         key: &str,
         fingerprint: &Fingerprint,
         lease: Duration,
-    ) -> Result<Claim, IdempotencyError>;
+    ) -> impl Future<Output = Result<Claim, IdempotencyError>> + Send;
 
     /// Stores the answer for `key` (claimed for the body with `fingerprint`) for `ttl`;
     /// duplicates with that fingerprint get it from now on.
-    async fn complete(
+    fn complete(
         &self,
         key: &str,
         fingerprint: &Fingerprint,
         reply: &StoredReply,
         ttl: Duration,
-    ) -> Result<(), IdempotencyError>;
+    ) -> impl Future<Output = Result<(), IdempotencyError>> + Send;
 
     /// Drops the running claim on `key` if it was made for `fingerprint`, so that a retry
     /// runs the handler; a stored answer, or a claim for another body, stays.
-    async fn release(&self, key: &str, fingerprint: &Fingerprint) -> Result<(), IdempotencyError>;
+    fn release(
+        &self,
+        key: &str,
+        fingerprint: &Fingerprint,
+    ) -> impl Future<Output = Result<(), IdempotencyError>> + Send;
+}
+
+/// The object-safe form of [`IdempotencyStore`] that a [`Config`](crate::Config) holds: every
+/// method boxes the store's future (the method names are the same, so the webhook calls
+/// `store.claim(..)` either way).
+pub(crate) trait DynIdempotencyStore: Send + Sync + 'static {
+    fn claim<'a>(
+        &'a self,
+        key: &'a str,
+        fingerprint: &'a Fingerprint,
+        lease: Duration,
+    ) -> BoxFuture<'a, Result<Claim, IdempotencyError>>;
+    fn complete<'a>(
+        &'a self,
+        key: &'a str,
+        fingerprint: &'a Fingerprint,
+        reply: &'a StoredReply,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), IdempotencyError>>;
+    fn release<'a>(
+        &'a self,
+        key: &'a str,
+        fingerprint: &'a Fingerprint,
+    ) -> BoxFuture<'a, Result<(), IdempotencyError>>;
+}
+
+impl<S: IdempotencyStore> DynIdempotencyStore for S {
+    fn claim<'a>(
+        &'a self,
+        key: &'a str,
+        fingerprint: &'a Fingerprint,
+        lease: Duration,
+    ) -> BoxFuture<'a, Result<Claim, IdempotencyError>> {
+        Box::pin(IdempotencyStore::claim(self, key, fingerprint, lease))
+    }
+    fn complete<'a>(
+        &'a self,
+        key: &'a str,
+        fingerprint: &'a Fingerprint,
+        reply: &'a StoredReply,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), IdempotencyError>> {
+        Box::pin(IdempotencyStore::complete(
+            self,
+            key,
+            fingerprint,
+            reply,
+            ttl,
+        ))
+    }
+    fn release<'a>(
+        &'a self,
+        key: &'a str,
+        fingerprint: &'a Fingerprint,
+    ) -> BoxFuture<'a, Result<(), IdempotencyError>> {
+        Box::pin(IdempotencyStore::release(self, key, fingerprint))
+    }
 }
 
 /// The key under which an event is deduplicated, or `None` for events without ids.
@@ -299,7 +388,6 @@ impl MemoryIdempotencyStore {
     }
 }
 
-#[async_trait]
 impl IdempotencyStore for MemoryIdempotencyStore {
     async fn claim(
         &self,
@@ -352,7 +440,11 @@ impl IdempotencyStore for MemoryIdempotencyStore {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    // Not `super::*`: the boxed `DynIdempotencyStore` would make every call ambiguous.
+    use super::{
+        Bytes, Claim, DEFAULT_TTL, Duration, Fingerprint, IdempotencyStore, Instant,
+        MemoryIdempotencyStore, StoredReply,
+    };
 
     const FP: Fingerprint = Fingerprint::from_bytes([1; Fingerprint::LEN]);
 

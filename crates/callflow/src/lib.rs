@@ -12,16 +12,17 @@
 //!   deadline, panics), so the axum, actix-web and warp adapters only move bytes.
 //!
 //! ```
-//! use callflow::{CallFlow, CallHandler, Context, HandlerError, Webhook, async_trait};
+//! use callflow::{CallFlow, CallHandler, Context, HandlerError, MakeCall, Webhook};
 //! use callflow::event::CallAction;
 //!
 //! struct Masking;
 //!
-//! #[async_trait]
+//! // Plain `async fn`: no macro.
 //! impl CallHandler for Masking {
 //!     async fn on_call_action(&self, ev: CallAction, _cx: &Context) -> Result<CallFlow, HandlerError> {
 //!         // A caller reached the virtual number: bridge them, showing the VN as caller id.
-//!         Ok(CallFlow::new().make_call(ev.payload.destination.as_str(), "+6592220002").build())
+//!         let bridge = MakeCall::to("+6592220002").caller_id(&ev.payload.destination);
+//!         Ok(CallFlow::builder().make_call(bridge).build())
 //!     }
 //! }
 //!
@@ -43,8 +44,7 @@ pub mod phone;
 pub mod testing;
 mod webhook;
 
-pub use async_trait::async_trait;
-pub use callflow::{CallFlow, CallFlowBuilder};
+pub use callflow::{CallFlow, CallFlowBuilder, MakeCall};
 pub use event::{Event, Timestamp};
 pub use handler::{CallHandler, Context, HandlerError, HandlerFn, handler_fn};
 pub use phone::PhoneNumber;

@@ -71,6 +71,26 @@ impl From<&str> for PhoneNumber {
     }
 }
 
+/// Compares the text exactly (see [`PhoneNumber::same_as`] to ignore a leading `+`).
+impl PartialEq<str> for PhoneNumber {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+/// Compares the text exactly (see [`PhoneNumber::same_as`] to ignore a leading `+`).
+impl PartialEq<&str> for PhoneNumber {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl From<&PhoneNumber> for PhoneNumber {
+    fn from(n: &PhoneNumber) -> Self {
+        n.clone()
+    }
+}
+
 impl From<&PhoneNumber> for String {
     fn from(n: &PhoneNumber) -> Self {
         n.0.clone()

@@ -67,16 +67,20 @@ fn documented_examples_serialize_back_to_the_same_json() {
 
 #[test]
 fn builder_output_is_exactly_what_8x8_documents() {
-    let bridge = CallFlow::new()
+    let bridge = CallFlow::builder()
         .client_action_id("NumberMaskingId1")
-        .make_call_with(MakeCall::new("6512345678", "6587654321").record(true))
+        .make_call(
+            MakeCall::to("6587654321")
+                .caller_id("6512345678")
+                .record(true),
+        )
         .build();
     assert_eq!(
         bridge.to_json(),
         r#"{"clientActionId":"NumberMaskingId1","callflow":[{"action":"makeCall","params":{"source":"6512345678","destination":"6587654321","callRecording":true}}]}"#
     );
 
-    let tts = CallFlow::new()
+    let tts = CallFlow::builder()
         .say_with(Say::new("Invalid input, please call again.", "en-US-BenjaminRUS").speed(1.0))
         .hangup();
     assert_eq!(
@@ -84,10 +88,11 @@ fn builder_output_is_exactly_what_8x8_documents() {
         r#"{"callflow":[{"action":"say","params":{"text":"Invalid input, please call again.","voiceProfile":"en-US-BenjaminRUS","speed":1}},{"action":"hangup"}]}"#
     );
 
-    let menu = CallFlow::new()
+    let menu = CallFlow::builder()
         .client_action_id("book_table")
         .say_and_capture(
-            SayAndCapture::new("Press 1 for today, 2 for tomorrow.", "en-US-BenjaminRUS")
+            SayAndCapture::new("Press 1 for today, 2 for tomorrow.")
+                .voice("en-US-BenjaminRUS")
                 .speed(1.0)
                 .digits(1, 1)
                 .timeouts(10000, 10000)
@@ -105,7 +110,7 @@ fn builder_output_is_exactly_what_8x8_documents() {
         theirs["callflow"][0]["params"]["maxDigits"]
     );
 
-    let play = CallFlow::new()
+    let play = CallFlow::builder()
         .play_file_with(PlayFile::new("https://example.com/hold.mp3").repetition(2))
         .hangup();
     assert_eq!(
@@ -116,7 +121,7 @@ fn builder_output_is_exactly_what_8x8_documents() {
 
 #[test]
 fn fractional_speed_is_sent_as_a_fraction() {
-    let flow = CallFlow::new()
+    let flow = CallFlow::builder()
         .say_with(Say::new("Hi", "en-GB-Emma").speed(0.75))
         .build();
     assert!(
@@ -128,7 +133,7 @@ fn fractional_speed_is_sent_as_a_fraction() {
 
 #[test]
 fn hangup_is_serialized_without_params_and_ends_the_builder() {
-    let flow = CallFlow::new().say("Bye").hangup();
+    let flow = CallFlow::builder().say("Bye").hangup();
     // `hangup()` returns the finished CallFlow: the builder is gone, nothing can follow.
     assert_eq!(flow.actions().last(), Some(&Action::Hangup));
     assert!(flow.to_json().ends_with(r#"{"action":"hangup"}]}"#));
@@ -137,7 +142,7 @@ fn hangup_is_serialized_without_params_and_ends_the_builder() {
 
 #[test]
 fn builder_voice_applies_to_following_says() {
-    let flow = CallFlow::new()
+    let flow = CallFlow::builder()
         .voice("en-GB-Emma")
         .say("one")
         .say("two")
@@ -146,6 +151,67 @@ fn builder_voice_applies_to_following_says() {
         let Action::Say(s) = a else { panic!() };
         assert_eq!(s.voice_profile, "en-GB-Emma");
     }
+}
+
+#[test]
+fn builder_voice_applies_to_say_and_capture_unless_it_sets_its_own() {
+    let flow = CallFlow::builder()
+        .voice("en-GB-Emma")
+        .say_and_capture(SayAndCapture::new("Press 1").max_digits(1))
+        .say_and_capture(
+            SayAndCapture::new("Press 2")
+                .voice("en-AU-Natasha")
+                .max_digits(1),
+        )
+        .build();
+    let voices: Vec<_> = flow
+        .actions()
+        .iter()
+        .map(|a| match a {
+            Action::SayAndCapture(c) => c.voice_profile.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        voices,
+        [
+            Some("en-GB-Emma".to_owned()),
+            Some("en-AU-Natasha".to_owned())
+        ]
+    );
+    assert!(
+        flow.to_json()
+            .contains(r#""promptMessage":"Press 1","voiceProfile":"en-GB-Emma""#)
+    );
+    // Without a builder, the default voice is sent (the parameter is required).
+    let alone = CallFlow::from_actions(None, vec![Action::SayAndCapture(SayAndCapture::new("Hi"))]);
+    assert_eq!(
+        alone.to_json(),
+        r#"{"callflow":[{"action":"sayAndCapture","params":{"promptMessage":"Hi","voiceProfile":"en-US-BenjaminRUS"}}]}"#
+    );
+    assert!(alone.validate(Mode::Reply).is_ok());
+}
+
+#[test]
+fn make_call_names_its_numbers_and_debug_masks_them() {
+    let flow = CallFlow::builder()
+        .make_call(MakeCall::to("+6591110001").caller_id("+6568880000"))
+        .build();
+    let Action::MakeCall(m) = &flow.actions()[0] else {
+        panic!()
+    };
+    assert_eq!(m.destination, "+6591110001");
+    assert_eq!(m.source, "+6568880000");
+    // The JSON carries the numbers as strings, as 8x8 expects, in the documented order.
+    assert_eq!(
+        flow.to_json(),
+        r#"{"callflow":[{"action":"makeCall","params":{"source":"+6568880000","destination":"+6591110001"}}]}"#
+    );
+    let debug = format!("{flow:?}");
+    for clear in ["91110001", "68880000"] {
+        assert!(!debug.contains(clear), "{debug}");
+    }
+    assert!(debug.contains("+65****0001"), "{debug}");
 }
 
 #[test]
@@ -402,7 +468,7 @@ fn typed_and_parsed_validation_agree() {
     let flow = CallFlow::from_actions(
         Some("x".into()),
         vec![
-            Action::MakeCall(MakeCall::new("6512345678", "not-a-number")),
+            Action::MakeCall(MakeCall::to("not-a-number").caller_id("6512345678")),
             Action::Say(Say::new("hi", "v").repetition(7)),
         ],
     );

@@ -336,7 +336,7 @@ async fn invalid_callflow_from_the_handler_is_replaced_by_the_fallback() {
 
 #[tokio::test]
 async fn configured_fallback_is_used() {
-    let fallback = CallFlow::new()
+    let fallback = CallFlow::builder()
         .play_file("https://example.com/sorry.mp3")
         .hangup();
     let (c, _) = client_with(Config::default().fallback(fallback.clone()));
@@ -349,7 +349,7 @@ async fn configured_fallback_is_used() {
 #[test]
 #[should_panic(expected = "fallback callflow is not a valid reply")]
 fn an_invalid_fallback_is_refused_at_configuration() {
-    let _ = Config::default().fallback(CallFlow::new().build());
+    let _ = Config::default().fallback(CallFlow::builder().build());
 }
 
 #[tokio::test]
@@ -458,7 +458,7 @@ async fn closure_handlers_see_the_context() {
         assert_eq!(cx.request_id(), "req-42");
         assert_eq!(cx.peer_addr(), Some("203.0.113.9:5000".parse().unwrap()));
         assert_eq!(cx.extensions().get::<u32>(), Some(&7));
-        Ok(CallFlow::new()
+        Ok(CallFlow::builder()
             .say(format!("digits {}", ev.dtmf().unwrap_or("none")))
             .hangup())
     }));
@@ -540,7 +540,7 @@ async fn allow_list_is_off_by_default() {
 #[test]
 fn a_head_refusal_closes_the_connection_when_a_body_is_announced() {
     let webhook = Webhook::new(handler_fn(|_event, _cx| async {
-        Ok(CallFlow::new().hangup())
+        Ok(CallFlow::builder().hangup())
     }))
     .config(Config::default().auth_token("Bearer s3cret"));
     let refused = |framing: &[(&'static str, &str)]| {

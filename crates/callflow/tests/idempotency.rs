@@ -1,10 +1,10 @@
 //! Exactly-once handling of duplicate deliveries, in `Webhook::dispatch`.
 
+use callflow::MakeCall;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use callflow::event::{
     CallAction, CallStatusEvent, SessionStatus, SessionSummary, VirtualNumberUpdate,
 };
@@ -23,7 +23,6 @@ struct Counting {
     delay: Duration,
 }
 
-#[async_trait]
 impl CallHandler for Counting {
     async fn on_call_action(
         &self,
@@ -36,9 +35,9 @@ impl CallHandler for Counting {
             return Err(HandlerError::msg("transient failure"));
         }
         // The run number is in the reply, so a rerun would show.
-        Ok(CallFlow::new()
+        Ok(CallFlow::builder()
             .client_action_id(format!("run-{n}"))
-            .make_call(ev.payload.destination.as_str(), "+6592220002")
+            .make_call(MakeCall::to("+6592220002").caller_id(&ev.payload.destination))
             .build())
     }
     async fn on_call_status(
@@ -345,7 +344,6 @@ async fn stored_replies_expire_after_the_ttl() {
 
 struct Unreachable;
 
-#[async_trait]
 impl IdempotencyStore for Unreachable {
     async fn claim(
         &self,
@@ -390,7 +388,6 @@ async fn an_unreachable_store_gives_the_fallback_or_503() {
 /// A store that never answers, like a Redis behind a black-holed network.
 struct Hanging;
 
-#[async_trait]
 impl IdempotencyStore for Hanging {
     async fn claim(
         &self,

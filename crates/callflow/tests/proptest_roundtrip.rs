@@ -84,7 +84,9 @@ fn capture() -> impl Strategy<Value = SayAndCapture> {
     )
         .prop_map(
             |((prompt, voice, speed), (max, min, hash), (timeouts, tries), (ok, ko))| {
-                let mut c = SayAndCapture::new(prompt, voice).complete_on_hash(hash);
+                let mut c = SayAndCapture::new(prompt)
+                    .voice(voice)
+                    .complete_on_hash(hash);
                 c = match min {
                     Some(min) => c.digits(min.min(max), max),
                     None => c.max_digits(max),
@@ -155,7 +157,7 @@ fn callflow() -> impl Strategy<Value = CallFlow> {
             !steps.is_empty() || !matches!(end, Ending::Open)
         })
         .prop_map(|(id, steps, end)| {
-            let mut b: CallFlowBuilder = CallFlow::new();
+            let mut b: CallFlowBuilder = CallFlow::builder();
             if let Some(id) = id {
                 b = b.client_action_id(id);
             }
@@ -170,11 +172,11 @@ fn callflow() -> impl Strategy<Value = CallFlow> {
                 Ending::Hangup => b.hangup(),
                 Ending::Bridge(calls) => {
                     for (from, to, record) in calls {
-                        let mut call = MakeCall::new(from, to);
+                        let mut call = MakeCall::to(to).caller_id(from);
                         if let Some(r) = record {
                             call = call.record(r);
                         }
-                        b = b.make_call_with(call);
+                        b = b.make_call(call);
                     }
                     b.build()
                 }

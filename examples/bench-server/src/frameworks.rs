@@ -11,9 +11,8 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use callflow::CallHandler;
 
-use crate::{App, bare_reply};
+use crate::{App, Noop, bare_reply};
 
 /// axum 0.8 on `axum::serve`: the adapters routed with `callflow_axum::route` (as the README
 /// shows), and once more nested with `callflow_axum::router` (`/adapter-nest`).
@@ -35,7 +34,7 @@ pub(crate) async fn axum(listener: TcpListener, app: App) -> io::Result<()> {
 }
 
 async fn axum_bare(
-    axum::extract::State(handler): axum::extract::State<Arc<dyn CallHandler>>,
+    axum::extract::State(handler): axum::extract::State<Arc<Noop>>,
     body: Bytes,
 ) -> axum::response::Response {
     use axum::http::{HeaderValue, StatusCode, header};
@@ -69,7 +68,7 @@ pub(crate) async fn actix_web(listener: TcpListener, app: App) -> io::Result<()>
     HttpServer::new(move || {
         let app = app.clone();
         let mut service = actix_web::App::new()
-            .app_data(web::Data::<dyn CallHandler>::from(app.noop))
+            .app_data(web::Data::<Noop>::from(app.noop))
             .app_data(web::Data::new(app.floor_reply))
             .route("/bare", web::post().to(actix_bare))
             .route("/const", web::post().to(actix_const))
@@ -87,10 +86,7 @@ pub(crate) async fn actix_web(listener: TcpListener, app: App) -> io::Result<()>
     .await
 }
 
-async fn actix_bare(
-    handler: actix_web::web::Data<dyn CallHandler>,
-    body: Bytes,
-) -> actix_web::HttpResponse {
+async fn actix_bare(handler: actix_web::web::Data<Noop>, body: Bytes) -> actix_web::HttpResponse {
     use actix_web::HttpResponse;
     use actix_web::http::header::{CONTENT_TYPE, HeaderValue};
 
@@ -123,7 +119,7 @@ pub(crate) async fn warp(listener: TcpListener, app: App) -> io::Result<()> {
         .and(warp::body::bytes())
         .then(move |body: Bytes| {
             let handler = noop.clone();
-            async move { warp_bare(&*handler, body).await }
+            async move { warp_bare(&handler, body).await }
         });
     let reply = app.floor_reply;
     let constant = warp::path!("const")
@@ -148,7 +144,7 @@ pub(crate) async fn warp(listener: TcpListener, app: App) -> io::Result<()> {
     Ok(())
 }
 
-async fn warp_bare(handler: &dyn CallHandler, body: Bytes) -> warp::reply::Response {
+async fn warp_bare(handler: &Noop, body: Bytes) -> warp::reply::Response {
     let (status, reply) = bare_reply(handler, &body).await;
     let mut res = json_response(reply);
     *res.status_mut() = warp::http::StatusCode::from_u16(status)

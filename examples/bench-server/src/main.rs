@@ -26,6 +26,7 @@
 
 mod frameworks;
 
+use callflow::MakeCall;
 use std::error::Error;
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -35,7 +36,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use callflow::event::CallAction;
 use callflow::reexports::http::{Extensions, HeaderMap};
-use callflow::{CallFlow, CallHandler, Config, Context, Event, HandlerError, Webhook, async_trait};
+use callflow::{CallFlow, CallHandler, Config, Context, Event, HandlerError, Webhook};
 use callflow_masking::{
     BindingStore, Lookup, MaskingHandler, NewBinding, SqliteStore, StoreError, normalize_number,
 };
@@ -95,15 +96,18 @@ enum HandlerKind {
 
 /// The no-op handler: every `CALL_ACTION` gets the same bridge to B, byte for byte what
 /// `MaskingHandler` answers the fixture, without the store lookup.
-struct Noop(CallFlow);
+pub(crate) struct Noop(CallFlow);
 
 impl Noop {
     fn new() -> Self {
-        Self(CallFlow::new().make_call(VIRTUAL_NUMBER, B_PARTY).build())
+        Self(
+            CallFlow::builder()
+                .make_call(MakeCall::to(B_PARTY).caller_id(VIRTUAL_NUMBER))
+                .build(),
+        )
     }
 }
 
-#[async_trait]
 impl CallHandler for Noop {
     async fn on_call_action(
         &self,
@@ -124,7 +128,7 @@ pub(crate) struct App {
     /// `/masking`, when a masking handler was asked for.
     pub(crate) masking: Option<Webhook>,
     /// The handler `/bare` calls (the same no-op handler, through the trait).
-    pub(crate) noop: Arc<dyn CallHandler>,
+    pub(crate) noop: Arc<Noop>,
     /// The floor's constant reply: the no-op handler's callflow, serialized once.
     pub(crate) floor_reply: Bytes,
 }
@@ -133,7 +137,7 @@ pub(crate) struct App {
 /// handler through the trait, answer with its callflow (a `CALL_ACTION`) or the same
 /// acknowledgement as the core (other events), or 400 with a JSON error (a body that does
 /// not parse). Status and body.
-pub(crate) async fn bare_reply(handler: &dyn CallHandler, body: &[u8]) -> (u16, Bytes) {
+pub(crate) async fn bare_reply(handler: &impl CallHandler, body: &[u8]) -> (u16, Bytes) {
     const ACK: &[u8] = br#"{"received":true}"#;
     let event = match Event::from_slice(body) {
         Ok(event) => event,
@@ -170,7 +174,7 @@ impl App {
     async fn new(args: &Args) -> Result<Self, BoxError> {
         let noop = Noop::new();
         let floor_reply = noop.0.to_bytes();
-        let noop: Arc<dyn CallHandler> = Arc::new(noop);
+        let noop = Arc::new(noop);
         let bench_config = Config::default().no_idempotency();
         Ok(Self {
             adapter: Webhook::from_arc(noop.clone(), bench_config.clone()),

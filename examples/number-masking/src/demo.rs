@@ -29,8 +29,8 @@ fn describe(flow: &CallFlow) -> String {
         .map(|a| match a {
             Action::MakeCall(c) => format!(
                 "makeCall {} (caller id {})",
-                m(&c.destination),
-                m(&c.source)
+                m(c.destination.as_str()),
+                m(c.source.as_str())
             ),
             Action::Say(s) => format!("say {:?}", s.text),
             Action::Hangup => "hangup".into(),

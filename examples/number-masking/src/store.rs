@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use callflow::PhoneNumber;
-use callflow::idempotency::IdempotencyStore;
 use callflow_masking::{
     Binding, BindingStore, CallRecord, Health, Lookup, NewBinding, SqliteStore, StoreError,
 };
@@ -89,7 +88,7 @@ impl Store {
 
     /// The duplicate-delivery store `serve` uses: Redis (shared by every instance) with a
     /// Redis store, `None` (the in-memory default of one process) with SQLite.
-    pub fn idempotency(&self) -> Option<Arc<dyn IdempotencyStore>> {
+    pub fn idempotency(&self) -> Option<Arc<RedisIdempotencyStore>> {
         match self {
             Self::Sqlite(_) => None,
             Self::Redis(s) => Some(Arc::new(RedisIdempotencyStore::new(s.redis()))),
@@ -114,7 +113,6 @@ impl Store {
     }
 }
 
-#[callflow::async_trait]
 impl BindingStore for Store {
     async fn create(&self, new: NewBinding) -> Result<Binding, StoreError> {
         match self {

@@ -57,7 +57,10 @@ fn flow(body: &str) -> CallFlow {
 
 fn bridged_to(body: &str) -> Option<(String, String)> {
     match flow(body).actions() {
-        [Action::MakeCall(m)] => Some((m.source.clone(), m.destination.clone())),
+        [Action::MakeCall(m)] => Some((
+            m.source.as_str().to_owned(),
+            m.destination.as_str().to_owned(),
+        )),
         _ => None,
     }
 }

@@ -49,7 +49,7 @@ fn bridged_to(body: &str) -> Option<String> {
         .ok()?
         .actions()
     {
-        [Action::MakeCall(m)] if m.source == VN => Some(m.destination.clone()),
+        [Action::MakeCall(m)] if m.source == VN => Some(m.destination.as_str().to_owned()),
         _ => None,
     }
 }

@@ -68,7 +68,7 @@ fn bridged_to(body: &str) -> Option<String> {
         .ok()?
         .actions()
     {
-        [Action::MakeCall(m)] => Some(m.destination.clone()),
+        [Action::MakeCall(m)] => Some(m.destination.as_str().to_owned()),
         _ => None,
     }
 }

@@ -54,7 +54,7 @@ pub(super) async fn concurrent_duplicates_run_the_handler_once(framework: Framew
     }))
     .await;
     server.shutdown().await?;
-    let expected = CallFlow::new().say("run 1").hangup().to_bytes();
+    let expected = CallFlow::builder().say("run 1").hangup().to_bytes();
     if let Some(bad) = answers
         .iter()
         .find(|a| a.status != 200 || a.body != expected)

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use callflow::event::{CallAction, CallStatusEvent, SessionSummary};
 use callflow::testing;
 use callflow::testing::conformance;
-use callflow::{CallFlow, CallHandler, Context, HandlerError, Timestamp, Webhook, async_trait};
+use callflow::{CallFlow, CallHandler, Context, HandlerError, Timestamp, Webhook};
 
 use super::Outcome;
 use super::support::{ack, answered, post};
@@ -18,7 +18,6 @@ pub(super) struct Recording {
     seen: Mutex<Vec<(String, Option<Timestamp>)>>,
 }
 
-#[async_trait]
 impl CallHandler for Recording {
     async fn on_call_action(
         &self,

@@ -7,7 +7,7 @@ use std::time::Instant;
 use callflow::event::{CallAction, SessionSummary};
 use callflow::testing;
 use callflow::testing::conformance;
-use callflow::{CallFlow, CallHandler, Context, HandlerError, Webhook, async_trait};
+use callflow::{CallFlow, CallHandler, Context, HandlerError, Webhook};
 use http::StatusCode;
 
 use super::Outcome;
@@ -67,7 +67,6 @@ pub(super) async fn handler_error_gets_the_fallback_or_500(framework: Framework)
 /// A handler whose store is unavailable.
 pub(super) struct StoreDown;
 
-#[async_trait]
 impl CallHandler for StoreDown {
     async fn on_call_action(
         &self,

@@ -63,7 +63,7 @@ pub(super) async fn graceful_shutdown_finishes_in_flight_and_is_bounded(
             .map(|r| r.status().as_u16())
     });
     let answer = in_flight.await.map_err(|e| e.to_string())?;
-    if answer.status != 200 || answer.body != CallFlow::new().say("run 1").hangup().to_bytes() {
+    if answer.status != 200 || answer.body != CallFlow::builder().say("run 1").hangup().to_bytes() {
         return Err(format!("the in-flight webhook got {answer:?}"));
     }
     server

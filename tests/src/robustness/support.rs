@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use callflow::event::CallAction;
 use callflow::testing::conformance::{self, AUTH_TOKEN, BodyCheck, Observed};
-use callflow::{CallFlow, CallHandler, Context, HandlerError, Webhook, async_trait};
+use callflow::{CallFlow, CallHandler, Context, HandlerError, Webhook};
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
@@ -203,7 +203,6 @@ pub(super) struct Counting {
     pub(super) delay: Duration,
 }
 
-#[async_trait]
 impl CallHandler for Counting {
     async fn on_call_action(
         &self,
@@ -212,7 +211,7 @@ impl CallHandler for Counting {
     ) -> Result<CallFlow, HandlerError> {
         let run = self.runs.fetch_add(1, Ordering::SeqCst) + 1;
         tokio::time::sleep(self.delay).await;
-        Ok(CallFlow::new().say(format!("run {run}")).hangup())
+        Ok(CallFlow::builder().say(format!("run {run}")).hangup())
     }
 }
 
@@ -224,7 +223,6 @@ pub(super) fn counting_webhook(handler: Arc<Counting>, config: callflow::Config)
 /// another configuration than the conformance one.
 pub(super) fn conformance_handler() -> impl CallHandler {
     struct Replying;
-    #[async_trait]
     impl CallHandler for Replying {
         async fn on_call_action(
             &self,

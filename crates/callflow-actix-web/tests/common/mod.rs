@@ -47,7 +47,7 @@ impl Server {
 pub fn start(config: ServeConfig, delay: Duration) -> Server {
     let webhook = Webhook::new(handler_fn(move |_event, _cx| async move {
         tokio::time::sleep(delay).await;
-        Ok(CallFlow::new().say("hello").hangup())
+        Ok(CallFlow::builder().say("hello").hangup())
     }))
     .config(callflow::Config::default().auth_token(AUTH));
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");

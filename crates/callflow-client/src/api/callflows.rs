@@ -16,18 +16,18 @@ use super::{ApiStatus, InvalidRequest, Open, ValidUntil};
 /// rule leaves the client.
 ///
 /// ```
-/// use callflow::CallFlow;
+/// use callflow::{CallFlow, MakeCall};
 /// use callflow_client::api::SendCallflow;
 ///
-/// let flow = CallFlow::new()
-///     .make_call("+6568880000", "+6591110001")
+/// let flow = CallFlow::builder()
+///     .make_call(MakeCall::to("+6591110001").caller_id("+6568880000"))
 ///     .say("Your parcel arrives today.")
 ///     .hangup();
 /// let req = SendCallflow::new(flow).unwrap();
 /// assert!(req.to_json().starts_with(r#"{"callflow":[{"action":"makeCall""#));
 ///
 /// // The first action must be makeCall: 8x8's -1013, found without a network round trip.
-/// let err = SendCallflow::new(CallFlow::new().say("Hello").hangup()).unwrap_err();
+/// let err = SendCallflow::new(CallFlow::builder().say("Hello").hangup()).unwrap_err();
 /// assert_eq!(err.code(), Some(-1013));
 /// ```
 #[derive(Clone, Debug, PartialEq)]
@@ -185,10 +185,11 @@ impl SendCallflowResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use callflow::MakeCall;
 
     fn good() -> CallFlow {
-        CallFlow::new()
-            .make_call("6512345678", "6590000000")
+        CallFlow::builder()
+            .make_call(MakeCall::to("6590000000").caller_id("6512345678"))
             .say("Hi, This is a test message from 8x8")
             .hangup()
     }

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use callflow::MakeCall;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -160,8 +161,8 @@ pub const WEBHOOKS: &str = r#"{"subAccountId":"acme_voice","count":1,"webhooks":
 
 /// A valid voice message callflow.
 pub fn voice_message() -> callflow::CallFlow {
-    callflow::CallFlow::new()
-        .make_call("+6568880000", "+6591110001")
+    callflow::CallFlow::builder()
+        .make_call(MakeCall::to("+6591110001").caller_id("+6568880000"))
         .say("Your parcel arrives today.")
         .hangup()
 }

@@ -2,7 +2,6 @@
 
 use std::sync::Mutex;
 
-use async_trait::async_trait;
 use callflow::PhoneNumber;
 
 use super::{BindingStore, StoreError, check_conflict, pick};
@@ -33,7 +32,6 @@ impl MemoryStore {
     }
 }
 
-#[async_trait]
 impl BindingStore for MemoryStore {
     async fn create(&self, new: NewBinding) -> Result<Binding, StoreError> {
         let now = now_millis();

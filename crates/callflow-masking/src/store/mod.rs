@@ -3,7 +3,6 @@
 mod memory;
 mod sqlite;
 
-use async_trait::async_trait;
 use callflow::PhoneNumber;
 
 pub use memory::MemoryStore;
@@ -71,39 +70,49 @@ impl Health {
 ///
 /// Implementations must make [`create`](Self::create) atomic: the ambiguity check and the
 /// insert happen together, even across processes.
-#[async_trait]
+///
+/// The methods return `impl Future + Send`: implement them with plain `async fn`. The trait
+/// is not dyn-compatible: [`MaskingHandler`](crate::MaskingHandler) is generic over its store,
+/// and a store chosen at run time (SQLite or Redis, say) is an `enum` of the stores that
+/// implements this trait by delegating to them.
 pub trait BindingStore: Send + Sync + 'static {
     /// Stores a new binding, refusing one that would make (virtual number, party) ambiguous
     /// with an active binding.
-    async fn create(&self, new: NewBinding) -> Result<Binding, StoreError>;
+    fn create(&self, new: NewBinding) -> impl Future<Output = Result<Binding, StoreError>> + Send;
 
     /// Finds the binding that routes a call from `caller` to `virtual_number` (both
     /// normalised, see [`normalize_number`](crate::normalize_number)).
-    async fn lookup(
+    fn lookup(
         &self,
         virtual_number: &PhoneNumber,
         caller: &PhoneNumber,
-    ) -> Result<Lookup, StoreError>;
+    ) -> impl Future<Output = Result<Lookup, StoreError>> + Send;
 
     /// The binding with this id.
-    async fn get(&self, id: &str) -> Result<Option<Binding>, StoreError>;
+    fn get(&self, id: &str) -> impl Future<Output = Result<Option<Binding>, StoreError>> + Send;
 
     /// Every binding, oldest first (expired ones included until removed).
-    async fn list(&self) -> Result<Vec<Binding>, StoreError>;
+    fn list(&self) -> impl Future<Output = Result<Vec<Binding>, StoreError>> + Send;
 
     /// Removes a binding; `false` if there was none with this id.
-    async fn remove(&self, id: &str) -> Result<bool, StoreError>;
+    fn remove(&self, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Records (or replaces) the outcome of a session.
-    async fn record_call(&self, record: CallRecord) -> Result<(), StoreError>;
+    fn record_call(
+        &self,
+        record: CallRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The most recent call records, newest first.
-    async fn calls(&self, limit: usize) -> Result<Vec<CallRecord>, StoreError>;
+    fn calls(
+        &self,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<CallRecord>, StoreError>> + Send;
 
     /// Whether the store is usable now (a health endpoint asks, e.g. once a second). Must
     /// answer promptly whatever the backend does. Default: ready (an in-process store).
-    async fn health(&self) -> Health {
-        Health::ready("in memory")
+    fn health(&self) -> impl Future<Output = Health> + Send {
+        async { Health::ready("in memory") }
     }
 }
 

@@ -32,7 +32,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use callflow::PhoneNumber;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
 
@@ -525,7 +524,6 @@ fn bindings_on(conn: &Connection, vn: &str, party: &[&str]) -> Result<Vec<Bindin
     bindings_on_raw(conn, vn, party).map_err(backend)
 }
 
-#[async_trait]
 impl BindingStore for SqliteStore {
     async fn create(&self, new: NewBinding) -> Result<Binding, StoreError> {
         self.write(move |conn| {

@@ -2,6 +2,7 @@
 //! written for: a number-masking handler, an IVR, a greeter.
 #![allow(dead_code)]
 
+use callflow::MakeCall;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -13,9 +14,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use callflow::callflow::SayAndCapture;
 use callflow::event::CallAction;
-use callflow::{
-    CallFlow, CallHandler, Context, HandlerError, Webhook, WebhookRequest, async_trait,
-};
+use callflow::{CallFlow, CallHandler, Context, HandlerError, Webhook, WebhookRequest};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -163,7 +162,6 @@ impl Server {
 /// VN as caller id; anybody else hears an apology and is hung up on.
 pub struct Masking;
 
-#[async_trait]
 impl CallHandler for Masking {
     async fn on_call_action(
         &self,
@@ -180,10 +178,12 @@ impl CallHandler for Masking {
                 None
             };
             if let Some(other) = other {
-                return Ok(CallFlow::new().make_call(VN, other).build());
+                return Ok(CallFlow::builder()
+                    .make_call(MakeCall::to(other).caller_id(VN))
+                    .build());
             }
         }
-        Ok(CallFlow::new()
+        Ok(CallFlow::builder()
             .say("Sorry, this number is not in service.")
             .hangup())
     }
@@ -192,7 +192,6 @@ impl CallHandler for Masking {
 /// A masking handler that takes `delay` to answer every CALL_ACTION.
 pub struct SlowMasking(pub Duration);
 
-#[async_trait]
 impl CallHandler for SlowMasking {
     async fn on_call_action(&self, ev: CallAction, cx: &Context) -> Result<CallFlow, HandlerError> {
         tokio::time::sleep(self.0).await;
@@ -212,10 +211,11 @@ pub const DESKS: [(&str, &str, &str); 4] = [
 ];
 
 fn menu(id: &str, prompt: &str) -> CallFlow {
-    CallFlow::new()
+    CallFlow::builder()
         .client_action_id(id)
         .say_and_capture(
-            SayAndCapture::new(prompt, "en-US-BenjaminRUS")
+            SayAndCapture::new(prompt)
+                .voice("en-US-BenjaminRUS")
                 .digits(1, 1)
                 .timeouts(10_000, 10_000)
                 .tries(2),
@@ -223,7 +223,6 @@ fn menu(id: &str, prompt: &str) -> CallFlow {
         .build()
 }
 
-#[async_trait]
 impl CallHandler for Ivr {
     async fn on_call_action(
         &self,
@@ -258,9 +257,9 @@ impl CallHandler for Ivr {
                         (_, "1") => "billing",
                         _ => "technical support",
                     };
-                    Ok(CallFlow::new()
+                    Ok(CallFlow::builder()
                         .say(format!("Connecting you to {name}."))
-                        .make_call(vn, *desk)
+                        .make_call(MakeCall::to(*desk).caller_id(vn))
                         .build())
                 }
                 None => Ok(sorry()),
@@ -271,7 +270,7 @@ impl CallHandler for Ivr {
 }
 
 fn sorry() -> CallFlow {
-    CallFlow::new()
+    CallFlow::builder()
         .say("Sorry, that is not a valid choice. Goodbye.")
         .hangup()
 }
@@ -279,14 +278,13 @@ fn sorry() -> CallFlow {
 /// The minimal examples' greeter: say a greeting, hang up.
 pub struct Greeter;
 
-#[async_trait]
 impl CallHandler for Greeter {
     async fn on_call_action(
         &self,
         _ev: CallAction,
         _cx: &Context,
     ) -> Result<CallFlow, HandlerError> {
-        Ok(CallFlow::new()
+        Ok(CallFlow::builder()
             .say("Hello from callflow. Goodbye!")
             .hangup())
     }

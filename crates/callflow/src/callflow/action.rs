@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize, Serializer};
 
+use crate::PhoneNumber;
+
 /// The voice profile the builder uses when none is set: one that appears in 8x8's own
 /// callflow examples. Pick one from your sub-account's speech-profiles API for production.
 pub const DEFAULT_VOICE_PROFILE: &str = "en-US-BenjaminRUS";
@@ -87,15 +89,35 @@ fn ser_speed<S: Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
     }
 }
 
+/// Serializes a voice profile left to the builder as [`DEFAULT_VOICE_PROFILE`] (a builder
+/// fills it with its own voice before that).
+fn ser_voice<S: Serializer>(v: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(v.as_deref().unwrap_or(DEFAULT_VOICE_PROFILE))
+}
+
 /// `makeCall` parameters.
+///
+/// Built with named parts, so that the caller id and the number to dial cannot be swapped
+/// without it showing: [`MakeCall::to`] the destination, then
+/// [`caller_id`](MakeCallTo::caller_id). Both are [`PhoneNumber`]s, so the `Debug` output of
+/// a callflow never shows a number in clear (the JSON sent to 8x8 carries them as strings, as
+/// before).
+///
+/// ```
+/// use callflow::callflow::MakeCall;
+/// let call = MakeCall::to("+6591110001").caller_id("+6568880000").record(true);
+/// assert_eq!(call.destination.as_str(), "+6591110001");
+/// assert_eq!(call.source.as_str(), "+6568880000");
+/// assert!(!format!("{call:?}").contains("91110001"));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct MakeCall {
     /// Caller id shown to the callee: for number masking, the virtual number.
-    pub source: String,
+    pub source: PhoneNumber,
     /// The number to dial (E.164, `+` optional).
-    pub destination: String,
+    pub destination: PhoneNumber,
     /// Record the call (needs a recording push config on the sub-account). Allowed in replies
     /// to `CALL_ACTION` only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -103,12 +125,10 @@ pub struct MakeCall {
 }
 
 impl MakeCall {
-    /// Dial `destination` showing `source` as caller id.
-    pub fn new(source: impl Into<String>, destination: impl Into<String>) -> Self {
-        Self {
-            source: source.into(),
+    /// Dial `destination`; [`caller_id`](MakeCallTo::caller_id) completes the action.
+    pub fn to(destination: impl Into<PhoneNumber>) -> MakeCallTo {
+        MakeCallTo {
             destination: destination.into(),
-            call_recording: None,
         }
     }
 
@@ -116,6 +136,25 @@ impl MakeCall {
     pub fn record(mut self, on: bool) -> Self {
         self.call_recording = Some(on);
         self
+    }
+}
+
+/// A `makeCall` that knows the number to dial and waits for its caller id: made by
+/// [`MakeCall::to`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use = "a makeCall needs its caller id: .caller_id(virtual_number)"]
+pub struct MakeCallTo {
+    destination: PhoneNumber,
+}
+
+impl MakeCallTo {
+    /// Shows `source` (for number masking, the virtual number) as caller id to the callee.
+    pub fn caller_id(self, source: impl Into<PhoneNumber>) -> MakeCall {
+        MakeCall {
+            source: source.into(),
+            destination: self.destination,
+            call_recording: None,
+        }
     }
 }
 
@@ -207,8 +246,11 @@ impl PlayFile {
 pub struct SayAndCapture {
     /// The prompt, at most 3000 characters.
     pub prompt_message: String,
-    /// Voice id.
-    pub voice_profile: String,
+    /// Voice id. `None`: the voice of the builder that adds the action
+    /// ([`CallFlowBuilder::voice`](crate::CallFlowBuilder::voice)), or
+    /// [`DEFAULT_VOICE_PROFILE`] outside a builder. Always sent.
+    #[serde(default, serialize_with = "ser_voice")]
+    pub voice_profile: Option<String>,
     /// Speaking rate, 0.5–2.0.
     #[serde(
         default,
@@ -247,11 +289,12 @@ pub struct SayAndCapture {
 }
 
 impl SayAndCapture {
-    /// Speak `prompt` with `voice_profile` and collect digits.
-    pub fn new(prompt: impl Into<String>, voice_profile: impl Into<String>) -> Self {
+    /// Speak `prompt` and collect digits; the voice is the builder's unless
+    /// [`voice`](Self::voice) sets one.
+    pub fn new(prompt: impl Into<String>) -> Self {
         Self {
             prompt_message: prompt.into(),
-            voice_profile: voice_profile.into(),
+            voice_profile: None,
             speed: None,
             complete_on_hash: None,
             min_digits: None,
@@ -263,6 +306,12 @@ impl SayAndCapture {
             failure_message: None,
             repetition: None,
         }
+    }
+
+    /// Speaks the prompt with `profile` (sets `voiceProfile`), whatever the builder's voice.
+    pub fn voice(mut self, profile: impl Into<String>) -> Self {
+        self.voice_profile = Some(profile.into());
+        self
     }
 
     /// Accept between `min` and `max` digits (sets `minDigits` and `maxDigits`).

@@ -4,24 +4,28 @@ use std::borrow::Cow;
 
 use super::{Action, CallFlow, DEFAULT_VOICE_PROFILE, MakeCall, PlayFile, Say, SayAndCapture};
 
-/// Builds a [`CallFlow`] in call order. [`hangup`](Self::hangup) finishes the callflow, so
-/// nothing can follow it; [`build`](Self::build) finishes one that does not hang up (the call
-/// goes on, e.g. bridged by `makeCall` or waiting for digits).
+/// Builds a [`CallFlow`] in call order; start one with [`CallFlow::builder`].
+/// [`hangup`](Self::hangup) finishes the callflow, so nothing can follow it;
+/// [`build`](Self::build) finishes one that does not hang up (the call goes on, e.g. bridged
+/// by `makeCall` or waiting for digits).
 ///
 /// ```
-/// use callflow::{CallFlow, callflow::SayAndCapture};
-/// let menu = CallFlow::new()
+/// use callflow::{CallFlow, callflow::{MakeCall, SayAndCapture}};
+/// let menu = CallFlow::builder()
 ///     .client_action_id("menu-1")
 ///     .voice("en-GB-Emma")
 ///     .say_and_capture(
-///         SayAndCapture::new("Press 1 for sales, 2 for support.", "en-GB-Emma")
+///         SayAndCapture::new("Press 1 for sales, 2 for support.")
 ///             .digits(1, 1)
 ///             .timeouts(10_000, 10_000),
 ///     )
 ///     .build();
 /// assert_eq!(menu.client_action_id(), Some("menu-1"));
+/// assert!(menu.to_json().contains(r#""voiceProfile":"en-GB-Emma""#));
 ///
-/// let bridge = CallFlow::new().make_call("+6568880000", "+6592220002").build();
+/// let bridge = CallFlow::builder()
+///     .make_call(MakeCall::to("+6592220002").caller_id("+6568880000"))
+///     .build();
 /// assert_eq!(bridge.actions().len(), 1);
 /// ```
 #[derive(Clone, Debug)]
@@ -49,8 +53,8 @@ impl CallFlowBuilder {
         self
     }
 
-    /// The voice profile for the following [`say`](Self::say) actions (default
-    /// [`DEFAULT_VOICE_PROFILE`]).
+    /// The voice profile for the following [`say`](Self::say) and
+    /// [`say_and_capture`](Self::say_and_capture) actions (default [`DEFAULT_VOICE_PROFILE`]).
     pub fn voice(mut self, profile: impl Into<String>) -> Self {
         self.voice = Cow::Owned(profile.into());
         self
@@ -81,21 +85,20 @@ impl CallFlowBuilder {
         self
     }
 
-    /// Dials `destination`, showing `source` (the virtual number) as caller id.
-    pub fn make_call(mut self, source: impl Into<String>, destination: impl Into<String>) -> Self {
-        self.actions
-            .push(Action::MakeCall(MakeCall::new(source, destination)));
-        self
-    }
-
-    /// Adds a fully specified `makeCall` (e.g. with `callRecording`).
-    pub fn make_call_with(mut self, call: MakeCall) -> Self {
+    /// Dials a number: `call` names the destination and the caller id
+    /// (`MakeCall::to(destination).caller_id(virtual_number)`), so the two cannot be swapped
+    /// silently; it may also set `callRecording`.
+    pub fn make_call(mut self, call: MakeCall) -> Self {
         self.actions.push(Action::MakeCall(call));
         self
     }
 
-    /// Speaks a prompt and collects digits.
-    pub fn say_and_capture(mut self, capture: SayAndCapture) -> Self {
+    /// Speaks a prompt and collects digits; the prompt is spoken with the builder's
+    /// [`voice`](Self::voice) unless the capture sets its own.
+    pub fn say_and_capture(mut self, mut capture: SayAndCapture) -> Self {
+        if capture.voice_profile.is_none() {
+            capture.voice_profile = Some(self.voice.clone().into_owned());
+        }
         self.actions.push(Action::SayAndCapture(capture));
         self
     }

@@ -1,11 +1,11 @@
 //! Outbound callflows: what you send back to 8x8.
 //!
 //! A [`CallFlow`] is `{"clientActionId"?, "callflow": [...]}`. Build one with
-//! [`CallFlow::new`], which reads like the call and cannot add anything after `hangup`:
+//! [`CallFlow::builder`], which reads like the call and cannot add anything after `hangup`:
 //!
 //! ```
 //! use callflow::CallFlow;
-//! let flow = CallFlow::new()
+//! let flow = CallFlow::builder()
 //!     .say("Sorry, this number is not in service.")
 //!     .hangup();
 //! assert_eq!(
@@ -26,7 +26,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 pub use action::{
-    Action, ActionKind, DEFAULT_VOICE_PROFILE, MakeCall, PlayFile, Say, SayAndCapture,
+    Action, ActionKind, DEFAULT_VOICE_PROFILE, MakeCall, MakeCallTo, PlayFile, Say, SayAndCapture,
 };
 pub use builder::CallFlowBuilder;
 pub use validate::{Code, Mode, Violation, Violations};
@@ -45,9 +45,8 @@ pub struct CallFlow {
 }
 
 impl CallFlow {
-    /// Starts building a callflow.
-    #[allow(clippy::new_ret_no_self)]
-    pub fn new() -> CallFlowBuilder {
+    /// Starts building a callflow (see [`CallFlowBuilder`]).
+    pub fn builder() -> CallFlowBuilder {
         CallFlowBuilder::default()
     }
 
@@ -87,7 +86,7 @@ impl CallFlow {
     ///
     /// ```
     /// use callflow::{CallFlow, callflow::{Mode, Code}};
-    /// let flow = CallFlow::new().say("Hello").hangup();
+    /// let flow = CallFlow::builder().say("Hello").hangup();
     /// assert!(flow.validate(Mode::Reply).is_ok());
     /// let err = flow.validate(Mode::SendCallflow).unwrap_err();
     /// assert_eq!(err.violations()[0].code, Code::FirstActionNotMakeCall);

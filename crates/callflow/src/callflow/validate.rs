@@ -9,7 +9,9 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use super::{Action, ActionKind, CallFlow, MakeCall, PlayFile, Say, SayAndCapture};
+use super::{
+    Action, ActionKind, CallFlow, DEFAULT_VOICE_PROFILE, MakeCall, PlayFile, Say, SayAndCapture,
+};
 
 /// Which request the callflow is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -270,14 +272,14 @@ fn check_voice(r: &mut Report, p: At, voice: &str) {
 }
 
 fn check_make_call(r: &mut Report, p: At, m: &MakeCall, mode: Mode) {
-    if !is_msisdn(&m.source) {
+    if !is_msisdn(m.source.as_str()) {
         r.push(
             Code::InvalidEntry,
             format!("{p}.source"),
             "is not a valid MSISDN (E.164 digits, `+` optional)",
         );
     }
-    if !is_msisdn(&m.destination) {
+    if !is_msisdn(m.destination.as_str()) {
         r.push(
             Code::InvalidDestination,
             format!("{p}.destination"),
@@ -313,7 +315,11 @@ fn check_play_file(r: &mut Report, p: At, f: &PlayFile) {
 
 fn check_capture(r: &mut Report, p: At, c: &SayAndCapture) {
     check_text(r, p, "promptMessage", &c.prompt_message, true);
-    check_voice(r, p, &c.voice_profile);
+    check_voice(
+        r,
+        p,
+        c.voice_profile.as_deref().unwrap_or(DEFAULT_VOICE_PROFILE),
+    );
     check_speed(r, p, c.speed);
     check_repetition(r, p, c.repetition);
     for (name, msg) in [
@@ -541,8 +547,8 @@ fn parse_params(
             let destination = p.str(r, "destination", true);
             let call_recording = p.boolean(r, "callRecording");
             Action::MakeCall(MakeCall {
-                source: source.unwrap_or_default(),
-                destination: destination.unwrap_or_default(),
+                source: source.unwrap_or_default().into(),
+                destination: destination.unwrap_or_default().into(),
                 call_recording,
             })
         }
@@ -573,7 +579,7 @@ fn parse_params(
             let voice = p.str(r, "voiceProfile", true);
             Action::SayAndCapture(SayAndCapture {
                 prompt_message: prompt.unwrap_or_default(),
-                voice_profile: voice.unwrap_or_default(),
+                voice_profile: voice,
                 speed: p.number(r, "speed"),
                 complete_on_hash: p.boolean(r, "completeOnHash"),
                 min_digits: p.uint(r, "minDigits"),

@@ -1,8 +1,7 @@
 //! [`BoundPair`]: a handler shaped like number masking, for tests of what a caller is told.
 
+use crate::MakeCall;
 use std::sync::atomic::{AtomicUsize, Ordering};
-
-use async_trait::async_trait;
 
 use super::builders::{CALLEE, CALLER};
 use crate::event::CallAction;
@@ -41,11 +40,10 @@ impl BoundPair {
 
     /// The answer to a caller other than [`CALLER`].
     pub fn stranger_reply() -> CallFlow {
-        CallFlow::new().say(Self::NOT_BOUND).hangup()
+        CallFlow::builder().say(Self::NOT_BOUND).hangup()
     }
 }
 
-#[async_trait]
 impl CallHandler for BoundPair {
     async fn on_call_action(
         &self,
@@ -54,8 +52,8 @@ impl CallHandler for BoundPair {
     ) -> Result<CallFlow, HandlerError> {
         self.runs.fetch_add(1, Ordering::SeqCst);
         Ok(if ev.payload.source.as_str() == CALLER {
-            CallFlow::new()
-                .make_call(ev.payload.destination.as_str(), CALLEE)
+            CallFlow::builder()
+                .make_call(MakeCall::to(CALLEE).caller_id(&ev.payload.destination))
                 .build()
         } else {
             Self::stranger_reply()

@@ -13,7 +13,7 @@ use crate::{CallFlow, Webhook, WebhookRequest, WebhookResponse};
 /// use callflow::{CallFlow, Webhook, handler_fn, testing};
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// let client = testing::TestClient::new(Webhook::new(handler_fn(|_e, _c| async {
-///     Ok(CallFlow::new().say("Hi").hangup())
+///     Ok(CallFlow::builder().say("Hi").hangup())
 /// })));
 /// let reply = client.post(testing::call_action().build_json()).await;
 /// assert_eq!(reply.status(), 200);

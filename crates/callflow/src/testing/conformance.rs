@@ -28,7 +28,6 @@ use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use bytes::Bytes;
 use http::header::{ALLOW, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HeaderName, HeaderValue};
 use http::{HeaderMap, Method, StatusCode};
@@ -63,7 +62,7 @@ pub mod marker {
 
 /// The callflow [`webhook`] answers to an ordinary `CALL_ACTION`.
 pub fn reply() -> CallFlow {
-    CallFlow::new()
+    CallFlow::builder()
         .say("Hello from the conformance suite.")
         .hangup()
 }
@@ -71,7 +70,7 @@ pub fn reply() -> CallFlow {
 /// The callflow [`webhook`] answers to a `CALL_ACTION` marked [`marker::PEER`].
 pub fn peer_reply(peer: Option<SocketAddr>) -> CallFlow {
     let ip = peer.map_or_else(|| "unknown".to_owned(), |p| p.ip().to_string());
-    CallFlow::new().say(format!("peer {ip}")).hangup()
+    CallFlow::builder().say(format!("peer {ip}")).hangup()
 }
 
 /// The configuration of [`webhook`]: auth required ([`AUTH_TOKEN`]), [`MAX_BODY_BYTES`],
@@ -102,7 +101,6 @@ async fn misbehave(marker: &str) -> Result<(), HandlerError> {
     }
 }
 
-#[async_trait]
 impl CallHandler for ConformanceHandler {
     async fn on_call_action(
         &self,

@@ -9,7 +9,7 @@ use http::HeaderName;
 use crate::CallFlow;
 use crate::allow::AllowList;
 use crate::callflow::Mode;
-use crate::idempotency::{self, IdempotencyStore, MemoryIdempotencyStore};
+use crate::idempotency::{self, DynIdempotencyStore, IdempotencyStore, MemoryIdempotencyStore};
 
 /// What the webhook accepts and how it answers when things go wrong.
 ///
@@ -21,7 +21,7 @@ use crate::idempotency::{self, IdempotencyStore, MemoryIdempotencyStore};
 ///     .deadline(Duration::from_secs(2))
 ///     .auth_token("Bearer current-secret")
 ///     .auth_token("Bearer previous-secret") // accepted too, during a key rotation
-///     .fallback(CallFlow::new().say("Please call again later.").hangup());
+///     .fallback(CallFlow::builder().say("Please call again later.").hangup());
 /// assert_eq!(config.max_body(), 64 * 1024);
 /// ```
 #[derive(Clone)]
@@ -34,7 +34,7 @@ pub struct Config {
     pub(crate) strict_content_type: bool,
     pub(crate) validate_replies: bool,
     pub(crate) allow_list: Option<AllowList>,
-    pub(crate) idempotency: Option<Arc<dyn IdempotencyStore>>,
+    pub(crate) idempotency: Option<Arc<dyn DynIdempotencyStore>>,
     pub(crate) idempotency_ttl: Duration,
 }
 
@@ -48,7 +48,7 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(4);
 
 /// The default fallback callflow: an apology, then hang up.
 pub fn default_fallback() -> CallFlow {
-    CallFlow::new()
+    CallFlow::builder()
         .say("We are sorry, your call cannot be connected right now. Please try again later.")
         .hangup()
 }
@@ -145,7 +145,8 @@ impl Config {
 
     /// Where duplicate deliveries are recognised (see [`crate::idempotency`]). Default: an
     /// in-process [`MemoryIdempotencyStore`]; use a shared store when running many instances.
-    pub fn idempotency_store(mut self, store: Arc<dyn IdempotencyStore>) -> Self {
+    /// The `Arc` may be shared (one store for several webhooks).
+    pub fn idempotency_store<S: IdempotencyStore>(mut self, store: Arc<S>) -> Self {
         self.idempotency = Some(store);
         self
     }

@@ -47,7 +47,7 @@ pub use message::{Rejection, WebhookRequest, WebhookResponse};
 
 use crate::callflow::Mode;
 use crate::event::{Event, ParseErrorKind};
-use crate::handler::RequestId;
+use crate::handler::{DynCallHandler, RequestId};
 use crate::idempotency::{self, Claim, Fingerprint, IdempotencyError, StoredReply};
 use crate::{CallHandler, Context};
 use guard::{Outcome, guarded};
@@ -61,7 +61,7 @@ const ACK_BODY: &[u8] = br#"{"received":true}"#;
 /// ```
 /// use callflow::{CallFlow, Webhook, WebhookRequest, handler_fn};
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-/// let webhook = Webhook::new(handler_fn(|_ev, _cx| async { Ok(CallFlow::new().say("Hi").hangup()) }));
+/// let webhook = Webhook::new(handler_fn(|_ev, _cx| async { Ok(CallFlow::builder().say("Hi").hangup()) }));
 /// let body = callflow::testing::call_action().build_json();
 /// let response = webhook.dispatch(WebhookRequest::post_json(body)).await;
 /// assert_eq!(response.status(), 200);
@@ -73,7 +73,7 @@ pub struct Webhook {
 }
 
 struct Inner {
-    handler: Arc<dyn CallHandler>,
+    handler: Arc<dyn DynCallHandler>,
     config: Config,
     fallback_body: Bytes,
 }
@@ -119,7 +119,11 @@ impl Webhook {
     }
 
     /// Mounts a shared handler with `config`.
-    pub fn from_arc(handler: Arc<dyn CallHandler>, config: Config) -> Self {
+    pub fn from_arc<H: CallHandler>(handler: Arc<H>, config: Config) -> Self {
+        Self::from_dyn(handler, config)
+    }
+
+    fn from_dyn(handler: Arc<dyn DynCallHandler>, config: Config) -> Self {
         let fallback_body = config.fallback.to_bytes();
         Self {
             inner: Arc::new(Inner {
@@ -132,7 +136,7 @@ impl Webhook {
 
     /// Replaces the configuration.
     pub fn config(self, config: Config) -> Self {
-        Self::from_arc(self.inner.handler.clone(), config)
+        Self::from_dyn(self.inner.handler.clone(), config)
     }
 
     /// The configuration in force.
@@ -187,7 +191,7 @@ impl Webhook {
     /// use std::time::Duration;
     /// use bytes::Bytes;
     /// use callflow::{BodyReadError, CallFlow, Webhook, WebhookResponse, handler_fn};
-    /// let webhook = Webhook::new(handler_fn(|_e, _c| async { Ok(CallFlow::new().hangup()) }));
+    /// let webhook = Webhook::new(handler_fn(|_e, _c| async { Ok(CallFlow::builder().hangup()) }));
     /// let chunks = [Ok::<_, std::io::Error>(Bytes::from_static(b"{\"a\":")), Ok(Bytes::from_static(b"1}"))];
     /// let body = webhook
     ///     .read_body(futures_util::stream::iter(chunks), Duration::from_secs(10), |_e| {

@@ -2,13 +2,14 @@
 
 #![allow(dead_code)]
 
+use callflow::MakeCall;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use callflow::event::{CallAction, SessionSummary, UnknownEvent};
 use callflow::testing::TestClient;
-use callflow::{CallFlow, CallHandler, Config, Context, HandlerError, Webhook, async_trait};
+use callflow::{CallFlow, CallHandler, Config, Context, HandlerError, Webhook};
 
 /// A handler whose behaviour is chosen by the caller number's last digit (and, for
 /// summaries, by the session id `fail`, `panic`, `slow` or `unavailable`):
@@ -21,7 +22,6 @@ pub struct Scripted {
     pub unknown: AtomicUsize,
 }
 
-#[async_trait]
 impl CallHandler for Scripted {
     async fn on_call_action(&self, ev: CallAction, cx: &Context) -> Result<CallFlow, HandlerError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
@@ -31,14 +31,14 @@ impl CallHandler for Scripted {
             Some('2') => panic!("handler bug"),
             Some('3') => {
                 tokio::time::sleep(Duration::from_secs(10)).await;
-                Ok(CallFlow::new().say("too late").hangup())
+                Ok(CallFlow::builder().say("too late").hangup())
             }
             Some('5') => Err(HandlerError::unavailable("database is locked")),
-            Some('4') => Ok(CallFlow::new()
-                .make_call("+6568880000", "not a number")
+            Some('4') => Ok(CallFlow::builder()
+                .make_call(MakeCall::to("not a number").caller_id("+6568880000"))
                 .build()),
-            _ => Ok(CallFlow::new()
-                .make_call(ev.payload.destination.as_str(), "+6592220002")
+            _ => Ok(CallFlow::builder()
+                .make_call(MakeCall::to("+6592220002").caller_id(&ev.payload.destination))
                 .build()),
         }
     }
