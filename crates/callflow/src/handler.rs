@@ -307,10 +307,24 @@ impl HandlerError {
     ///
     /// ```
     /// use callflow::HandlerError;
-    /// let io = std::io::Error::other("disk on fire");
-    /// let e = HandlerError::from(std::io::Error::new(std::io::ErrorKind::Other, io));
-    /// assert_eq!(e.to_string(), "disk on fire");
-    /// assert!(e.source().is_some());
+    ///
+    /// #[derive(Debug)]
+    /// struct SaveFailed(std::io::Error);
+    /// impl std::fmt::Display for SaveFailed {
+    ///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    ///         f.write_str("cannot save")
+    ///     }
+    /// }
+    /// impl std::error::Error for SaveFailed {
+    ///     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+    ///         Some(&self.0)
+    ///     }
+    /// }
+    ///
+    /// let e = HandlerError::from(SaveFailed(std::io::Error::other("disk full")));
+    /// assert_eq!(e.to_string(), "cannot save");
+    /// assert_eq!(e.source().unwrap().to_string(), "disk full");
+    /// assert_eq!(format!("{e:#}"), "cannot save: disk full");
     /// ```
     pub fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         self.inner.source()
