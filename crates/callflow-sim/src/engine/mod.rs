@@ -170,7 +170,7 @@ impl<'a> Sim<'a> {
     fn new(sc: &'a Scenario, opt: &'a PlayOptions) -> Self {
         let a = Leg {
             key: "callA".to_owned(),
-            call_id: callflow::testing::fresh_id(),
+            call_id: callflow::event::builder::fresh_id(),
             direction: CallDirection::Inbound,
             source: sc.call.from.clone(),
             destination: sc.call.to.clone(),
@@ -187,7 +187,7 @@ impl<'a> Sim<'a> {
             opt,
             start_ms: unix_millis_now(),
             now: 0,
-            session_id: callflow::testing::fresh_id(),
+            session_id: callflow::event::builder::fresh_id(),
             legs: vec![a],
             bridged: false,
             digits: sc.call.digits.iter().cloned().collect(),

@@ -254,7 +254,7 @@ impl Sim<'_> {
         let vn = PhoneNumber::new(self.sc.call.to.as_str());
         let leg = Leg {
             key: key.clone(),
-            call_id: callflow::testing::fresh_id(),
+            call_id: callflow::event::builder::fresh_id(),
             direction: CallDirection::Outbound,
             source: source.to_owned(),
             destination: destination.to_owned(),
