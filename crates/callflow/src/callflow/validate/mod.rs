@@ -8,6 +8,7 @@
 mod formats;
 mod json;
 mod rules;
+mod schema;
 
 use std::fmt;
 
