@@ -1,11 +1,11 @@
 //! The webhook bodies the simulator sends, built from the core's typed events so they have
 //! exactly the shape the core (and 8x8) use, then adjusted for the payload style.
 
+use callflow::event::builder;
 use callflow::event::{
     CallDirection, CallLeg, CallQuality, CallStatus, CallType, ErrorDetails, LastAction, LegStatus,
     Legs, NumberFormat, SessionStatus,
 };
-use callflow::event::builder;
 use callflow::{PhoneNumber, Timestamp};
 use serde_json::{Value, json};
 

@@ -6,8 +6,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use callflow::CallFlow;
 use callflow::callflow::{Mode, Violation};
-use callflow::event::{CallDirection, CallStatus, LastAction, LegStatus, SessionStatus};
 use callflow::event::builder::{CALLEE, CALLER, VIRTUAL_NUMBER, fresh_id};
+use callflow::event::{CallDirection, CallStatus, LastAction, LegStatus, SessionStatus};
 
 use crate::events::{CallEvent, LegView, PayloadStyle, SessionView, SummaryEvent, SummaryLeg};
 use crate::http::{Target, UrlError, post_json};
