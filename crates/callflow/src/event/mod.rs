@@ -15,6 +15,7 @@
 //! assert_eq!(ev.payload.call_duration, Some(0));
 //! ```
 
+pub mod builder;
 mod call;
 mod enums;
 mod fast;
