@@ -111,7 +111,7 @@ pub(super) async fn allow_list_refuses_with_403_before_the_body_is_read(
 /// `X-Forwarded-For` entry: 8x8's address is served, a stranger's refused; a peer that is
 /// not the proxy cannot use the header.
 pub(super) async fn allow_list_follows_only_trusted_proxies(framework: Framework) -> Outcome {
-    let loopback: IpNet = "127.0.0.1".parse().expect("address");
+    let loopback: IpNet = "127.0.0.1/32".parse().expect("address");
     let behind_proxy = AllowList::eight_by_eight_singapore().trust_proxies(1, [loopback]);
     let webhook =
         Webhook::new(conformance_handler()).config(conformance::config().allow_list(behind_proxy));
@@ -153,7 +153,7 @@ pub(super) async fn allow_list_follows_only_trusted_proxies(framework: Framework
     .await?;
     server.shutdown().await?;
 
-    let elsewhere: IpNet = "10.9.9.9".parse().expect("address");
+    let elsewhere: IpNet = "10.9.9.9/32".parse().expect("address");
     let other_proxy = AllowList::eight_by_eight_singapore().trust_proxies(1, [elsewhere]);
     let webhook =
         Webhook::new(conformance_handler()).config(conformance::config().allow_list(other_proxy));

@@ -118,7 +118,7 @@ pub(super) async fn missing_required_field_is_400_naming_its_path(framework: Fra
 }
 
 /// #4: an unknown event type is acknowledged; an unknown `callStatus` still reaches the
-/// handler (kept as `Other`), so the call gets its callflow.
+/// handler (kept as `Unrecognized`), so the call gets its callflow.
 pub(super) async fn unknown_event_type_and_call_status_are_acknowledged(
     framework: Framework,
 ) -> Outcome {

@@ -3,7 +3,7 @@
 use crate::MakeCall;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::builders::{CALLEE, CALLER};
+use super::{CALLEE, CALLER};
 use crate::event::CallAction;
 use crate::{CallFlow, CallHandler, Context, HandlerError};
 
