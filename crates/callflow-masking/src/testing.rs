@@ -79,6 +79,7 @@ pub mod prelude {
 /// Runs every masking rule against a store: `binding_store_rules!(module, |test_name| setup)`
 /// (see [the module docs](crate::testing)).
 #[macro_export]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 macro_rules! binding_store_rules {
     ($module:ident, |$test:ident| $setup:expr) => {
         mod $module {
@@ -289,6 +290,7 @@ macro_rules! binding_store_rules {
 /// One `#[tokio::test]` per rule (used by [`binding_store_rules!`](crate::binding_store_rules)).
 #[doc(hidden)]
 #[macro_export]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 macro_rules! __binding_store_rule {
     (($setup:expr, $test:ident) $($name:ident($store:ident) $body:block)*) => {
         $(
