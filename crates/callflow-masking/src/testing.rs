@@ -1,4 +1,4 @@
-//! The masking rules every [`BindingStore`](crate::BindingStore) must follow, as a test
+//! The masking rules every [`BindingStore`] must follow, as a test
 //! suite any store runs with one line (feature `testing`):
 //!
 //! ```ignore
@@ -12,7 +12,7 @@
 //! `time` features): each runs the setup, an async block given the test's name that returns
 //! `Some((Arc<store>, guard))` (the guard, e.g. a temporary directory, lives until the test
 //! ends) or `None` to skip the test, then one rule against the store, through
-//! [`MaskingHandler`](crate::MaskingHandler) where the rule is about calls.
+//! [`MaskingHandler`] where the rule is about calls.
 
 use std::sync::Arc;
 
