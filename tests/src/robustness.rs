@@ -1,5 +1,5 @@
 //! The robustness suite: one list of cases ([`cases`]) that every adapter must pass over
-//! real HTTP, each tied to its row of `../shared/spec/robustness.md` ([`Case::spec`]).
+//! real HTTP, each tied to its row of `docs/robustness.md` ([`Case::spec`]).
 //!
 //! Every case is a check run against a real server of one framework on `127.0.0.1:0`,
 //! started with the adapter's `serve_with_shutdown` helper ([`serve_guarded`]); where the

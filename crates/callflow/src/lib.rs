@@ -32,6 +32,8 @@
 //! Phone numbers are personal data: [`PhoneNumber`] masks itself in `Debug` and `Display`
 //! (`+65****4321`), and the library never logs one in clear.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod allow;
 pub mod callflow;
 pub mod event;
@@ -40,6 +42,7 @@ pub mod idempotency;
 pub mod limits;
 pub mod phone;
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 mod webhook;
 

@@ -1,12 +1,14 @@
 //! Where bindings and call records live.
 
 mod memory;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 
 use async_trait::async_trait;
 use callflow::PhoneNumber;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 
 use crate::binding::{Binding, BindingError, CallRecord, Lookup, NewBinding};
