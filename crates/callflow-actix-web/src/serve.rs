@@ -161,7 +161,11 @@ where
         .on_connect(move |conn, data| {
             data.insert(body_read_timeout);
             if let Some(socket) = ConnSocket::of(conn) {
-                data.insert(shedding::connected(Rc::clone(&socket), shed_at));
+                data.insert(shedding::connected(
+                    Rc::clone(&socket),
+                    shed_at,
+                    config.header_read_timeout,
+                ));
                 data.insert(socket);
             }
         });

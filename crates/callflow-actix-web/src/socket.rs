@@ -2,7 +2,7 @@
 //! with which the adapter ends a connection that actix-web would keep: a body that stalls, a
 //! refused request whose body keeps coming, an idle connection shed at the cap.
 
-use std::io::{ErrorKind, Read};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -69,6 +69,18 @@ impl ConnSocket {
     /// shed at the cap).
     pub(crate) fn shut_down(&self) {
         let _ = self.0.shutdown(Shutdown::Both);
+    }
+
+    /// Answers a request head that did not arrive in time with `408 Request Timeout` and
+    /// `Connection: close`, written on the socket itself (actix-web is not writing: no request
+    /// is in progress), then [`shut_down`](Self::shut_down)s the connection.
+    pub(crate) fn time_out_head(&self) {
+        const TIMEOUT: &[u8] =
+            b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+        // The send buffer of a connection with nothing in flight takes these bytes at once;
+        // a client that cannot take them is cut off all the same.
+        let _ = (&self.0).write(TIMEOUT);
+        self.shut_down();
     }
 
     /// [`stop_reading`](Self::stop_reading), then keeps the socket (not actix-web's
