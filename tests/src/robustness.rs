@@ -635,8 +635,7 @@ async fn missing_content_type_is_accepted_unless_strict(framework: Framework) ->
         &[conformance_case("missing_content_type")],
     )
     .await?;
-    let strict =
-        conformance::builder(conformance_handler())
+    let strict = conformance::builder(conformance_handler())
         .strict_content_type(true)
         .build();
     let mut case = conformance_case("missing_content_type");
@@ -1098,9 +1097,8 @@ async fn concurrent_duplicates_run_the_handler_once(framework: Framework) -> Out
         delay: Duration::from_millis(300),
         ..Counting::default()
     });
-    let webhook = counting_webhook(
-        conformance::builder(handler.clone()).deadline(Duration::from_secs(4)),
-    );
+    let webhook =
+        counting_webhook(conformance::builder(handler.clone()).deadline(Duration::from_secs(4)));
     let server = serve_guarded(framework, webhook, Guards::default()).await;
     let body = testing::call_action().event_id("dup-22").build_json();
     let addr = server.addr;
@@ -1256,8 +1254,7 @@ async fn allow_list_refuses_with_403_before_the_body_is_read(framework: Framewor
         ..Guards::default()
     };
     let others = AllowList::eight_by_eight_singapore();
-    let webhook =
-        conformance::builder(conformance_handler())
+    let webhook = conformance::builder(conformance_handler())
         .allow_list(others)
         .build();
     let server = serve_guarded(framework, webhook.clone(), guards).await;
@@ -1295,8 +1292,7 @@ async fn allow_list_refuses_with_403_before_the_body_is_read(framework: Framewor
 async fn allow_list_follows_only_trusted_proxies(framework: Framework) -> Outcome {
     let loopback: IpNet = "127.0.0.1".parse().expect("address");
     let behind_proxy = AllowList::eight_by_eight_singapore().trust_proxies(1, [loopback]);
-    let webhook =
-        conformance::builder(conformance_handler())
+    let webhook = conformance::builder(conformance_handler())
         .allow_list(behind_proxy)
         .build();
     let server = serve_guarded(framework, webhook.clone(), Guards::default()).await;
@@ -1339,8 +1335,7 @@ async fn allow_list_follows_only_trusted_proxies(framework: Framework) -> Outcom
 
     let elsewhere: IpNet = "10.9.9.9".parse().expect("address");
     let other_proxy = AllowList::eight_by_eight_singapore().trust_proxies(1, [elsewhere]);
-    let webhook =
-        conformance::builder(conformance_handler())
+    let webhook = conformance::builder(conformance_handler())
         .allow_list(other_proxy)
         .build();
     let server = serve_guarded(framework, webhook.clone(), Guards::default()).await;
@@ -1862,9 +1857,8 @@ async fn slow_handler_server(
         delay,
         ..Counting::default()
     });
-    let webhook = counting_webhook(
-        conformance::builder(handler.clone()).deadline(Duration::from_secs(4)),
-    );
+    let webhook =
+        counting_webhook(conformance::builder(handler.clone()).deadline(Duration::from_secs(4)));
     (serve_guarded(framework, webhook, guards).await, handler)
 }
 

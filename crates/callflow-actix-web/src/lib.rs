@@ -75,8 +75,8 @@ pub use callflow;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, Resource, web};
-use callflow::reexports::http;
 use callflow::adapter::{self, ContextExtensions, PeerAddr};
+use callflow::reexports::http;
 use callflow::{Webhook, WebhookResponse};
 
 mod serve;

@@ -320,8 +320,8 @@ impl std::io::Write for Logs {
 /// original bytes still replay the first answer on both.
 #[tokio::test(flavor = "current_thread")]
 async fn a_replayed_event_id_from_a_stranger_is_not_answered_from_the_shared_store() {
-    use callflow::testing::{self, BoundPair, TestClient};
     use callflow::Webhook;
+    use callflow::testing::{self, BoundPair, TestClient};
 
     let Some(scratch) = Scratch::new("idem_stranger") else {
         return;

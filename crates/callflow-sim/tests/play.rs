@@ -550,7 +550,9 @@ async fn legacy_payload_style_breaks_a_handler_that_only_reads_event_data_dtmf()
 
 #[tokio::test]
 async fn auth_header_is_sent_verbatim_and_a_401_fails_the_session() {
-    let webhook = Webhook::builder(Masking).auth_token("Bearer s3cret").build();
+    let webhook = Webhook::builder(Masking)
+        .auth_token("Bearer s3cret")
+        .build();
     let server = Server::webhook(webhook).await;
     let mut opts = PlayOptions::new(&server.url);
     opts.auth_header = Some("Bearer s3cret".to_owned());

@@ -134,8 +134,8 @@ pub fn body_read_timeout()
 /// [`ContextExtensions`] in the request (put there by a tower layer around
 /// `warp::service`, or by a server of your own): those reach the handler's
 /// `Context::extensions`.
-pub fn extensions()
--> impl Filter<Extract = (Extensions,), Error = std::convert::Infallible> + Clone {
+pub fn extensions() -> impl Filter<Extract = (Extensions,), Error = std::convert::Infallible> + Clone
+{
     peer_addr()
         .and(warp::ext::optional::<BodyReadTimeout>())
         .and(warp::ext::optional::<ContextExtensions>())

@@ -61,7 +61,9 @@ fn main() {
     measure("serialize/makeCall", RUNS, |_| {
         std::hint::black_box(flow.to_bytes());
     });
-    let plain = Webhook::builder(FixedBridge(flow.clone())).no_idempotency().build();
+    let plain = Webhook::builder(FixedBridge(flow.clone()))
+        .no_idempotency()
+        .build();
     measure("dispatch/noop", RUNS, |_| {
         rt.block_on(plain.dispatch(WebhookRequest::post_json(body.clone())));
     });

@@ -122,7 +122,9 @@ fn dispatch(c: &mut Criterion) {
     let mut g = c.benchmark_group("dispatch");
 
     // Parse + route + handler + validate reply + serialize + response, no duplicate check.
-    let plain = Webhook::builder(FixedBridge(bridge())).no_idempotency().build();
+    let plain = Webhook::builder(FixedBridge(bridge()))
+        .no_idempotency()
+        .build();
     g.bench_function("noop", |b| {
         b.iter(|| {
             let r = rt.block_on(plain.dispatch(WebhookRequest::post_json(black_box(body.clone()))));

@@ -230,9 +230,10 @@ async fn wrong_method_is_405_with_allow_post() {
 
 #[tokio::test]
 async fn auth_header_is_checked_before_parsing() {
-    let config = |b: WebhookBuilder| b
-        .auth_token("Bearer s3cret")
-        .auth_token("Bearer old-s3cret");
+    let config = |b: WebhookBuilder| {
+        b.auth_token("Bearer s3cret")
+            .auth_token("Bearer old-s3cret")
+    };
     let (c, h) = client_with(config);
     // Missing: 401, and the (malformed) body is not even looked at.
     let r = c.post("{not json").await;
@@ -256,9 +257,10 @@ async fn auth_header_is_checked_before_parsing() {
 
 #[tokio::test]
 async fn auth_header_name_is_configurable() {
-    let config = |b: WebhookBuilder| b
-        .auth_token("mdp1234")
-        .auth_header(http::HeaderName::from_static("x-8x8-auth"));
+    let config = |b: WebhookBuilder| {
+        b.auth_token("mdp1234")
+            .auth_header(http::HeaderName::from_static("x-8x8-auth"))
+    };
     let (c, _) = client_with(config);
     let r = c
         .clone()

@@ -74,7 +74,10 @@ fn setup(
     config: impl FnOnce(WebhookBuilder) -> WebhookBuilder,
 ) -> (TestClient, Arc<Counting>) {
     let h = Arc::new(handler);
-    (TestClient::new(config(Webhook::builder(h.clone())).build()), h)
+    (
+        TestClient::new(config(Webhook::builder(h.clone())).build()),
+        h,
+    )
 }
 
 #[tokio::test]
@@ -337,10 +340,9 @@ async fn idempotency_can_be_switched_off() {
 
 #[tokio::test]
 async fn stored_replies_expire_after_the_ttl() {
-    let (c, h) = setup(
-        Counting::default(),
-        |b: WebhookBuilder| b.idempotency_ttl(Duration::from_millis(50)),
-    );
+    let (c, h) = setup(Counting::default(), |b: WebhookBuilder| {
+        b.idempotency_ttl(Duration::from_millis(50))
+    });
     let body = testing::call_action().event_id("evt-ttl").build_json();
     c.post(body.clone()).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -376,10 +378,9 @@ impl IdempotencyStore for Unreachable {
 
 #[tokio::test]
 async fn an_unreachable_store_gives_the_fallback_or_503() {
-    let (c, h) = setup(
-        Counting::default(),
-        |b: WebhookBuilder| b.idempotency_store(Arc::new(Unreachable)),
-    );
+    let (c, h) = setup(Counting::default(), |b: WebhookBuilder| {
+        b.idempotency_store(Arc::new(Unreachable))
+    });
     let r = c.post(testing::call_action().build_json()).await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.text(), default_fallback().to_json());
@@ -421,12 +422,10 @@ impl IdempotencyStore for Hanging {
 
 #[tokio::test(start_paused = true)]
 async fn a_hanging_store_is_given_up_at_the_deadline() {
-    let (c, h) = setup(
-        Counting::default(),
-        |b: WebhookBuilder| b
-            .deadline(Duration::from_secs(2))
-            .idempotency_store(Arc::new(Hanging)),
-    );
+    let (c, h) = setup(Counting::default(), |b: WebhookBuilder| {
+        b.deadline(Duration::from_secs(2))
+            .idempotency_store(Arc::new(Hanging))
+    });
     let start = tokio::time::Instant::now();
     let r = c.post(testing::call_action().build_json()).await;
     assert_eq!(r.text(), default_fallback().to_json());

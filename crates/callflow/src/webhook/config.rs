@@ -7,11 +7,11 @@ use std::time::Duration;
 use http::HeaderName;
 
 use super::Webhook;
-use crate::callflow::Violations;
-use crate::{CallFlow, CallHandler};
 use crate::allow::AllowList;
 use crate::callflow::Mode;
+use crate::callflow::Violations;
 use crate::idempotency::{self, IdempotencyStore, MemoryIdempotencyStore};
+use crate::{CallFlow, CallHandler};
 
 /// What the webhook accepts and how it answers when things go wrong: the settings a
 /// [`WebhookBuilder`] collects.

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use callflow::event::{CallAction, SessionSummary, UnknownEvent};
 use callflow::testing::TestClient;
-use callflow::{CallFlow, CallHandler, Context, HandlerError, Webhook, WebhookBuilder, async_trait};
+use callflow::{
+    CallFlow, CallHandler, Context, HandlerError, Webhook, WebhookBuilder, async_trait,
+};
 
 /// A handler whose behaviour is chosen by the caller number's last digit (and, for
 /// summaries, by the session id `fail`, `panic`, `slow` or `unavailable`):
