@@ -364,8 +364,8 @@ impl CallHandler for Counting {
     }
 }
 
-fn counting_webhook(handler: Arc<Counting>, config: callflow::Config) -> Webhook {
-    Webhook::from_arc(handler, config)
+fn counting_webhook(builder: callflow::WebhookBuilder) -> Webhook {
+    builder.build()
 }
 
 /// A handler that records what reached it, in order.
@@ -635,8 +635,9 @@ async fn missing_content_type_is_accepted_unless_strict(framework: Framework) ->
         &[conformance_case("missing_content_type")],
     )
     .await?;
-    let strict =
-        Webhook::new(conformance_handler()).config(conformance::config().strict_content_type(true));
+    let strict = conformance::builder(conformance_handler())
+        .strict_content_type(true)
+        .build();
     let mut case = conformance_case("missing_content_type");
     case = refused(
         case,
@@ -1074,7 +1075,7 @@ async fn duplicate_delivery_gets_the_first_answer_without_rerunning(
     framework: Framework,
 ) -> Outcome {
     let handler = Arc::new(Counting::default());
-    let webhook = counting_webhook(handler.clone(), conformance::config());
+    let webhook = counting_webhook(conformance::builder(handler.clone()));
     let server = serve_guarded(framework, webhook, Guards::default()).await;
     let body = testing::call_action().event_id("dup-21").build_json();
     let first = run_case(&http_client(), server.addr, &post("first", body.clone())).await;
@@ -1096,10 +1097,8 @@ async fn concurrent_duplicates_run_the_handler_once(framework: Framework) -> Out
         delay: Duration::from_millis(300),
         ..Counting::default()
     });
-    let webhook = counting_webhook(
-        handler.clone(),
-        conformance::config().deadline(Duration::from_secs(4)),
-    );
+    let webhook =
+        counting_webhook(conformance::builder(handler.clone()).deadline(Duration::from_secs(4)));
     let server = serve_guarded(framework, webhook, Guards::default()).await;
     let body = testing::call_action().event_id("dup-22").build_json();
     let addr = server.addr;
@@ -1127,7 +1126,7 @@ async fn concurrent_duplicates_run_the_handler_once(framework: Framework) -> Out
 /// handler's business, see tests/README.md).
 async fn out_of_order_events_are_each_acknowledged(framework: Framework) -> Outcome {
     let handler = Arc::new(Recording::default());
-    let webhook = Webhook::from_arc(handler.clone(), conformance::config());
+    let webhook = conformance::builder(handler.clone()).build();
     let server = serve_guarded(framework, webhook, Guards::default()).await;
     let summary = testing::session_summary().session_id("s-23").build_json();
     let status = testing::call_status().session_id("s-23").build_json();
@@ -1165,7 +1164,7 @@ async fn out_of_order_events_are_each_acknowledged(framework: Framework) -> Outc
 /// the core yet), and the handler gets the parsed instant to judge ("accept + flag").
 async fn stale_and_future_timestamps_reach_the_handler(framework: Framework) -> Outcome {
     let handler = Arc::new(Recording::default());
-    let webhook = Webhook::from_arc(handler.clone(), conformance::config());
+    let webhook = conformance::builder(handler.clone()).build();
     let server = serve_guarded(framework, webhook, Guards::default()).await;
     let day = Duration::from_secs(24 * 3600);
     let now = SystemTime::now();
@@ -1255,8 +1254,9 @@ async fn allow_list_refuses_with_403_before_the_body_is_read(framework: Framewor
         ..Guards::default()
     };
     let others = AllowList::eight_by_eight_singapore();
-    let webhook =
-        Webhook::new(conformance_handler()).config(conformance::config().allow_list(others));
+    let webhook = conformance::builder(conformance_handler())
+        .allow_list(others)
+        .build();
     let server = serve_guarded(framework, webhook.clone(), guards).await;
     let mut wire = webhook_head(server.addr, "content-length: 500\r\n");
     wire.extend_from_slice(b"{\"eventType\":");
@@ -1278,9 +1278,9 @@ async fn allow_list_refuses_with_403_before_the_body_is_read(framework: Framewor
     server.shutdown().await?;
 
     let loopback: IpNet = "127.0.0.0/8".parse().expect("network");
-    let allowed = Webhook::new(conformance_handler()).config(
-        conformance::config().allow_list(AllowList::eight_by_eight_singapore().allow(loopback)),
-    );
+    let allowed = conformance::builder(conformance_handler())
+        .allow_list(AllowList::eight_by_eight_singapore().allow(loopback))
+        .build();
     let server = serve_guarded(framework, allowed, Guards::default()).await;
     still_serving(server.addr).await?;
     server.shutdown().await
@@ -1292,8 +1292,9 @@ async fn allow_list_refuses_with_403_before_the_body_is_read(framework: Framewor
 async fn allow_list_follows_only_trusted_proxies(framework: Framework) -> Outcome {
     let loopback: IpNet = "127.0.0.1/32".parse().expect("address");
     let behind_proxy = AllowList::eight_by_eight_singapore().trust_proxies(1, [loopback]);
-    let webhook =
-        Webhook::new(conformance_handler()).config(conformance::config().allow_list(behind_proxy));
+    let webhook = conformance::builder(conformance_handler())
+        .allow_list(behind_proxy)
+        .build();
     let server = serve_guarded(framework, webhook.clone(), Guards::default()).await;
     let xff = http::HeaderName::from_static("x-forwarded-for");
     exchange(
@@ -1334,8 +1335,9 @@ async fn allow_list_follows_only_trusted_proxies(framework: Framework) -> Outcom
 
     let elsewhere: IpNet = "10.9.9.9/32".parse().expect("address");
     let other_proxy = AllowList::eight_by_eight_singapore().trust_proxies(1, [elsewhere]);
-    let webhook =
-        Webhook::new(conformance_handler()).config(conformance::config().allow_list(other_proxy));
+    let webhook = conformance::builder(conformance_handler())
+        .allow_list(other_proxy)
+        .build();
     let server = serve_guarded(framework, webhook.clone(), Guards::default()).await;
     exchange(
         server.addr,
@@ -1539,8 +1541,8 @@ async fn duplicates_are_recognised_across_a_restart_with_a_shared_store(
     let body = testing::call_action().event_id("dup-31").build_json();
     let mut answers = Vec::new();
     for _ in 0..2 {
-        let config = conformance::config().idempotency_store(store.clone());
-        let webhook = counting_webhook(handler.clone(), config);
+        let config = conformance::builder(handler.clone()).idempotency_store(store.clone());
+        let webhook = counting_webhook(config);
         let server = serve_guarded(framework, webhook, Guards::default()).await;
         answers.push(run_case(&http_client(), server.addr, &post("restart", body.clone())).await);
         server.shutdown().await?;
@@ -1632,9 +1634,8 @@ impl CallHandler for StoreDown {
 async fn store_unavailable_is_503_for_events_and_the_fallback_for_calls(
     framework: Framework,
 ) -> Outcome {
-    let config = conformance::config();
-    let fallback = config.fallback_flow().to_bytes();
-    let webhook = Webhook::from_arc(Arc::new(StoreDown), config);
+    let webhook = conformance::builder(Arc::new(StoreDown)).build();
+    let fallback = webhook.fallback().to_bytes();
     let server = serve_guarded(framework, webhook.clone(), Guards::default()).await;
     let cases = [
         answered(
@@ -1856,10 +1857,8 @@ async fn slow_handler_server(
         delay,
         ..Counting::default()
     });
-    let webhook = counting_webhook(
-        handler.clone(),
-        conformance::config().deadline(Duration::from_secs(4)),
-    );
+    let webhook =
+        counting_webhook(conformance::builder(handler.clone()).deadline(Duration::from_secs(4)));
     (serve_guarded(framework, webhook, guards).await, handler)
 }
 

@@ -17,13 +17,14 @@
 //!
 //! ```no_run
 //! use std::sync::Arc;
-//! use callflow::{Config, Webhook};
+//! use callflow::Webhook;
 //! use callflow_masking::MaskingHandler;
 //! use callflow_redis::{Redis, RedisBindingStore, RedisIdempotencyStore};
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let redis = Redis::open("redis://127.0.0.1:6379/0")?; // inside a Tokio runtime
-//! let config = Config::default().idempotency_store(Arc::new(RedisIdempotencyStore::new(&redis)));
-//! let webhook = Webhook::new(MaskingHandler::new(RedisBindingStore::new(&redis))).config(config);
+//! let webhook = Webhook::builder(MaskingHandler::new(RedisBindingStore::new(&redis)))
+//!     .idempotency_store(Arc::new(RedisIdempotencyStore::new(&redis)))
+//!     .build();
 //! // mount `webhook` with callflow-axum, callflow-actix-web or callflow-warp, on every instance
 //! # let _ = webhook; Ok(()) }
 //! ```

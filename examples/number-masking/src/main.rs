@@ -28,7 +28,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use callflow::{Config, Webhook};
+use callflow::Webhook;
 use callflow_masking::{BindingStore, MaskingHandler, NewBinding};
 use clap::{Parser, Subcommand};
 
@@ -209,11 +209,7 @@ async fn run(cli: Cli) -> Result<()> {
             auth_header,
             auth_header_name,
         } => {
-            let mut config = Config::default();
-            if let Some(shared) = store.idempotency() {
-                // Duplicates are recognised by every instance on this Redis.
-                config = config.idempotency_store(shared);
-            }
+            let shared = store.idempotency();
             store
                 .check_writable()
                 .await
@@ -224,18 +220,27 @@ async fn run(cli: Cli) -> Result<()> {
                     "store not reachable yet: calls get the fallback callflow and other events 503 until it is"
                 );
             }
-            if !auth_header.is_empty() {
-                let name = http_header_name(&auth_header_name)?;
-                config = config.auth_header(name);
-                for value in &auth_header {
-                    config = config.auth_token(value);
-                }
-            }
+            let auth_name = if auth_header.is_empty() {
+                None
+            } else {
+                Some(http_header_name(&auth_header_name)?)
+            };
             tracing::info!(store = %url.describe(), "serving");
             let store = std::sync::Arc::new(store);
             let handler = MaskingHandler::from_arc(store.clone());
             let health = health::Health::new(store, handler.write_failures());
-            let webhook = Webhook::new(handler).config(config);
+            let mut builder = Webhook::builder(handler);
+            if let Some(shared) = shared {
+                // Duplicates are recognised by every instance on this Redis.
+                builder = builder.idempotency_store(shared);
+            }
+            if let Some(name) = auth_name {
+                builder = builder.auth_header(name);
+                for value in &auth_header {
+                    builder = builder.auth_token(value);
+                }
+            }
+            let webhook = builder.build();
             let listener = std::net::TcpListener::bind(listen)
                 .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
             tokio::spawn(health.clone().watch());

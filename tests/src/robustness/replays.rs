@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use callflow::Webhook;
 use callflow::testing::{self, BoundPair, conformance};
 
 use super::{Outcome, post};
@@ -16,7 +15,7 @@ pub(super) async fn replayed_event_id_with_another_body_is_not_answered_from_the
     framework: Framework,
 ) -> Outcome {
     let handler = Arc::new(BoundPair::default());
-    let webhook = Webhook::from_arc(handler.clone(), conformance::config());
+    let webhook = conformance::builder(handler.clone()).build();
     let server = serve_guarded(framework, webhook, Guards::default()).await;
     let call = testing::call_action().event_id("replayed-21");
     let bound = call.clone().from(testing::CALLER).build_json();
