@@ -30,7 +30,8 @@
 //! ```
 //!
 //! The crate also lints callflow JSON ([`lint_bytes`]) and posts single events ([`send()`]).
-//! The `callflow-sim` binary wraps all three; see the README.
+//! The `callflow` command line (`crates/callflow-cli`: `callflow play`, `callflow lint`,
+//! `callflow send`) wraps all three; see the README.
 
 mod engine;
 mod events;
