@@ -104,7 +104,10 @@ fn dry_run_of_a_bad_callflow_prints_8x8s_code_and_exits_1_without_network_traffi
     let doc = one_document(&out);
     assert_eq!(doc["ok"], false);
     assert_eq!(doc["error"]["code"], -1013);
-    assert_eq!(doc["error"]["violations"][0]["path"], "$.callflow[0].action");
+    assert_eq!(
+        doc["error"]["violations"][0]["path"],
+        "$.callflow[0].action"
+    );
     wire.assert_untouched();
 
     // And the closed port: nothing listens there, yet the dry run cannot fail on it.
@@ -131,7 +134,9 @@ fn dry_run_of_a_valid_callflow_exits_0_without_key_or_network() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("ok, a valid Send Callflow request (dry run, nothing sent)"));
+    assert!(
+        text(&out.stdout).contains("ok, a valid Send Callflow request (dry run, nothing sent)")
+    );
     wire.assert_untouched();
 }
 
@@ -159,7 +164,11 @@ fn the_api_key_cannot_come_from_the_command_line() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("CALLFLOW_API_KEY"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("CALLFLOW_API_KEY"),
+        "{}",
+        text(&out.stderr)
+    );
     wire.assert_untouched();
 }
 
@@ -170,15 +179,44 @@ fn usage_and_configuration_errors_exit_2() {
         vec![],
         vec!["api"],
         vec!["api", "webhooks"],
-        vec!["api", "webhooks", "create", "--type", "VXX", "--url", "https://a.example/v"],
+        vec![
+            "api",
+            "webhooks",
+            "create",
+            "--type",
+            "VXX",
+            "--url",
+            "https://a.example/v",
+        ],
         vec!["api", "webhooks", "delete", "--type", "VNU"],
-        vec!["api", "webhooks", "create", "--type", "VCA", "--url", "https://a.example/v", "--auth-header-env", "CALLFLOW_TEST_UNSET_VAR"],
+        vec![
+            "api",
+            "webhooks",
+            "create",
+            "--type",
+            "VCA",
+            "--url",
+            "https://a.example/v",
+            "--auth-header-env",
+            "CALLFLOW_TEST_UNSET_VAR",
+        ],
         vec!["api", "recordings", "get", "not a session"],
         vec!["api", "log-exports", "get", "two words"],
         vec!["api", "callflows", "send", "/nonexistent/flow.json"],
-        vec!["api", "recording-push-config", "set", "/nonexistent/push.json"],
+        vec![
+            "api",
+            "recording-push-config",
+            "set",
+            "/nonexistent/push.json",
+        ],
         vec!["api", "webhooks", "list", "--format", "yaml"],
-        vec!["api", "--api-key-file", "/nonexistent/key", "webhooks", "list"],
+        vec![
+            "api",
+            "--api-key-file",
+            "/nonexistent/key",
+            "webhooks",
+            "list",
+        ],
     ];
     for args in cases {
         let out = bin()
@@ -188,7 +226,12 @@ fn usage_and_configuration_errors_exit_2() {
             .args(&args)
             .output()
             .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
         assert!(!text(&out.stderr).contains(KEY));
     }
     // No sub-account; a bad base URL.
@@ -199,7 +242,10 @@ fn usage_and_configuration_errors_exit_2() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("CALLFLOW_SUBACCOUNT"));
-    let out = api("ftp://nowhere").args(["speech-profiles", "--format", "json"]).output().unwrap();
+    let out = api("ftp://nowhere")
+        .args(["speech-profiles", "--format", "json"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(one_document(&out)["exitCode"], 2);
     wire.assert_untouched();
@@ -210,7 +256,15 @@ fn help_documents_the_exit_codes_and_the_key_sources() {
     let out = bin().args(["api", "--help"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let help = text(&out.stdout);
-    for want in ["0  everything held", "1  a check said no", "2  usage or configuration error", "CALLFLOW_API_KEY", "CALLFLOW_API_URL", "CALLFLOW_SUBACCOUNT", "--api-key-file"] {
+    for want in [
+        "0  everything held",
+        "1  a check said no",
+        "2  usage or configuration error",
+        "CALLFLOW_API_KEY",
+        "CALLFLOW_API_URL",
+        "CALLFLOW_SUBACCOUNT",
+        "--api-key-file",
+    ] {
         assert!(help.contains(want), "{want}: {help}");
     }
 }
@@ -232,7 +286,11 @@ fn the_key_file_is_read_and_the_key_never_printed() {
         .args(["--timeout", "2000", "webhooks", "list", "--format", "json"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "a connection error is the API saying no");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a connection error is the API saying no"
+    );
     let doc = one_document(&out);
     assert_eq!(doc["error"]["kind"], "connection");
     assert!(!text(&out.stdout).contains(KEY) && !text(&out.stderr).contains(KEY));
@@ -273,19 +331,39 @@ impl Prism {
             return None;
         };
         if !doc.is_file() {
-            skip_or_fail(&format!("CALLFLOW_8X8_OPENAPI={} is not a file", doc.display()));
+            skip_or_fail(&format!(
+                "CALLFLOW_8X8_OPENAPI={} is not a file",
+                doc.display()
+            ));
             return None;
         }
-        let bin = std::env::var_os("CALLFLOW_PRISM").map(PathBuf::from).unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/prism/node_modules/.bin/prism")
-        });
+        let bin = std::env::var_os("CALLFLOW_PRISM")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../../tools/prism/node_modules/.bin/prism")
+            });
         if !bin.exists() {
-            skip_or_fail(&format!("Prism is not installed at {} (npm ci --prefix tools/prism)", bin.display()));
+            skip_or_fail(&format!(
+                "Prism is not installed at {} (npm ci --prefix tools/prism)",
+                bin.display()
+            ));
             return None;
         }
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let mut child = Command::new(&bin)
-            .args(["mock", "--errors", "-h", "127.0.0.1", "-p", &port.to_string()])
+            .args([
+                "mock",
+                "--errors",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
             .arg(&doc)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -307,12 +385,21 @@ impl Prism {
         let prism = Prism { child, port, log };
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(90) {
-            if prism.log.lock().unwrap().iter().any(|l| l.contains("Prism is listening")) {
+            if prism
+                .log
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|l| l.contains("Prism is listening"))
+            {
                 return Some(prism);
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        panic!("Prism did not start:\n{}", prism.log.lock().unwrap().join("\n"));
+        panic!(
+            "Prism did not start:\n{}",
+            prism.log.lock().unwrap().join("\n")
+        );
     }
 
     fn url(&self) -> String {
@@ -340,29 +427,68 @@ fn every_api_subcommand_runs_against_prism() {
     let dir = std::env::temp_dir().join(format!("callflow-cli-prism-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let push = dir.join("push.json");
-    let req = RecordingPushConfigRequest::new(PushProtocol::S3, "ap-southeast-2", "myusername", "mypassword")
-        .unwrap()
-        .port(443)
-        .path("/my-recordings-path/");
+    let req = RecordingPushConfigRequest::new(
+        PushProtocol::S3,
+        "ap-southeast-2",
+        "myusername",
+        "mypassword",
+    )
+    .unwrap()
+    .port(443)
+    .path("/my-recordings-path/");
     std::fs::write(&push, serde_json::to_vec(&req).unwrap()).unwrap();
     let export = dir.join("export.json");
-    std::fs::write(&export, r#"{"from":"2020-07-01T13:00:00+07:00","to":"2020-07-08T00:00:00Z","limit":0}"#).unwrap();
+    std::fs::write(
+        &export,
+        r#"{"from":"2020-07-01T13:00:00+07:00","to":"2020-07-08T00:00:00Z","limit":0}"#,
+    )
+    .unwrap();
     let send = fixture("valid-send-callflow.json");
     let p = |f: &Path| f.to_str().unwrap().to_owned();
     let job = "F1T6z9C5tW2QV1pdMzO9xpMXrYEmfnvqORGqpePJGpgzjTJ80TSaZEE7aX2wrgix";
     let cases: Vec<(Vec<String>, i32)> = vec![
         (vec!["webhooks".into(), "list".into()], 0),
-        (vec!["webhooks".into(), "create".into(), "--type".into(), "VCA".into(), "--url".into(), "https://your.host/webhooks/voice".into(), "--auth-header-env".into(), "CALLFLOW_TEST_AUTH".into()], 0),
-        (vec!["webhooks".into(), "delete".into(), "--type".into(), "VSS".into()], 0),
+        (
+            vec![
+                "webhooks".into(),
+                "create".into(),
+                "--type".into(),
+                "VCA".into(),
+                "--url".into(),
+                "https://your.host/webhooks/voice".into(),
+                "--auth-header-env".into(),
+                "CALLFLOW_TEST_AUTH".into(),
+            ],
+            0,
+        ),
+        (
+            vec![
+                "webhooks".into(),
+                "delete".into(),
+                "--type".into(),
+                "VSS".into(),
+            ],
+            0,
+        ),
         (vec!["callflows".into(), "send".into(), p(&send)], 0),
         (vec!["numbers".into(), "list".into()], 0),
         // 8x8's document types the number as an integer <= 10: Prism refuses every real
         // number with 422, which the CLI reports as 8x8 saying no (exit 1).
         (vec!["numbers".into(), "get".into(), "6568880000".into()], 1),
         (vec!["speech-profiles".into()], 0),
-        (vec!["recordings".into(), "get".into(), "03cc8cac-376b-11ef-a28b-0582ff0039d5".into()], 0),
+        (
+            vec![
+                "recordings".into(),
+                "get".into(),
+                "03cc8cac-376b-11ef-a28b-0582ff0039d5".into(),
+            ],
+            0,
+        ),
         (vec!["recording-push-config".into(), "get".into()], 0),
-        (vec!["recording-push-config".into(), "set".into(), p(&push)], 0),
+        (
+            vec!["recording-push-config".into(), "set".into(), p(&push)],
+            0,
+        ),
         (vec!["recording-push-config".into(), "delete".into()], 0),
         (vec!["log-exports".into(), "start".into(), p(&export)], 0),
         (vec!["log-exports".into(), "get".into(), job.into()], 0),
@@ -387,7 +513,10 @@ fn every_api_subcommand_runs_against_prism() {
                 assert_eq!(one_document(&out)["ok"], *want == 0, "{args:?}");
             }
             let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
-            assert!(!all.contains(KEY) && !all.contains("change-me"), "{args:?}: {all}");
+            assert!(
+                !all.contains(KEY) && !all.contains("change-me"),
+                "{args:?}: {all}"
+            );
         }
     }
     std::fs::remove_dir_all(&dir).unwrap();

@@ -54,7 +54,8 @@ fn client(args: &RegisterArgs) -> Result<Client, String> {
         None => std::env::var("CALLFLOW_API_KEY")
             .map_err(|_| "no API key: set CALLFLOW_API_KEY or pass --api-key-file FILE")?,
     };
-    let sub = SubAccountId::new(args.subaccount.as_str()).map_err(|e| format!("--subaccount: {e}"))?;
+    let sub =
+        SubAccountId::new(args.subaccount.as_str()).map_err(|e| format!("--subaccount: {e}"))?;
     let mut config = Config::new(key, sub);
     if let Some(url) = &args.api_url {
         config = config.base_url(url.as_str());

@@ -51,7 +51,11 @@ async fn api() -> (String, Seen) {
     (url, seen)
 }
 
-async fn register(api_url: &str, extra_env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
+async fn register(
+    api_url: &str,
+    extra_env: &[(&str, &str)],
+    args: &[&str],
+) -> std::process::Output {
     let mut cmd = Command::new(BIN);
     cmd.env_remove("NUMBER_MASKING_AUTH_HEADERS")
         .env("CALLFLOW_API_KEY", KEY)
@@ -90,8 +94,16 @@ async fn register_creates_vca_and_vss_with_the_auth_value_serve_requires() {
 
     // The server requires the values of the file…
     let db = dir.path().join("nm.db");
-    let server = Server::start(&["--db", db.to_str().unwrap()], "axum", &["--auth-header-file", file]);
-    let client = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(10)).build().unwrap();
+    let server = Server::start(
+        &["--db", db.to_str().unwrap()],
+        "axum",
+        &["--auth-header-file", file],
+    );
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
     let post = |auth: Option<&'static str>| {
         let mut r = client
             .post(server.url())
@@ -110,16 +122,37 @@ async fn register_creates_vca_and_vss_with_the_auth_value_serve_requires() {
     let (url, seen) = api().await;
     let out = register(&url, &[], &["--auth-header-file", file]).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("registered VCA -> https://your.host/webhooks/voice"), "{stdout}");
-    assert!(stdout.contains("registered VSS -> https://your.host/webhooks/voice"), "{stdout}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("registered VCA -> https://your.host/webhooks/voice"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("registered VSS -> https://your.host/webhooks/voice"),
+        "{stdout}"
+    );
     assert!(!stdout.contains("s3cret") && !stdout.contains(KEY));
     assert_registered(&seen, "Bearer s3cret-new");
 
     // The environment variable is a source too.
     let (url, seen) = api().await;
-    let out = register(&url, &[("NUMBER_MASKING_AUTH_HEADERS", "Bearer from-env")], &[]).await;
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = register(
+        &url,
+        &[("NUMBER_MASKING_AUTH_HEADERS", "Bearer from-env")],
+        &[],
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_registered(&seen, "Bearer from-env");
 }
 
@@ -133,7 +166,9 @@ async fn register_takes_no_api_key_on_the_command_line_and_needs_one() {
         .env("CALLFLOW_SUBACCOUNT", "acme_voice")
         .env("CALLFLOW_API_URL", &url)
         .args(["register", "--url", "https://your.host"]);
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap();
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
     assert_ne!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("CALLFLOW_API_KEY"));
     assert!(seen.lock().unwrap().is_empty());

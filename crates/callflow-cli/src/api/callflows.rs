@@ -26,12 +26,16 @@ pub async fn run(cmd: &Command, opts: &ApiOptions) -> Result<Success, Failure> {
     let Command::Send { file, dry_run } = cmd;
     let op = Operation::SendCallflow.operation_id();
     let bytes = read_file(file)?;
-    let req = SendCallflow::from_json(&bytes).map_err(|e| {
-        Failure::invalid(op, &e).in_file(file)
-    })?;
+    let req =
+        SendCallflow::from_json(&bytes).map_err(|e| Failure::invalid(op, &e).in_file(file))?;
     if *dry_run {
-        return Ok(Success::new("validate", &serde_json::json!({"valid": true, "sent": false}))
-            .note(format!("{file}: ok, a valid Send Callflow request (dry run, nothing sent)")));
+        return Ok(Success::new(
+            "validate",
+            &serde_json::json!({"valid": true, "sent": false}),
+        )
+        .note(format!(
+            "{file}: ok, a valid Send Callflow request (dry run, nothing sent)"
+        )));
     }
     let client = opts.client()?;
     let r = client

@@ -92,7 +92,10 @@ impl ApiOptions {
         let key = match &self.api_key_file {
             Some(path) => std::fs::read_to_string(path)
                 .map_err(|e| {
-                    Failure::usage(format!("{}: cannot read the API key file: {e}", path.display()))
+                    Failure::usage(format!(
+                        "{}: cannot read the API key file: {e}",
+                        path.display()
+                    ))
                 })?
                 .trim()
                 .to_owned(),
@@ -107,7 +110,8 @@ impl ApiOptions {
                 "no sub-account: set CALLFLOW_SUBACCOUNT or pass --subaccount ID".to_owned(),
             ));
         };
-        let sub = SubAccountId::new(sub.as_str()).map_err(|e| Failure::usage(format!("--subaccount: {e}")))?;
+        let sub = SubAccountId::new(sub.as_str())
+            .map_err(|e| Failure::usage(format!("--subaccount: {e}")))?;
         let mut config = Config::new(key, sub)
             .timeout(Duration::from_millis(self.timeout.max(1)))
             .connect_timeout(Duration::from_millis(self.timeout.clamp(1, 5_000)));
@@ -151,9 +155,8 @@ pub fn read_file(file: &str) -> Result<Vec<u8>, Failure> {
 /// error naming the file (and serde's reason, which never quotes the values).
 pub fn parse_file<T: serde::de::DeserializeOwned>(file: &str) -> Result<T, Failure> {
     let bytes = read_file(file)?;
-    serde_json::from_slice(&bytes).map_err(|e| {
-        Failure::usage(format!("{file}: not a valid request ({})", classify(&e)))
-    })
+    serde_json::from_slice(&bytes)
+        .map_err(|e| Failure::usage(format!("{file}: not a valid request ({})", classify(&e))))
 }
 
 fn classify(e: &serde_json::Error) -> String {

@@ -33,7 +33,8 @@ pub async fn run(cmd: &Command, opts: &ApiOptions) -> Result<Success, Failure> {
         }
         Command::Get { number } => {
             let op = Operation::CheckVirtualNumber.operation_id();
-            let n = VirtualNumber::new(number).map_err(|e| Failure::usage(format!("NUMBER: {e}")))?;
+            let n =
+                VirtualNumber::new(number).map_err(|e| Failure::usage(format!("NUMBER: {e}")))?;
             let r = opts
                 .client()?
                 .virtual_number(&n)

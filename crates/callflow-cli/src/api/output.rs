@@ -35,8 +35,10 @@ impl Success {
     }
 }
 
-/// A command that did not succeed: why, and which exit status.
-pub struct Failure {
+/// A command that did not succeed: why, and which exit status (boxed: results stay small).
+pub struct Failure(Box<Detail>);
+
+struct Detail {
     operation: Option<&'static str>,
     exit: u8,
     kind: &'static str,
@@ -50,7 +52,7 @@ pub struct Failure {
 impl Failure {
     /// A usage or configuration error (exit 2).
     pub fn usage(message: String) -> Self {
-        Self {
+        Self(Box::new(Detail {
             operation: None,
             exit: 2,
             kind: "usage",
@@ -59,7 +61,7 @@ impl Failure {
             message,
             violations: Vec::new(),
             file: None,
-        }
+        }))
     }
 
     /// An error of the client: a configuration error exits 2, anything else 1.
@@ -76,50 +78,56 @@ impl Failure {
             ErrorKind::Config => "config",
             _ => "other",
         };
-        Self {
+        Self(Box::new(Detail {
             operation: Some(operation),
             exit: if e.kind() == ErrorKind::Config { 2 } else { 1 },
             kind,
             status: e.status(),
             code: e.code(),
             message: e.to_string(),
-            violations: e.violations().map(|v| v.violations().to_vec()).unwrap_or_default(),
+            violations: e
+                .violations()
+                .map(|v| v.violations().to_vec())
+                .unwrap_or_default(),
             file: None,
-        }
+        }))
     }
 
     /// A request the client's own check refused before sending (exit 1): 8x8's code and
     /// the violations.
     pub fn invalid(operation: &'static str, e: &InvalidRequest) -> Self {
-        Self {
+        Self(Box::new(Detail {
             operation: Some(operation),
             exit: 1,
             kind: "invalid_request",
             status: None,
             code: e.code(),
             message: format!("refused before sending: {e}"),
-            violations: e.violations().map(|v| v.violations().to_vec()).unwrap_or_default(),
+            violations: e
+                .violations()
+                .map(|v| v.violations().to_vec())
+                .unwrap_or_default(),
             file: None,
-        }
+        }))
     }
 
     /// The file the violations are about (text output prints `FILE: PATH: CODE MESSAGE`).
     pub fn in_file(mut self, file: &str) -> Self {
-        self.file = Some(file.to_owned());
+        self.0.file = Some(file.to_owned());
         self
     }
 
     fn to_json(&self) -> Value {
         json!({
             "ok": false,
-            "operation": self.operation,
-            "exitCode": self.exit,
+            "operation": self.0.operation,
+            "exitCode": self.0.exit,
             "error": {
-                "kind": self.kind,
-                "status": self.status,
-                "code": self.code,
-                "message": self.message,
-                "violations": self.violations.iter().map(|v| json!({
+                "kind": self.0.kind,
+                "status": self.0.status,
+                "code": self.0.code,
+                "message": self.0.message,
+                "violations": self.0.violations.iter().map(|v| json!({
                     "code": v.code.as_i32(),
                     "path": v.path,
                     "message": v.message,
@@ -139,7 +147,7 @@ pub fn finish(opts: &ApiOptions, outcome: Result<Success, Failure>) -> ExitCode 
         }
         (Format::Json, Err(f)) => {
             println!("{}", f.to_json());
-            ExitCode::from(f.exit)
+            ExitCode::from(f.0.exit)
         }
         (Format::Text, Ok(s)) => {
             if let Some(n) = &s.note {
@@ -159,12 +167,12 @@ pub fn finish(opts: &ApiOptions, outcome: Result<Success, Failure>) -> ExitCode 
             ExitCode::SUCCESS
         }
         (Format::Text, Err(f)) => {
-            let file = f.file.as_deref().unwrap_or("callflow");
-            for v in &f.violations {
+            let file = f.0.file.as_deref().unwrap_or("callflow");
+            for v in &f.0.violations {
                 println!("{file}: {}: {} {}", v.path, v.code, v.message);
             }
-            eprintln!("callflow: {}", f.message);
-            ExitCode::from(f.exit)
+            eprintln!("callflow: {}", f.0.message);
+            ExitCode::from(f.0.exit)
         }
     }
 }

@@ -44,7 +44,10 @@ pub async fn run(cmd: &Command, opts: &ApiOptions) -> Result<Success, Failure> {
         Command::List => {
             let op = Operation::ListWebhooks.operation_id();
             let client = opts.client()?;
-            let r = client.webhooks().await.map_err(|e| Failure::client(op, &e))?;
+            let r = client
+                .webhooks()
+                .await
+                .map_err(|e| Failure::client(op, &e))?;
             Ok(Success::new(op, &r))
         }
         Command::Create {
@@ -56,9 +59,8 @@ pub async fn run(cmd: &Command, opts: &ApiOptions) -> Result<Success, Failure> {
             let mut req = CreateWebhook::new(webhook_type(t)?, url.as_str())
                 .map_err(|e| Failure::usage(e.to_string()))?;
             if let Some(var) = auth_header_env {
-                let value = std::env::var(var).map_err(|_| {
-                    Failure::usage(format!("--auth-header-env: {var} is not set"))
-                })?;
+                let value = std::env::var(var)
+                    .map_err(|_| Failure::usage(format!("--auth-header-env: {var} is not set")))?;
                 req = req.http_auth_header(value);
             }
             let client = opts.client()?;
