@@ -522,7 +522,7 @@ async fn missing_required_field_is_400_naming_its_path(framework: Framework) -> 
 }
 
 /// #4: an unknown event type is acknowledged; an unknown `callStatus` still reaches the
-/// handler (kept as `Other`), so the call gets its callflow.
+/// handler (kept as `Unrecognized`), so the call gets its callflow.
 async fn unknown_event_type_and_call_status_are_acknowledged(framework: Framework) -> Outcome {
     let unknown_status =
         testing::call_action()
@@ -1290,7 +1290,7 @@ async fn allow_list_refuses_with_403_before_the_body_is_read(framework: Framewor
 /// `X-Forwarded-For` entry: 8x8's address is served, a stranger's refused; a peer that is
 /// not the proxy cannot use the header.
 async fn allow_list_follows_only_trusted_proxies(framework: Framework) -> Outcome {
-    let loopback: IpNet = "127.0.0.1".parse().expect("address");
+    let loopback: IpNet = "127.0.0.1/32".parse().expect("address");
     let behind_proxy = AllowList::eight_by_eight_singapore().trust_proxies(1, [loopback]);
     let webhook =
         Webhook::new(conformance_handler()).config(conformance::config().allow_list(behind_proxy));
@@ -1332,7 +1332,7 @@ async fn allow_list_follows_only_trusted_proxies(framework: Framework) -> Outcom
     .await?;
     server.shutdown().await?;
 
-    let elsewhere: IpNet = "10.9.9.9".parse().expect("address");
+    let elsewhere: IpNet = "10.9.9.9/32".parse().expect("address");
     let other_proxy = AllowList::eight_by_eight_singapore().trust_proxies(1, [elsewhere]);
     let webhook =
         Webhook::new(conformance_handler()).config(conformance::config().allow_list(other_proxy));

@@ -18,6 +18,11 @@ use crate::phase::{ConnState, Phase};
 /// The shortest wait for a head after which a connection may be shed.
 const SHED_AFTER: Duration = Duration::from_millis(100);
 
+/// How long a kept-alive connection is spared after its answer: its client is likely to send
+/// its next request on it, and a connection closed just as a `POST` goes out loses that
+/// request (clients do not retry it). The actix-web adapter spares them as long.
+const KEEP_ALIVE_GRACE: Duration = Duration::from_secs(1);
+
 /// How long to wait for a shed connection to free its slot before shedding another (it may
 /// have started a request meanwhile, or a busy one may have gone idle).
 const SHED_RETRY: Duration = Duration::from_millis(25);
@@ -66,22 +71,31 @@ impl Registry {
     }
 
     /// Sheds the connection with no request in progress that has waited longest for a head,
-    /// if at least [`SHED_AFTER`] by `now`; `false` if there is none.
+    /// if at least [`SHED_AFTER`] by `now` ([`KEEP_ALIVE_GRACE`] for a kept-alive connection,
+    /// after an answer); `false` if there is none.
     fn shed_one(&mut self, now: Instant) -> bool {
         self.prune();
-        let waiting = |c: &Arc<ConnState>| (c.phase() != Phase::Busy).then(|| c.waiting_since());
+        let sheddable = |c: &Arc<ConnState>| {
+            if c.phase() == Phase::Busy {
+                return None;
+            }
+            let since = c.waiting_since();
+            let spared = if c.requests() > 0 {
+                KEEP_ALIVE_GRACE
+            } else {
+                SHED_AFTER
+            };
+            (now.saturating_duration_since(since) >= spared).then_some(since)
+        };
         let longest = self
             .live
             .iter()
             .enumerate()
-            .filter_map(|(i, c)| Some((waiting(c)?, i)))
+            .filter_map(|(i, c)| Some((sheddable(c)?, i)))
             .min();
         let Some((since, index)) = longest else {
             return false;
         };
-        if now.saturating_duration_since(since) < SHED_AFTER {
-            return false;
-        }
         let victim = self.live.remove(index).expect("a position in the queue");
         tracing::debug!(
             phase = ?victim.phase(),
@@ -108,7 +122,7 @@ mod tests {
     }
 
     #[test]
-    fn the_connection_waiting_longest_is_shed_and_never_a_busy_or_young_one() {
+    fn the_connection_waiting_longest_is_shed_and_never_a_busy_young_or_just_answered_one() {
         let mut registry = Registry::new(4);
         let busy = registry.add();
         let _exchange = busy.request_started();
@@ -124,9 +138,17 @@ mod tests {
         assert!(!contains(&registry, &head), "the longest wait first");
         assert!(registry.shed_one(later));
         assert!(!contains(&registry, &idle));
-        assert!(registry.shed_one(later));
+        assert!(
+            !registry.shed_one(later),
+            "a kept-alive connection is spared a while"
+        );
+        let much_later = now + KEEP_ALIVE_GRACE * 2;
+        assert!(registry.shed_one(much_later));
         assert!(!contains(&registry, &answered), "waiting since its answer");
-        assert!(!registry.shed_one(later), "a busy connection is never shed");
+        assert!(
+            !registry.shed_one(much_later),
+            "a busy connection is never shed"
+        );
         assert!(contains(&registry, &busy));
     }
 

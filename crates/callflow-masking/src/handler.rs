@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use callflow::callflow::{MakeCall, Say};
-use callflow::event::{CallAction, CallStatus, SessionSummary};
+use callflow::event::{CallAction, CallDirection, CallStatus, SessionSummary};
 use callflow::{CallFlow, CallHandler, Context, HandlerError, PhoneNumber};
 
 use crate::binding::{CallRecord, LegRecord, Lookup, now_millis};
@@ -45,7 +45,7 @@ impl Default for Messages {
 ///
 /// A store failure is returned as an error, so the webhook answers its fallback callflow
 /// (never dead air); the error carries no phone number. A store that is unavailable
-/// ([`StoreError::Unavailable`]: locked, read-only, full, deleted, unreachable) fails with
+/// ([`StoreError::is_unavailable`]: locked, read-only, full, deleted, unreachable) fails with
 /// [`HandlerError::unavailable`], so a `SESSION_SUMMARY` that could not be recorded is
 /// answered 503 `store_unavailable` and 8x8 may deliver it again; every failed write is
 /// counted ([`MaskingHandler::write_failures`]).
@@ -189,7 +189,7 @@ impl<S: BindingStore> CallHandler for MaskingHandler<S> {
             .find(|l| {
                 l.call_direction
                     .as_ref()
-                    .is_some_and(|d| d.as_str() == "INBOUND")
+                    .is_some_and(|d| *d == CallDirection::Inbound)
             })
             .or_else(|| p.details.call_a());
         let parties = inbound.and_then(|l| {

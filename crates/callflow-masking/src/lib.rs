@@ -37,4 +37,7 @@ pub use binding::{
 };
 pub use handler::{MaskingHandler, Messages, WriteFailures};
 pub use number::normalize_number;
-pub use store::{BindingStore, Health, MemoryStore, SqliteStore, StoreError, check_conflict, pick};
+pub use store::{
+    BindingStore, Health, MemoryStore, SqliteStore, StoreError, StoreErrorKind, check_conflict,
+    pick,
+};

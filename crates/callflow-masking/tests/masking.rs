@@ -36,25 +36,25 @@ struct BrokenStore;
 #[async_trait]
 impl BindingStore for BrokenStore {
     async fn create(&self, _: NewBinding) -> Result<Binding, StoreError> {
-        Err(StoreError::Backend("down".into()))
+        Err(StoreError::backend("down"))
     }
     async fn lookup(&self, _: &PhoneNumber, _: &PhoneNumber) -> Result<Lookup, StoreError> {
-        Err(StoreError::Unavailable("database is locked".into()))
+        Err(StoreError::unavailable("database is locked"))
     }
     async fn get(&self, _: &str) -> Result<Option<Binding>, StoreError> {
-        Err(StoreError::Backend("down".into()))
+        Err(StoreError::backend("down"))
     }
     async fn list(&self) -> Result<Vec<Binding>, StoreError> {
-        Err(StoreError::Backend("down".into()))
+        Err(StoreError::backend("down"))
     }
     async fn remove(&self, _: &str) -> Result<bool, StoreError> {
-        Err(StoreError::Backend("down".into()))
+        Err(StoreError::backend("down"))
     }
     async fn record_call(&self, _: CallRecord) -> Result<(), StoreError> {
-        Err(StoreError::Unavailable("disk full".into()))
+        Err(StoreError::unavailable("disk full"))
     }
     async fn calls(&self, _: usize) -> Result<Vec<CallRecord>, StoreError> {
-        Err(StoreError::Backend("down".into()))
+        Err(StoreError::backend("down"))
     }
 }
 
@@ -90,9 +90,9 @@ impl BindingStore for UnwritableStore {
     }
     async fn record_call(&self, r: CallRecord) -> Result<(), StoreError> {
         if r.session_id == "corrupt" {
-            return Err(StoreError::Backend("malformed database schema".into()));
+            return Err(StoreError::backend("malformed database schema"));
         }
-        Err(StoreError::Unavailable("database or disk is full".into()))
+        Err(StoreError::unavailable("database or disk is full"))
     }
     async fn calls(&self, limit: usize) -> Result<Vec<CallRecord>, StoreError> {
         self.0.calls(limit).await

@@ -5,9 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use callflow::PhoneNumber;
-use callflow_masking::{
-    BindingStore, CallRecord, LegRecord, Lookup, NewBinding, SqliteStore, StoreError,
-};
+use callflow_masking::{BindingStore, CallRecord, LegRecord, Lookup, NewBinding, SqliteStore};
 
 fn record(session: &str) -> CallRecord {
     CallRecord {
@@ -307,7 +305,7 @@ async fn a_good_file_is_writable_and_an_unusable_one_is_refused_naming_it() {
     std::fs::create_dir(&wal).unwrap();
     let err = SqliteStore::open_async(&path).await.unwrap_err();
     let msg = err.to_string();
-    assert!(matches!(err, StoreError::Unavailable(_)), "{msg}");
+    assert!(err.is_unavailable(), "{msg}");
     assert!(
         msg.contains(&path.display().to_string()) && msg.contains("unable to open"),
         "{msg}"

@@ -6,11 +6,11 @@ use async_trait::async_trait;
 use callflow::PhoneNumber;
 use callflow_masking::{
     Binding, BindingStore, CallRecord, Health, LegRecord, Lookup, NewBinding, StoreError,
-    check_conflict, now_millis, pick,
+    StoreErrorKind, check_conflict, now_millis, pick,
 };
 use redis::Pipeline;
 
-use crate::{BackendError, Redis};
+use crate::{BackendError, BackendErrorKind, Redis};
 
 /// How often `create` re-reads and retries when another instance changed the same
 /// (virtual number, party) index between its check and its write.
@@ -49,12 +49,20 @@ pub struct RedisBindingStore {
 
 /// A failed Redis operation (unreachable, timed out, refused by the server): retryable.
 fn backend(e: BackendError) -> StoreError {
-    StoreError::Unavailable(e.to_string())
+    let kind = match e.kind() {
+        BackendErrorKind::TimedOut => StoreErrorKind::TimedOut,
+        BackendErrorKind::Corrupt => StoreErrorKind::Corrupt,
+        _ => StoreErrorKind::Unavailable,
+    };
+    StoreError::new(kind, e)
 }
 
 /// A record Redis returned that this program cannot read: a retry will not fix it.
 fn corrupt(e: BackendError) -> StoreError {
-    StoreError::Backend(e.to_string())
+    StoreError::new(
+        StoreErrorKind::Corrupt,
+        e.of_kind(BackendErrorKind::Corrupt),
+    )
 }
 
 impl RedisBindingStore {
@@ -170,7 +178,7 @@ fn binding_from_hash(m: &HashMap<String, String>) -> Option<Binding> {
 
 fn call_fields(c: &CallRecord) -> Result<Vec<(&'static str, String)>, StoreError> {
     let legs =
-        serde_json::to_string(&c.legs).map_err(|e| StoreError::Backend(format!("legs: {e}")))?;
+        serde_json::to_string(&c.legs).map_err(|e| StoreError::backend(format!("legs: {e}")))?;
     let mut f = vec![
         ("session_id", c.session_id.clone()),
         ("status", c.status.clone()),

@@ -6,10 +6,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use callflow::idempotency::{Claim, Fingerprint, IdempotencyError, IdempotencyStore, StoredReply};
+use callflow::idempotency::{
+    Claim, Fingerprint, IdempotencyError, IdempotencyErrorKind, IdempotencyStore, StoredReply,
+};
 use redis::Script;
 
-use crate::{BackendError, Redis};
+use crate::{BackendError, BackendErrorKind, Redis};
 
 /// Claims `KEYS[1]` for the body with fingerprint `ARGV[3]`: when no record holds it, sets
 /// the running claim `ARGV[1]` with the lease `ARGV[2]` ms and returns nil. When a record does,
@@ -125,7 +127,12 @@ fn millis(d: Duration) -> u64 {
 }
 
 fn unavailable(e: BackendError) -> IdempotencyError {
-    IdempotencyError(e.to_string())
+    let kind = match e.kind() {
+        BackendErrorKind::TimedOut => IdempotencyErrorKind::TimedOut,
+        BackendErrorKind::Corrupt => IdempotencyErrorKind::Corrupt,
+        _ => IdempotencyErrorKind::Unavailable,
+    };
+    IdempotencyError::new(kind, e)
 }
 
 /// Reads the claim script's answer (see [`CLAIM_LUA`]).
@@ -138,9 +145,12 @@ fn decode(answer: Option<Vec<u8>>) -> Result<Claim, IdempotencyError> {
         IN_PROGRESS => return Ok(Claim::InProgress),
         _ => {}
     }
-    decode_done(&value)
-        .map(Claim::Done)
-        .ok_or_else(|| IdempotencyError("unexpected answer from the claim script".into()))
+    decode_done(&value).map(Claim::Done).ok_or_else(|| {
+        IdempotencyError::new(
+            IdempotencyErrorKind::Corrupt,
+            "unexpected answer from the claim script",
+        )
+    })
 }
 
 /// A stored answer: tag, fingerprint (already compared by the script), status, body.

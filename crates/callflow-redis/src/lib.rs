@@ -190,16 +190,22 @@ impl Redis {
     ) -> Result<T, BackendError> {
         match tokio::time::timeout(self.inner.timeout, op).await {
             Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) if e.is_timeout() => {
+                Err(self.error(describe(&e)).of_kind(BackendErrorKind::TimedOut))
+            }
             Ok(Err(e)) => Err(self.error(describe(&e))),
-            Err(_) => Err(self.error(format!(
-                "no answer within {} ms",
-                self.inner.timeout.as_millis()
-            ))),
+            Err(_) => Err(self
+                .error(format!(
+                    "no answer within {} ms",
+                    self.inner.timeout.as_millis()
+                ))
+                .of_kind(BackendErrorKind::TimedOut)),
         }
     }
 
     pub(crate) fn error(&self, why: impl Into<String>) -> BackendError {
         BackendError {
+            kind: BackendErrorKind::Unavailable,
             address: self.inner.address.clone(),
             why: why.into(),
         }
@@ -243,12 +249,39 @@ fn parse_url(url: &str) -> Result<(redis::Client, String), OpenError> {
 
 /// A Redis operation failed (unreachable, timed out, server error, corrupt record). The
 /// message names the server and the kind of failure, never a key or a value (they may hold
-/// phone numbers).
+/// phone numbers). Opaque: branch on [`kind`](Self::kind).
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("redis at {address}: {why}")]
 pub struct BackendError {
+    kind: BackendErrorKind,
     address: String,
     why: String,
+}
+
+/// What kind of failure a [`BackendError`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum BackendErrorKind {
+    /// The server cannot be reached (connection refused or lost) or refused the operation;
+    /// a later attempt may succeed.
+    Unavailable,
+    /// No answer within [`Redis::timeout`].
+    TimedOut,
+    /// A record (or a script's answer) this program cannot read: a retry will not fix it.
+    Corrupt,
+}
+
+impl BackendError {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> BackendErrorKind {
+        self.kind
+    }
+
+    /// The same error, of another kind.
+    pub(crate) fn of_kind(mut self, kind: BackendErrorKind) -> Self {
+        self.kind = kind;
+        self
+    }
 }
 
 /// What went wrong, without the error's detail text (which may echo keys or values).

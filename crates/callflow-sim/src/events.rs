@@ -1,11 +1,11 @@
 //! The webhook bodies the simulator sends, built from the core's typed events so they have
 //! exactly the shape the core (and 8x8) use, then adjusted for the payload style.
 
+use callflow::event::builder;
 use callflow::event::{
     CallDirection, CallLeg, CallQuality, CallStatus, CallType, ErrorDetails, LastAction, LegStatus,
     Legs, NumberFormat, SessionStatus,
 };
-use callflow::testing;
 use callflow::{PhoneNumber, Timestamp};
 use serde_json::{Value, json};
 
@@ -32,7 +32,7 @@ impl PayloadStyle {
 }
 
 /// The ISO 3166-1 alpha-2 country of a number, from its calling code (a few common ones).
-pub fn country_of(number: &str) -> Option<&'static str> {
+pub(crate) fn country_of(number: &str) -> Option<&'static str> {
     let d = number.trim().trim_start_matches('+');
     const CODES: &[(&str, &str)] = &[
         ("852", "HK"),
@@ -101,7 +101,7 @@ pub(crate) struct CallEvent<'a> {
 impl CallEvent<'_> {
     /// The event id and the JSON body.
     pub fn build(&self) -> (String, Vec<u8>) {
-        let event_id = testing::fresh_id();
+        let event_id = builder::fresh_id();
         let leg = self.leg;
         let status = match (&self.capture, self.style) {
             (Some(_), PayloadStyle::Legacy) => CallStatus::DtmfReceived,
@@ -131,9 +131,9 @@ impl CallEvent<'_> {
             p.client_action_id = self.client_action_id.map(str::to_owned);
         };
         let mut value = if self.action {
-            serde_json::to_value(testing::call_action().with(fill).build())
+            serde_json::to_value(builder::call_action().with(fill).build())
         } else {
-            serde_json::to_value(testing::call_status().with(fill).build())
+            serde_json::to_value(builder::call_status().with(fill).build())
         }
         .expect("events serialize");
         let payload = value
@@ -199,7 +199,7 @@ fn action_name(a: &LastAction) -> String {
 impl SummaryEvent<'_> {
     /// The JSON body.
     pub fn build(&self) -> Vec<u8> {
-        let base = testing::session_summary().build();
+        let base = builder::session_summary().build();
         let template: CallLeg = base
             .payload
             .details
@@ -234,7 +234,7 @@ impl SummaryEvent<'_> {
             });
             legs.0.insert(l.key.to_owned(), leg);
         }
-        let summary = testing::session_summary()
+        let summary = builder::session_summary()
             .with(|p| {
                 p.session_id = self.session.session_id.to_owned();
                 p.sub_account_id = Some(self.session.sub_account.to_owned());

@@ -43,16 +43,16 @@ mod scenario;
 mod send;
 
 pub use engine::{PlayOptions, error_message, play, play_all, session_status_for};
-pub use events::{PayloadStyle, country_of};
+pub use events::PayloadStyle;
 pub use http::{UrlError, check_url};
 pub use lint::{LintResult, lint_bytes};
-pub use mask::{mask_json, mask_text};
+pub(crate) use mask::{mask_json, mask_text};
 pub use report::{
     Check, Exchange, LegOutcome, Line, Report, SessionOutcome, render_json, render_junit,
-    render_text, report_json, xml_escape,
+    render_text,
 };
 pub use scenario::{Call, Callee, Dial, Expect, Outcome, SCENARIOS_DIR, Scenario, ScenarioError};
-pub use send::{EventKind, SendOptions, SendResult, build_event, send};
+pub use send::{EventKind, SendOptions, SendResult, send};
 
 /// Re-export of the core crate, whose types appear in this crate's API.
 pub use callflow;

@@ -226,7 +226,7 @@ fn masked(n: &PhoneNumber) -> String {
 }
 
 /// One report as JSON (numbers masked).
-pub fn report_json(r: &Report) -> Value {
+fn report_json(r: &Report) -> Value {
     let o = &r.outcome;
     json!({
         "scenario": r.scenario,
@@ -288,7 +288,7 @@ pub fn render_json(reports: &[Report]) -> String {
 
 /// Escapes text for XML 1.0 attribute values and character data, dropping the control
 /// characters XML cannot carry.
-pub fn xml_escape(text: &str) -> String {
+fn xml_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -6,8 +6,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use callflow::CallFlow;
 use callflow::callflow::{Mode, Violation};
+use callflow::event::builder::{CALLEE, CALLER, VIRTUAL_NUMBER, fresh_id};
 use callflow::event::{CallDirection, CallStatus, LastAction, LegStatus, SessionStatus};
-use callflow::testing::{CALLEE, CALLER, VIRTUAL_NUMBER, fresh_id};
 
 use crate::events::{CallEvent, LegView, PayloadStyle, SessionView, SummaryEvent, SummaryLeg};
 use crate::http::{Target, UrlError, post_json};
@@ -185,7 +185,7 @@ fn now_millis() -> i64 {
 }
 
 /// Builds the event `opts` describes: `(eventType, body)`.
-pub fn build_event(opts: &SendOptions) -> (&'static str, Vec<u8>) {
+pub(crate) fn build_event(opts: &SendOptions) -> (&'static str, Vec<u8>) {
     let from = opts.from.as_deref().unwrap_or(CALLER);
     let to = opts.to.as_deref().unwrap_or(VIRTUAL_NUMBER);
     let session_id = fresh_id();

@@ -7,8 +7,10 @@
 //! appended); `X-Forwarded-For` is never trusted unless you say so.
 //!
 //! ```
-//! use callflow::allow::{AllowList, IpNet};
+//! use callflow::allow::{AllowList, IpNet, parse_net};
 //! let list = AllowList::eight_by_eight_singapore().allow("10.0.0.0/8".parse::<IpNet>().unwrap());
+//! let list = list.allow(parse_net("192.0.2.7").unwrap()); // a single address
+//! assert!(list.permits_ip("192.0.2.7".parse().unwrap()));
 //! assert!(list.permits_ip("52.74.232.241".parse().unwrap()));
 //! assert!(list.permits_ip("10.1.2.3".parse().unwrap()));
 //! assert!(!list.permits_ip("203.0.113.7".parse().unwrap()));
@@ -16,7 +18,6 @@
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
-use std::str::FromStr;
 
 use http::HeaderMap;
 
@@ -29,82 +30,114 @@ pub const EIGHT_BY_EIGHT_SINGAPORE: [&str; 4] = [
     "52.74.232.241",
 ];
 
-/// An IP network (`10.0.0.0/8`, `2001:db8::/32`) or a single address (`18.140.80.2`).
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct IpNet {
-    addr: IpAddr,
-    prefix: u8,
+pub use ipnet::IpNet;
+
+/// A text that is not an IP network or address.
+///
+/// ```
+/// use callflow::allow::{IpNetParseErrorKind, parse_net};
+/// assert_eq!(parse_net("10.0.0.0/33").unwrap_err().kind(), IpNetParseErrorKind::Prefix);
+/// assert_eq!(parse_net("hello").unwrap_err().kind(), IpNetParseErrorKind::Address);
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct IpNetParseError {
+    kind: IpNetParseErrorKind,
+    /// The text as given, with anything that looks like a phone number masked.
+    input: Box<str>,
 }
 
-/// A text that is not an IP network.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("not an IP address or network: {0:?} (expected e.g. 10.0.0.0/8 or 18.140.80.2)")]
-pub struct IpNetParseError(pub String);
+/// What is wrong with a text given as an IP network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum IpNetParseErrorKind {
+    /// The part before `/` is not an IPv4 or IPv6 address.
+    Address,
+    /// The part after `/` is not a prefix length of the address's family.
+    Prefix,
+}
 
-impl IpNet {
-    /// A network from an address and a prefix length (clamped to the family's maximum).
-    pub fn new(addr: IpAddr, prefix: u8) -> Self {
-        let addr = addr.to_canonical();
-        let max = if addr.is_ipv4() { 32 } else { 128 };
+impl IpNetParseError {
+    fn new(kind: IpNetParseErrorKind, input: &str) -> Self {
         Self {
-            addr,
-            prefix: prefix.min(max),
+            kind,
+            input: crate::phone::redact(input).into(),
         }
     }
 
-    /// Whether `ip` is in the network (IPv4-mapped IPv6 addresses count as IPv4).
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.addr, ip.to_canonical()) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        }
+    /// What is wrong with the text.
+    pub fn kind(&self) -> IpNetParseErrorKind {
+        self.kind
     }
 }
 
-impl FromStr for IpNet {
-    type Err = IpNetParseError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || IpNetParseError(s.to_owned());
-        let t = s.trim();
-        let (addr, prefix) = match t.split_once('/') {
-            Some((a, p)) => (a, Some(p)),
-            None => (t, None),
-        };
-        let addr: IpAddr = addr.parse().map_err(|_| err())?;
-        let max = if addr.to_canonical().is_ipv4() {
-            32
-        } else {
-            128
-        };
-        let prefix = match prefix {
-            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(err)?,
-            None => max,
-        };
-        Ok(Self::new(addr, prefix))
-    }
-}
-
-impl fmt::Display for IpNet {
+impl fmt::Display for IpNetParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.addr, self.prefix)
+        write!(
+            f,
+            "not an IP address or network: {:?} (expected e.g. 10.0.0.0/8 or 18.140.80.2)",
+            self.input
+        )
     }
 }
 
-impl fmt::Debug for IpNet {
+impl fmt::Debug for IpNetParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
+        f.debug_struct("IpNetParseError")
+            .field("kind", &self.kind)
+            .field("input", &self.input)
+            .finish()
+    }
+}
+
+impl std::error::Error for IpNetParseError {}
+
+/// Parses an IP network (`10.0.0.0/8`, `2001:db8::/32`) or a single address
+/// (`18.140.80.2`, the network of that address alone); surrounding spaces are ignored and an
+/// IPv4-mapped IPv6 network counts as IPv4.
+///
+/// ```
+/// use callflow::allow::parse_net;
+/// assert_eq!(parse_net("18.140.80.2").unwrap().to_string(), "18.140.80.2/32");
+/// assert_eq!(parse_net(" 10.0.0.0/8 ").unwrap().to_string(), "10.0.0.0/8");
+/// assert_eq!(parse_net("::ffff:127.0.0.1").unwrap().to_string(), "127.0.0.1/32");
+/// ```
+pub fn parse_net(s: &str) -> Result<IpNet, IpNetParseError> {
+    let t = s.trim();
+    let (addr, prefix) = match t.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (t, None),
+    };
+    let addr: IpAddr = addr
+        .parse()
+        .map_err(|_| IpNetParseError::new(IpNetParseErrorKind::Address, s))?;
+    let max = if addr.to_canonical().is_ipv4() {
+        32
+    } else {
+        128
+    };
+    let prefix = match prefix {
+        Some(p) => p
+            .parse::<u8>()
+            .ok()
+            .filter(|p| *p <= max)
+            .ok_or_else(|| IpNetParseError::new(IpNetParseErrorKind::Prefix, s))?,
+        None => max,
+    };
+    Ok(canonical(match addr.to_canonical() {
+        IpAddr::V4(a) => IpNet::V4(ipnet::Ipv4Net::new(a, prefix).expect("prefix checked")),
+        IpAddr::V6(a) => IpNet::V6(ipnet::Ipv6Net::new(a, prefix).expect("prefix checked")),
+    }))
+}
+
+/// An IPv4-mapped IPv6 network (`::ffff:10.0.0.0/104`) as the IPv4 network it maps, so that
+/// it contains the (canonical) IPv4 addresses the allow-list compares.
+fn canonical(net: IpNet) -> IpNet {
+    match net {
+        IpNet::V6(n) if n.prefix_len() >= 96 => match n.addr().to_ipv4_mapped() {
+            Some(a) => IpNet::V4(ipnet::Ipv4Net::new(a, n.prefix_len() - 96).expect("<= 32")),
+            None => net,
+        },
+        _ => net,
     }
 }
 
@@ -118,6 +151,7 @@ pub struct AllowList {
 
 /// Why a peer was refused (for the `warn` log).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Refusal {
     /// The adapter did not know the peer address.
     PeerUnknown,
@@ -143,6 +177,8 @@ impl fmt::Display for Refusal {
     }
 }
 
+impl std::error::Error for Refusal {}
+
 impl AllowList {
     /// An empty list (refuses everyone until networks are added).
     pub fn new() -> Self {
@@ -152,13 +188,14 @@ impl AllowList {
     /// 8x8's published Singapore voice webhook addresses ([`EIGHT_BY_EIGHT_SINGAPORE`]).
     pub fn eight_by_eight_singapore() -> Self {
         EIGHT_BY_EIGHT_SINGAPORE.iter().fold(Self::new(), |l, ip| {
-            l.allow(ip.parse().expect("valid preset"))
+            l.allow(parse_net(ip).expect("valid preset"))
         })
     }
 
-    /// Adds a network.
+    /// Adds a network (an IPv4-mapped IPv6 network counts as IPv4). A single address is the
+    /// network of that address alone (see [`parse_net`]).
     pub fn allow(mut self, net: IpNet) -> Self {
-        self.networks.push(net);
+        self.networks.push(canonical(net));
         self
     }
 
@@ -167,7 +204,7 @@ impl AllowList {
     /// connections from those networks may use `X-Forwarded-For` at all.
     pub fn trust_proxies(mut self, hops: usize, proxies: impl IntoIterator<Item = IpNet>) -> Self {
         self.proxy_hops = hops;
-        self.proxies = proxies.into_iter().collect();
+        self.proxies = proxies.into_iter().map(canonical).collect();
         self
     }
 
@@ -178,7 +215,8 @@ impl AllowList {
 
     /// Whether `ip` is in the list (no proxy logic).
     pub fn permits_ip(&self, ip: IpAddr) -> bool {
-        self.networks.iter().any(|n| n.contains(ip))
+        let ip = ip.to_canonical();
+        self.networks.iter().any(|n| n.contains(&ip))
     }
 
     /// The client address for a request, following the proxy configuration.
@@ -191,7 +229,7 @@ impl AllowList {
         if self.proxy_hops == 0 {
             return Ok(peer);
         }
-        if !self.proxies.is_empty() && !self.proxies.iter().any(|p| p.contains(peer)) {
+        if !self.proxies.is_empty() && !self.proxies.iter().any(|p| p.contains(&peer)) {
             return Err(Refusal::NotFromProxy(peer));
         }
         // All X-Forwarded-For headers, in order, as one comma-separated list.
@@ -228,7 +266,7 @@ mod tests {
     use http::HeaderValue;
 
     fn net(s: &str) -> IpNet {
-        s.parse().unwrap()
+        parse_net(s).unwrap()
     }
 
     fn ip(s: &str) -> IpAddr {
@@ -237,20 +275,28 @@ mod tests {
 
     #[test]
     fn networks_parse_and_match() {
-        assert!(net("10.0.0.0/8").contains(ip("10.200.3.4")));
-        assert!(!net("10.0.0.0/8").contains(ip("11.0.0.1")));
-        assert!(net("0.0.0.0/0").contains(ip("1.2.3.4")));
-        assert!(net("18.140.80.2").contains(ip("18.140.80.2")));
-        assert!(!net("18.140.80.2").contains(ip("18.140.80.3")));
-        assert!(net("2001:db8::/32").contains(ip("2001:db8:1::5")));
-        assert!(!net("2001:db8::/32").contains(ip("10.0.0.1")));
+        let contains = |n: &str, a: &str| AllowList::new().allow(net(n)).permits_ip(ip(a));
+        assert!(contains("10.0.0.0/8", "10.200.3.4"));
+        assert!(!contains("10.0.0.0/8", "11.0.0.1"));
+        assert!(contains("0.0.0.0/0", "1.2.3.4"));
+        assert!(contains("18.140.80.2", "18.140.80.2"));
+        assert!(!contains("18.140.80.2", "18.140.80.3"));
+        assert!(contains("2001:db8::/32", "2001:db8:1::5"));
+        assert!(!contains("2001:db8::/32", "10.0.0.1"));
         assert!(
-            net("127.0.0.1").contains(ip("::ffff:127.0.0.1")),
+            contains("127.0.0.1", "::ffff:127.0.0.1"),
             "IPv4-mapped IPv6"
         );
         for bad in ["", "10.0.0.0/33", "hello", "10.0.0/8", "::/129", "1.2.3.4/"] {
-            assert!(bad.parse::<IpNet>().is_err(), "{bad}");
+            assert!(parse_net(bad).is_err(), "{bad}");
         }
+        assert!(
+            !parse_net("+6591234567")
+                .unwrap_err()
+                .to_string()
+                .contains("91234567"),
+            "a phone number given by mistake is masked"
+        );
     }
 
     #[test]

@@ -210,17 +210,52 @@ impl fmt::Debug for Context {
     }
 }
 
-/// A handler's failure. Any error converts into it with `?`; its message goes to the log,
-/// never to the HTTP response.
+/// A handler's failure. Any standard error, a `Box<dyn Error + Send + Sync>`, an
+/// `anyhow::Error` (no feature needed: `anyhow` converts into the box) and a `String` or
+/// `&str` convert into it with `?`; its message goes to the log, never to the HTTP response.
+///
+/// `Display` shows this error's own message only; the causes are reached with
+/// [`source`](Self::source) and [`chain`](Self::chain), as the Rust API guidelines ask. The
+/// alternate form (`{:#}`, what the webhook logs) writes the whole chain, `message: cause:
+/// root cause`, as `anyhow` does. Like `anyhow::Error`, `HandlerError` does not implement
+/// [`std::error::Error`] itself: that is what lets one `From` accept every error type.
 ///
 /// Most failures are final for the event (500 `internal_error` outside `CALL_ACTION`). A
 /// failure of something the handler depends on that may well succeed on a later delivery
 /// (a store that is locked, unreachable, full or read-only) is made with
 /// [`HandlerError::unavailable`]: the webhook then answers 503 `store_unavailable`, so 8x8
 /// may deliver the event again. A `CALL_ACTION` gets the fallback callflow either way.
+///
+/// ```
+/// use callflow::{HandlerError, HandlerErrorKind};
+///
+/// fn parse(s: &str) -> Result<u32, HandlerError> {
+///     Ok(s.parse::<u32>()?) // a std error
+/// }
+/// fn boxed() -> Result<(), HandlerError> {
+///     let e: Box<dyn std::error::Error + Send + Sync> = "backend down".into();
+///     Err(e)?
+/// }
+/// let e = parse("x").unwrap_err();
+/// assert_eq!(e.kind(), HandlerErrorKind::Failed);
+/// assert_eq!(e.to_string(), "invalid digit found in string");
+/// assert_eq!(boxed().unwrap_err().to_string(), "backend down");
+/// ```
 pub struct HandlerError {
     inner: Box<dyn std::error::Error + Send + Sync + 'static>,
-    unavailable: bool,
+    kind: HandlerErrorKind,
+}
+
+/// What a [`HandlerError`] means for the event, as the webhook answers it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HandlerErrorKind {
+    /// Final for this event: 500 `internal_error` (the fallback callflow for a
+    /// `CALL_ACTION`).
+    Failed,
+    /// A dependency is unavailable right now and a later delivery may succeed: 503
+    /// `store_unavailable` (the fallback callflow for a `CALL_ACTION`).
+    Unavailable,
 }
 
 impl HandlerError {
@@ -228,7 +263,7 @@ impl HandlerError {
     pub fn msg(message: impl fmt::Display) -> Self {
         Self {
             inner: message.to_string().into(),
-            unavailable: false,
+            kind: HandlerErrorKind::Failed,
         }
     }
 
@@ -237,9 +272,10 @@ impl HandlerError {
     /// `CALL_ACTION`).
     ///
     /// ```
-    /// use callflow::HandlerError;
+    /// use callflow::{HandlerError, HandlerErrorKind};
     /// let e = HandlerError::unavailable("database is locked");
     /// assert!(e.is_unavailable());
+    /// assert_eq!(e.kind(), HandlerErrorKind::Unavailable);
     /// assert!(!HandlerError::msg("bad data").is_unavailable());
     /// ```
     pub fn unavailable(
@@ -247,27 +283,77 @@ impl HandlerError {
     ) -> Self {
         Self {
             inner: source.into(),
-            unavailable: true,
+            kind: HandlerErrorKind::Unavailable,
         }
+    }
+
+    /// What the error means for the event.
+    pub fn kind(&self) -> HandlerErrorKind {
+        self.kind
     }
 
     /// Whether this is a retryable unavailability ([`HandlerError::unavailable`]).
     pub fn is_unavailable(&self) -> bool {
-        self.unavailable
+        self.kind == HandlerErrorKind::Unavailable
     }
 
-    /// The underlying error.
+    /// The underlying error (whose `Display` is this error's message).
     pub fn source_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
         &*self.inner
     }
+
+    /// The cause of this error, if any (the underlying error's
+    /// [`source`](std::error::Error::source)).
+    ///
+    /// ```
+    /// use callflow::HandlerError;
+    ///
+    /// #[derive(Debug)]
+    /// struct SaveFailed(std::io::Error);
+    /// impl std::fmt::Display for SaveFailed {
+    ///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    ///         f.write_str("cannot save")
+    ///     }
+    /// }
+    /// impl std::error::Error for SaveFailed {
+    ///     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+    ///         Some(&self.0)
+    ///     }
+    /// }
+    ///
+    /// let e = HandlerError::from(SaveFailed(std::io::Error::other("disk full")));
+    /// assert_eq!(e.to_string(), "cannot save");
+    /// assert_eq!(e.source().unwrap().to_string(), "disk full");
+    /// assert_eq!(format!("{e:#}"), "cannot save: disk full");
+    /// ```
+    pub fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner.source()
+    }
+
+    /// The underlying error followed by its causes, outermost first.
+    pub fn chain(&self) -> impl Iterator<Item = &(dyn std::error::Error + 'static)> {
+        let first: &(dyn std::error::Error + 'static) = &*self.inner;
+        std::iter::successors(Some(first), |e| e.source())
+    }
+
+    /// Consumes the error, returning the underlying one.
+    pub fn into_inner(self) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+        self.inner
+    }
 }
 
-impl<E: std::error::Error + Send + Sync + 'static> From<E> for HandlerError {
+impl<E: Into<Box<dyn std::error::Error + Send + Sync + 'static>>> From<E> for HandlerError {
     fn from(e: E) -> Self {
         Self {
-            inner: Box::new(e),
-            unavailable: false,
+            inner: e.into(),
+            kind: HandlerErrorKind::Failed,
         }
+    }
+}
+
+impl AsRef<dyn std::error::Error + Send + Sync + 'static> for HandlerError {
+    fn as_ref(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.inner
     }
 }
 
@@ -280,10 +366,10 @@ impl fmt::Debug for HandlerError {
 impl fmt::Display for HandlerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.inner, f)?;
-        let mut src = self.inner.source();
-        while let Some(s) = src {
-            write!(f, ": {s}")?;
-            src = s.source();
+        if f.alternate() {
+            for s in self.chain().skip(1) {
+                write!(f, ": {s}")?;
+            }
         }
         Ok(())
     }

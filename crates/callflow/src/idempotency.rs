@@ -112,10 +112,83 @@ pub enum Claim {
     OtherBody,
 }
 
-/// A store failure (e.g. Redis unreachable).
-#[derive(Debug, thiserror::Error)]
-#[error("idempotency store unavailable: {0}")]
-pub struct IdempotencyError(pub String);
+/// A store failure (e.g. Redis unreachable). Opaque: branch on [`kind`](Self::kind). Its
+/// message and source never hold a phone number in clear (they are
+/// [redacted](crate::phone::redact)).
+///
+/// ```
+/// use callflow::idempotency::{IdempotencyError, IdempotencyErrorKind};
+/// let e = IdempotencyError::new(IdempotencyErrorKind::Unavailable, "connection refused");
+/// assert_eq!(e.kind(), IdempotencyErrorKind::Unavailable);
+/// assert_eq!(e.to_string(), "idempotency store unavailable: connection refused");
+/// ```
+pub struct IdempotencyError {
+    kind: IdempotencyErrorKind,
+    message: Box<str>,
+    source: Option<crate::phone::RedactedError>,
+}
+
+/// What kind of failure an [`IdempotencyError`] is. Whatever the kind, the webhook handles
+/// the event as if there were no store (see the [module docs](self)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum IdempotencyErrorKind {
+    /// The store cannot be reached or refused the operation; a later attempt may succeed.
+    Unavailable,
+    /// The store did not answer in time.
+    TimedOut,
+    /// The store answered something this program cannot read.
+    Corrupt,
+}
+
+impl IdempotencyError {
+    /// An error of `kind` with a message (phone numbers in it are masked).
+    pub fn new(kind: IdempotencyErrorKind, message: impl fmt::Display) -> Self {
+        Self {
+            kind,
+            message: crate::phone::redact(&message.to_string()).into(),
+            source: None,
+        }
+    }
+
+    /// The same error with a cause, kept as a [redacted](crate::phone::RedactedError) copy.
+    pub fn with_source(mut self, source: &(dyn std::error::Error + 'static)) -> Self {
+        self.source = Some(crate::phone::RedactedError::new(source));
+        self
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> IdempotencyErrorKind {
+        self.kind
+    }
+}
+
+impl fmt::Display for IdempotencyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            IdempotencyErrorKind::Corrupt => {
+                write!(f, "idempotency store answer unreadable: {}", self.message)
+            }
+            _ => write!(f, "idempotency store unavailable: {}", self.message),
+        }
+    }
+}
+
+impl fmt::Debug for IdempotencyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdempotencyError")
+            .field("kind", &self.kind)
+            .field("message", &self.message)
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+impl std::error::Error for IdempotencyError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_ref().map(|s| s as _)
+    }
+}
 
 /// Where claims and answers live. Implementations must make [`claim`](Self::claim) atomic
 /// (one winner per key, also across processes when the store is shared).

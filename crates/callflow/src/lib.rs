@@ -46,7 +46,7 @@ mod webhook;
 pub use async_trait::async_trait;
 pub use callflow::{CallFlow, CallFlowBuilder};
 pub use event::{Event, Timestamp};
-pub use handler::{CallHandler, Context, HandlerError, HandlerFn, handler_fn};
+pub use handler::{CallHandler, Context, HandlerError, HandlerErrorKind, HandlerFn, handler_fn};
 pub use phone::PhoneNumber;
 pub use webhook::{
     BodyCollector, BodyReadError, BodyTooLarge, Config, DEFAULT_DEADLINE, DEFAULT_MAX_BODY_BYTES,

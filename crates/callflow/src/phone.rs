@@ -131,6 +131,99 @@ impl fmt::Debug for Masked<'_> {
     }
 }
 
+/// `text` with every run of seven or more digits (and the `+` before it) masked like
+/// [`Masked`]: for messages that carry text from elsewhere (a database's or a server's error,
+/// a configuration value) and might hold a phone number.
+///
+/// ```
+/// use callflow::phone::redact;
+/// assert_eq!(redact("no binding for +6591110001 on 6568880000"), "no binding for +65****0001 on 65****0000");
+/// assert_eq!(redact("10.0.0.0/8: timed out after 2000 ms"), "10.0.0.0/8: timed out after 2000 ms");
+/// ```
+pub fn redact(text: &str) -> std::borrow::Cow<'_, str> {
+    const MIN_DIGITS: usize = 7;
+    let bytes = text.as_bytes();
+    let mut out = String::new();
+    let (mut copied, mut i) = (0, 0);
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = if i > 0 && bytes[i - 1] == b'+' {
+            i - 1
+        } else {
+            i
+        };
+        let mut end = i;
+        while end < bytes.len() && bytes[end].is_ascii_digit() {
+            end += 1;
+        }
+        if end - i >= MIN_DIGITS {
+            out.push_str(&text[copied..start]);
+            out.push_str(&Masked(&text[start..end]).to_string());
+            copied = end;
+        }
+        i = end;
+    }
+    if copied == 0 {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    out.push_str(&text[copied..]);
+    std::borrow::Cow::Owned(out)
+}
+
+/// A copy of an error and its causes with every phone number masked ([`redact`]): what the
+/// library's errors keep as their [`source`](std::error::Error::source), so that neither
+/// `Display` nor `Debug` of a chain shows a number in clear.
+///
+/// ```
+/// use std::error::Error;
+/// use callflow::phone::RedactedError;
+/// let io = std::io::Error::other("no such key: binding:+6591110001");
+/// let e = RedactedError::new(&io);
+/// assert_eq!(e.to_string(), "no such key: binding:+65****0001");
+/// assert!(e.source().is_none());
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedactedError {
+    message: Box<str>,
+    source: Option<Box<RedactedError>>,
+}
+
+impl RedactedError {
+    /// The redacted copy of `error` and of its chain of causes.
+    pub fn new(error: &(dyn std::error::Error + 'static)) -> Self {
+        Self {
+            message: redact(&error.to_string()).into(),
+            source: error.source().map(|s| Box::new(Self::new(s))),
+        }
+    }
+}
+
+impl fmt::Display for RedactedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Debug for RedactedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("RedactedError");
+        d.field("message", &self.message);
+        if let Some(s) = &self.source {
+            d.field("source", s);
+        }
+        d.finish()
+    }
+}
+
+impl std::error::Error for RedactedError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|s| s as _)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

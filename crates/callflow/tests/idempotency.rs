@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use callflow::event::{
     CallAction, CallStatusEvent, SessionStatus, SessionSummary, VirtualNumberUpdate,
 };
-use callflow::idempotency::{Claim, Fingerprint, IdempotencyError, IdempotencyStore, StoredReply};
+use callflow::idempotency::{
+    Claim, Fingerprint, IdempotencyError, IdempotencyErrorKind, IdempotencyStore, StoredReply,
+};
 use callflow::testing::{self, TestClient};
 use callflow::{CallFlow, CallHandler, Config, Context, HandlerError, Webhook, default_fallback};
 
@@ -353,7 +355,10 @@ impl IdempotencyStore for Unreachable {
         _: &Fingerprint,
         _: Duration,
     ) -> Result<Claim, IdempotencyError> {
-        Err(IdempotencyError("connection refused".into()))
+        Err(IdempotencyError::new(
+            IdempotencyErrorKind::Unavailable,
+            "connection refused",
+        ))
     }
     async fn complete(
         &self,
@@ -362,10 +367,16 @@ impl IdempotencyStore for Unreachable {
         _: &StoredReply,
         _: Duration,
     ) -> Result<(), IdempotencyError> {
-        Err(IdempotencyError("connection refused".into()))
+        Err(IdempotencyError::new(
+            IdempotencyErrorKind::Unavailable,
+            "connection refused",
+        ))
     }
     async fn release(&self, _: &str, _: &Fingerprint) -> Result<(), IdempotencyError> {
-        Err(IdempotencyError("connection refused".into()))
+        Err(IdempotencyError::new(
+            IdempotencyErrorKind::Unavailable,
+            "connection refused",
+        ))
     }
 }
 

@@ -37,7 +37,7 @@ use callflow::event::CallAction;
 use callflow::reexports::http::{Extensions, HeaderMap};
 use callflow::{CallFlow, CallHandler, Config, Context, Event, HandlerError, Webhook, async_trait};
 use callflow_masking::{
-    BindingStore, Lookup, MaskingHandler, NewBinding, SqliteStore, StoreError, normalize_number,
+    BindingStore, Lookup, MaskingHandler, NewBinding, SqliteStore, normalize_number,
 };
 use callflow_redis::{DEFAULT_TIMEOUT, Redis, RedisBindingStore};
 use clap::{Parser, ValueEnum};
@@ -218,7 +218,8 @@ async fn bind<S: BindingStore>(store: &S) -> Result<(), BoxError> {
         .create(NewBinding::new(VIRTUAL_NUMBER, CALLER, B_PARTY)?)
         .await
     {
-        Ok(_) | Err(StoreError::Binding(_)) => {}
+        Ok(_) => {}
+        Err(e) if e.binding().is_some() => {}
         Err(e) => return Err(e.into()),
     }
     let vn = normalize_number(VIRTUAL_NUMBER)?;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use callflow::callflow::{Action, Mode};
-use callflow::testing;
+use callflow::event::builder;
 use callflow::{CallFlow, Webhook};
 use callflow_masking::{BindingStore, MaskingHandler, NewBinding, SqliteStore};
 
@@ -82,11 +82,11 @@ pub async fn run() -> Result<()> {
         let url = format!("http://{}{WEBHOOK_PATH}", running.addr);
         out!("\n== {} on {url}", framework.name());
 
-        let session = testing::fresh_id();
+        let session = builder::fresh_id();
         let steps = [
             Step {
                 what: format!("{} calls {}", m(A), m(VN)),
-                body: testing::call_action()
+                body: builder::call_action()
                     .from(A)
                     .to(VN)
                     .session_id(&session)
@@ -95,12 +95,12 @@ pub async fn run() -> Result<()> {
             },
             Step {
                 what: format!("{} calls back {}", m(B), m(VN)),
-                body: testing::call_action().from(B).to(VN).build_json(),
+                body: builder::call_action().from(B).to(VN).build_json(),
                 check: Box::new(bridges_to(A)),
             },
             Step {
                 what: format!("{} (stranger) calls {}", m(STRANGER), m(VN)),
-                body: testing::call_action().from(STRANGER).to(VN).build_json(),
+                body: builder::call_action().from(STRANGER).to(VN).build_json(),
                 check: Box::new(turned_away),
             },
         ];
@@ -141,7 +141,7 @@ pub async fn run() -> Result<()> {
             }
         }
 
-        let summary = testing::session_summary().session_id(&session).build_json();
+        let summary = builder::session_summary().session_id(&session).build_json();
         let started = Instant::now();
         let outcome = post(&client, &url, summary).await;
         let ms = started.elapsed().as_secs_f64() * 1000.0;

@@ -81,7 +81,7 @@ impl Store {
             StoreUrl::Sqlite(path) => Ok(Self::Sqlite(SqliteStore::open_async(path).await?)),
             StoreUrl::Redis { url, .. } => {
                 let redis = Redis::open_with(url, redis_prefix, callflow_redis::DEFAULT_TIMEOUT)
-                    .map_err(|e| StoreError::Backend(e.to_string()))?;
+                    .map_err(StoreError::backend)?;
                 Ok(Self::Redis(RedisBindingStore::new(&redis)))
             }
         }

@@ -12,29 +12,158 @@ pub use sqlite::SqliteStore;
 use crate::binding::{Binding, BindingError, CallRecord, Lookup, NewBinding};
 use crate::number::masked;
 
-/// Why a store operation failed. Messages never contain a phone number in clear.
-#[derive(Debug, thiserror::Error)]
+/// Why a store operation failed. Opaque: branch on [`kind`](Self::kind) (or
+/// [`is_unavailable`](Self::is_unavailable)); a refused binding is in
+/// [`binding`](Self::binding). Messages and sources never contain a phone number in clear.
+///
+/// ```
+/// use callflow_masking::{StoreError, StoreErrorKind};
+/// let e = StoreError::unavailable("database or disk is full");
+/// assert_eq!(e.kind(), StoreErrorKind::Unavailable);
+/// assert!(e.is_unavailable());
+/// assert_eq!(e.to_string(), "store unavailable: database or disk is full");
+/// assert!(!StoreError::backend("malformed database schema").is_unavailable());
+/// ```
+pub struct StoreError {
+    kind: StoreErrorKind,
+    repr: Repr,
+    source: Option<callflow::phone::RedactedError>,
+}
+
+enum Repr {
+    Binding(BindingError),
+    Message(Box<str>),
+}
+
+/// What kind of failure a [`StoreError`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum StoreError {
-    /// The binding was refused (invalid, ambiguous, …).
-    #[error(transparent)]
-    Binding(#[from] BindingError),
-    /// The backend failed in a way a retry will not fix (a corrupt file or record, a schema
-    /// newer than this program).
-    #[error("store backend error: {0}")]
-    Backend(String),
-    /// The backend cannot take the operation now, and may later: database locked for too
-    /// long, file read-only, disk full, I/O error, file deleted or replaced while in use,
-    /// server unreachable or timed out. The webhook answers 503 `store_unavailable` (the
-    /// fallback callflow for a call), so 8x8 may deliver the event again.
-    #[error("store unavailable: {0}")]
-    Unavailable(String),
+pub enum StoreErrorKind {
+    /// The binding was refused (invalid, ambiguous, …): see [`StoreError::binding`].
+    Refused,
+    /// The backend cannot take the operation now, and may later: file read-only, disk full,
+    /// I/O error, file deleted or replaced while in use, server unreachable. The webhook
+    /// answers 503 `store_unavailable` (the fallback callflow for a call), so 8x8 may deliver
+    /// the event again.
+    Unavailable,
+    /// Like [`Unavailable`](Self::Unavailable), because another connection or process holds
+    /// the lock for too long (SQLite busy or locked): no fault of the store itself.
+    Locked,
+    /// Like [`Unavailable`](Self::Unavailable), because the backend did not answer in time.
+    TimedOut,
+    /// The backend holds something this program cannot read (a corrupt file or record): a
+    /// retry will not fix it.
+    Corrupt,
+    /// Another failure a retry will not fix (e.g. a schema newer than this program).
+    Backend,
 }
 
 impl StoreError {
-    /// Whether a later attempt may succeed ([`StoreError::Unavailable`]).
+    /// An error of `kind` (not [`Refused`](StoreErrorKind::Refused): a refusal is made from
+    /// its [`BindingError`]) with a message; phone numbers in it are masked.
+    pub fn new(kind: StoreErrorKind, message: impl std::fmt::Display) -> Self {
+        let kind = if kind == StoreErrorKind::Refused {
+            StoreErrorKind::Backend
+        } else {
+            kind
+        };
+        Self {
+            kind,
+            repr: Repr::Message(callflow::phone::redact(&message.to_string()).into()),
+            source: None,
+        }
+    }
+
+    /// An [`Unavailable`](StoreErrorKind::Unavailable) error: a later attempt may succeed.
+    pub fn unavailable(message: impl std::fmt::Display) -> Self {
+        Self::new(StoreErrorKind::Unavailable, message)
+    }
+
+    /// A [`Backend`](StoreErrorKind::Backend) error: a retry will not fix it.
+    pub fn backend(message: impl std::fmt::Display) -> Self {
+        Self::new(StoreErrorKind::Backend, message)
+    }
+
+    /// The same error with a cause, kept as a [redacted](callflow::phone::RedactedError)
+    /// copy (its text and its chain with phone numbers masked).
+    pub fn with_source(mut self, source: &(dyn std::error::Error + 'static)) -> Self {
+        self.source = Some(callflow::phone::RedactedError::new(source));
+        self
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> StoreErrorKind {
+        self.kind
+    }
+
+    /// Whether a later attempt may succeed ([`Unavailable`](StoreErrorKind::Unavailable),
+    /// [`Locked`](StoreErrorKind::Locked) or [`TimedOut`](StoreErrorKind::TimedOut)).
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, StoreError::Unavailable(_))
+        matches!(
+            self.kind,
+            StoreErrorKind::Unavailable | StoreErrorKind::Locked | StoreErrorKind::TimedOut
+        )
+    }
+
+    /// Why the binding was refused, for a [`Refused`](StoreErrorKind::Refused) error.
+    pub fn binding(&self) -> Option<&BindingError> {
+        match &self.repr {
+            Repr::Binding(b) => Some(b),
+            Repr::Message(_) => None,
+        }
+    }
+
+    /// The same error with its message rewritten (kind and source kept); a refusal is kept
+    /// as it is.
+    pub(crate) fn map_message(self, f: impl FnOnce(&str) -> String) -> Self {
+        match self.repr {
+            Repr::Message(m) => Self {
+                repr: Repr::Message(callflow::phone::redact(&f(&m)).into()),
+                ..self
+            },
+            Repr::Binding(_) => self,
+        }
+    }
+}
+
+impl From<BindingError> for StoreError {
+    fn from(e: BindingError) -> Self {
+        Self {
+            kind: StoreErrorKind::Refused,
+            repr: Repr::Binding(e),
+            source: None,
+        }
+    }
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.repr {
+            Repr::Binding(b) => std::fmt::Display::fmt(b, f),
+            Repr::Message(m) if self.is_unavailable() => write!(f, "store unavailable: {m}"),
+            Repr::Message(m) => write!(f, "store backend error: {m}"),
+        }
+    }
+}
+
+impl std::fmt::Debug for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("StoreError");
+        d.field("kind", &self.kind);
+        match &self.repr {
+            Repr::Binding(b) => d.field("binding", b),
+            Repr::Message(m) => d.field("message", m),
+        };
+        d.field("source", &self.source).finish()
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.repr {
+            Repr::Binding(b) => b.source(),
+            Repr::Message(_) => self.source.as_ref().map(|s| s as _),
+        }
     }
 }
 

@@ -22,11 +22,12 @@
 //!   the store checks that the path still names the file it opened (same device and inode,
 //!   link count not 0). A file deleted or replaced while in use is logged as an error, the
 //!   store reports not ready, and every later write is refused with
-//!   [`StoreError::Unavailable`] (a write that committed into the lost file is not
+//!   [`StoreErrorKind::Unavailable`] (a write that committed into the lost file is not
 //!   acknowledged either) until the process is restarted on a good file. Lookups go on from
 //!   the open file, so calls of existing bindings are still bridged.
-//! - Failures SQLite reports as busy, locked, read-only, full, I/O or cannot-open are
-//!   [`StoreError::Unavailable`] (retryable); others are [`StoreError::Backend`].
+//! - Failures SQLite reports as busy or locked are [`StoreErrorKind::Locked`]; read-only,
+//!   full, I/O or cannot-open are [`StoreErrorKind::Unavailable`] (both retryable); a corrupt
+//!   file is [`StoreErrorKind::Corrupt`]; others are [`StoreErrorKind::Backend`].
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -36,7 +37,7 @@ use async_trait::async_trait;
 use callflow::PhoneNumber;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
 
-use super::{BindingStore, Health, StoreError, check_conflict, pick};
+use super::{BindingStore, Health, StoreError, StoreErrorKind, check_conflict, pick};
 use crate::binding::{Binding, CallRecord, LegRecord, Lookup, NewBinding, now_millis};
 
 /// Schema migrations, applied in order; `user_version` is the number applied.
@@ -129,9 +130,9 @@ fn unlinked(_: &std::fs::Metadata) -> bool {
 impl Watched {
     fn new(path: &Path) -> Result<Self, StoreError> {
         let file = std::fs::File::open(path)
-            .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
+            .map_err(|e| StoreError::unavailable(format!("cannot open {}: {e}", path.display())))?;
         let identity = identity(&file.metadata().map_err(|e| {
-            StoreError::Unavailable(format!("cannot read {}: {e}", path.display()))
+            StoreError::unavailable(format!("cannot read {}: {e}", path.display()))
         })?);
         Ok(Self {
             path: path.to_path_buf(),
@@ -151,12 +152,12 @@ impl Watched {
     /// once and stays lost.
     fn check(&self) -> Result<(), StoreError> {
         if let Some(why) = self.lost.get() {
-            return Err(StoreError::Unavailable(why.clone()));
+            return Err(StoreError::unavailable(why));
         }
         let what = match std::fs::metadata(&self.path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some("deleted"),
             Err(e) => {
-                return Err(StoreError::Unavailable(format!(
+                return Err(StoreError::unavailable(format!(
                     "cannot check {}: {e}",
                     self.path.display()
                 )));
@@ -178,13 +179,13 @@ impl Watched {
         if self.lost.set(why.clone()).is_ok() {
             tracing::error!(path = %self.path.display(), "{why}");
         }
-        Err(StoreError::Unavailable(why))
+        Err(StoreError::unavailable(why))
     }
 
     /// Remembers how the last write ended (a lock held elsewhere is no fault of the file).
     fn wrote(&self, result: &Result<impl Sized, StoreError>) {
         let failure = match result {
-            Err(e @ StoreError::Unavailable(_)) if !e.to_string().contains("locked") => {
+            Err(e) if e.is_unavailable() && e.kind() != StoreErrorKind::Locked => {
                 Some(e.to_string())
             }
             _ => None,
@@ -265,34 +266,31 @@ fn classify(e: rusqlite::Error) -> ReadError {
 /// A SQLite error as a [`StoreError`]: unavailable when a later attempt may succeed.
 fn backend(e: rusqlite::Error) -> StoreError {
     use rusqlite::ErrorCode as C;
-    match e.sqlite_error_code() {
+    let kind = match e.sqlite_error_code() {
+        Some(C::DatabaseBusy | C::DatabaseLocked) => StoreErrorKind::Locked,
         Some(
-            C::DatabaseBusy
-            | C::DatabaseLocked
-            | C::ReadOnly
+            C::ReadOnly
             | C::DiskFull
             | C::SystemIoFailure
             | C::CannotOpen
             | C::OutOfMemory
             | C::PermissionDenied,
-        ) => StoreError::Unavailable(e.to_string()),
-        _ => StoreError::Backend(e.to_string()),
-    }
+        ) => StoreErrorKind::Unavailable,
+        Some(C::DatabaseCorrupt | C::NotADatabase) => StoreErrorKind::Corrupt,
+        _ => StoreErrorKind::Backend,
+    };
+    StoreError::new(kind, e)
 }
 
 /// A failure outside SQLite (a query task that panicked, a value that does not serialize).
 fn other(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(e.to_string())
+    StoreError::backend(e)
 }
 
 /// Prefixes an error with what was done and the file it is about (`cannot open nm.db: …`).
 fn in_file(doing: &str, path: &Path, e: StoreError) -> StoreError {
     let p = path.display();
-    match e {
-        StoreError::Unavailable(m) => StoreError::Unavailable(format!("cannot {doing} {p}: {m}")),
-        StoreError::Backend(m) => StoreError::Backend(format!("cannot {doing} {p}: {m}")),
-        e => e,
-    }
+    e.map_message(|m| format!("cannot {doing} {p}: {m}"))
 }
 
 /// A write transaction that changes nothing but is committed: proves that the file, its
@@ -332,11 +330,13 @@ impl SqliteStore {
     /// cause.
     pub async fn check_writable(&self) -> Result<(), StoreError> {
         self.write(probe_write).await.map_err(|e| {
-            match in_file("write", &self.path, e) {
-                StoreError::Unavailable(m) => StoreError::Unavailable(format!(
+            let e = in_file("write", &self.path, e);
+            if e.is_unavailable() {
+                e.map_message(|m| format!(
                     "{m} (the file and its directory must be writable: WAL mode creates -wal and -shm files beside it)"
-                )),
-                e => e,
+                ))
+            } else {
+                e
             }
         })
     }
@@ -390,10 +390,13 @@ impl SqliteStore {
             }
             let left = BUSY_TIMEOUT.saturating_sub(queued.elapsed());
             let result = if left < MIN_BUSY_WAIT {
-                Err(StoreError::Unavailable(format!(
-                    "database busy: no connection free within {} ms",
-                    BUSY_TIMEOUT.as_millis()
-                )))
+                Err(StoreError::new(
+                    StoreErrorKind::TimedOut,
+                    format!(
+                        "database busy: no connection free within {} ms",
+                        BUSY_TIMEOUT.as_millis()
+                    ),
+                ))
             } else {
                 c.busy_timeout(left)
                     .map_err(backend)
@@ -431,7 +434,7 @@ fn open_writer(path: &Path) -> Result<Connection, StoreError> {
         .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
         .map_err(backend)?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(StoreError::Backend(format!(
+        return Err(StoreError::backend(format!(
             "cannot use WAL mode (got {mode})"
         )));
     }
@@ -449,7 +452,7 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(backend)?;
     if version > MIGRATIONS.len() {
-        return Err(StoreError::Backend(format!(
+        return Err(StoreError::backend(format!(
             "database schema version {version} is newer than this program ({})",
             MIGRATIONS.len()
         )));
@@ -723,15 +726,26 @@ mod tests {
         ] {
             assert!(backend(err(code)).is_unavailable(), "code {code}");
         }
+        for code in [rusqlite::ffi::SQLITE_BUSY, rusqlite::ffi::SQLITE_LOCKED] {
+            assert_eq!(
+                backend(err(code)).kind(),
+                StoreErrorKind::Locked,
+                "code {code}"
+            );
+        }
+        for code in [rusqlite::ffi::SQLITE_CORRUPT, rusqlite::ffi::SQLITE_NOTADB] {
+            assert_eq!(
+                backend(err(code)).kind(),
+                StoreErrorKind::Corrupt,
+                "code {code}"
+            );
+        }
         for code in [
             rusqlite::ffi::SQLITE_CORRUPT,
             rusqlite::ffi::SQLITE_NOTADB,
             rusqlite::ffi::SQLITE_CONSTRAINT,
         ] {
-            assert!(
-                matches!(backend(err(code)), StoreError::Backend(_)),
-                "code {code}"
-            );
+            assert!(!backend(err(code)).is_unavailable(), "code {code}");
         }
     }
 

@@ -182,10 +182,12 @@ mod tests {
     }
 
     #[test]
-    fn unknown_values_are_kept_as_other() {
+    fn unknown_values_are_kept_as_unrecognized() {
         let v: CallStatus = serde_json::from_str("\"CALL_TRANSFERRED\"").unwrap();
-        assert_eq!(v, CallStatus::Other("CALL_TRANSFERRED".into()));
-        assert!(v.is_other());
+        assert_eq!(v, CallStatus::from("CALL_TRANSFERRED"));
+        assert_eq!(v.as_str(), "CALL_TRANSFERRED");
+        assert!(v.is_unrecognized());
+        assert_eq!(CallStatus::from("CALL_RECEIVED"), CallStatus::CallReceived);
         assert_eq!(serde_json::to_string(&v).unwrap(), "\"CALL_TRANSFERRED\"");
     }
 

@@ -15,6 +15,7 @@
 //! assert_eq!(ev.payload.call_duration, Some(0));
 //! ```
 
+pub mod builder;
 mod call;
 mod enums;
 mod fast;
@@ -36,6 +37,7 @@ pub use enums::{
     CallDirection, CallStatus, CallType, LastAction, LegStatus, NumberFormat, OperationalStatus,
     RecordingState, SessionStatus, UpdateEventType, UpdateStatus,
 };
+pub use open_enum::UnrecognizedValue;
 pub use other::{
     NumbersPayload, RecordingPayload, RecordingStatus, VirtualNumber, VirtualNumberUpdate,
 };
@@ -270,11 +272,18 @@ impl ParseError {
             }
         }
         let inner = e.into_inner();
+        if matches!(
+            inner.classify(),
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof
+        ) {
+            return Self::syntax(&inner);
+        }
         let full = inner.to_string();
-        // serde_json appends " at line L column C"; the path says more.
+        // serde_json appends the position it knows (line and column); the path says more.
+        let position = format!(" at line {} column {}", inner.line(), inner.column());
         let msg = full
-            .rsplit_once(" at line ")
-            .map_or(full.as_str(), |(m, _)| m)
+            .strip_suffix(position.as_str())
+            .unwrap_or(full.as_str())
             .to_owned();
         // A missing field is reported at its parent: name the field itself.
         if let Some(field) = msg
@@ -288,9 +297,6 @@ impl ParseError {
                 path: Some(path),
                 message: "is missing but it is required".to_owned(),
             };
-        }
-        if inner.is_syntax() || inner.is_eof() {
-            return Self::syntax(&inner);
         }
         Self {
             kind: ParseErrorKind::Shape,
@@ -319,7 +325,14 @@ struct RawEnvelope<'a> {
 fn parse_at<'de, T: Deserialize<'de>>(json: &'de str, prefix: &str) -> Result<T, ParseError> {
     match serde_json::from_str::<T>(json) {
         Ok(v) => Ok(v),
-        Err(e) if e.is_syntax() || e.is_eof() => Err(ParseError::syntax(&e)),
+        Err(e)
+            if matches!(
+                e.classify(),
+                serde_json::error::Category::Syntax | serde_json::error::Category::Eof
+            ) =>
+        {
+            Err(ParseError::syntax(&e))
+        }
         Err(_) => {
             let mut de = serde_json::Deserializer::from_str(json);
             match serde_path_to_error::deserialize::<_, T>(&mut de) {

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 
-use super::builders::{CALLEE, CALLER};
+use super::{CALLEE, CALLER};
 use crate::event::CallAction;
 use crate::{CallFlow, CallHandler, Context, HandlerError};
 

@@ -8,15 +8,14 @@
 //! ```
 
 mod bound_pair;
-mod builders;
 mod client;
 pub mod conformance;
 pub mod fixtures;
 
-pub use bound_pair::BoundPair;
-pub use builders::{
+pub use crate::event::builder::{
     CALLEE, CALLER, CallActionBuilder, CallStatusBuilder, SUB_ACCOUNT, SessionSummaryBuilder,
     VIRTUAL_NUMBER, call_action, call_status, fresh_id, recording_status, session_summary,
     virtual_number_update,
 };
+pub use bound_pair::BoundPair;
 pub use client::{TestClient, TestResponse};

@@ -363,7 +363,7 @@ impl Webhook {
             }
             Outcome::Failed(e) if e.is_unavailable() => {
                 span.record("outcome", "store_unavailable");
-                tracing::warn!(error = %e, "handler's store unavailable; answering 503 so the event is delivered again");
+                tracing::warn!(error = %format_args!("{e:#}"), "handler's store unavailable; answering 503 so the event is delivered again");
                 return (
                     WebhookResponse::rejection(
                         Rejection::StoreUnavailable,
@@ -375,7 +375,7 @@ impl Webhook {
             }
             Outcome::Failed(e) => {
                 span.record("outcome", "handler_error");
-                tracing::error!(error = %e, "handler failed");
+                tracing::error!(error = %format_args!("{e:#}"), "handler failed");
             }
             Outcome::Panicked(msg) => {
                 span.record("outcome", "panic");
@@ -419,12 +419,12 @@ impl Webhook {
             }
             Outcome::Failed(e) if e.is_unavailable() => {
                 span.record("outcome", "store_unavailable");
-                tracing::warn!(error = %e, "handler's store unavailable; sending the fallback callflow");
+                tracing::warn!(error = %format_args!("{e:#}"), "handler's store unavailable; sending the fallback callflow");
                 (self.fallback(), false)
             }
             Outcome::Failed(e) => {
                 span.record("outcome", "handler_error");
-                tracing::error!(error = %e, "handler failed; sending the fallback callflow");
+                tracing::error!(error = %format_args!("{e:#}"), "handler failed; sending the fallback callflow");
                 (self.fallback(), false)
             }
             Outcome::Panicked(msg) => {
@@ -450,7 +450,10 @@ async fn bounded<T>(
     limit: Duration,
     call: impl std::future::Future<Output = Result<T, IdempotencyError>>,
 ) -> Result<T, IdempotencyError> {
-    guard::within(limit, call)
-        .await
-        .unwrap_or_else(|| Err(IdempotencyError("no answer within the deadline".into())))
+    guard::within(limit, call).await.unwrap_or_else(|| {
+        Err(IdempotencyError::new(
+            idempotency::IdempotencyErrorKind::TimedOut,
+            "no answer within the deadline",
+        ))
+    })
 }

@@ -1,4 +1,7 @@
-//! Event builders with realistic defaults.
+//! Event builders with realistic defaults: complete, well-formed events to fill in (the
+//! payload types are `#[non_exhaustive]`, so code outside this crate cannot write them as
+//! struct literals). The simulator and the examples build the events they send with them;
+//! `callflow::testing` (feature `testing`) re-exports them for tests.
 //!
 //! Defaults describe one Number Masking session in Singapore: caller `+6591110001` calls the
 //! virtual number `+6568880000` (reference `vn-ref-1`), which bridges to `+6592220002`.
@@ -124,7 +127,7 @@ macro_rules! call_builder_methods {
     };
 }
 
-/// Builds a `CALL_ACTION`; see [`call_action`](super::call_action).
+/// Builds a `CALL_ACTION`; see [`call_action`].
 #[derive(Clone, Debug)]
 pub struct CallActionBuilder {
     payload: CallPayload,
@@ -134,7 +137,7 @@ pub struct CallActionBuilder {
 /// [`CALLER`] to [`VIRTUAL_NUMBER`]), with fresh ids.
 ///
 /// ```
-/// let ev = callflow::testing::call_action().from("+6591110001").to("+6568880000").build();
+/// let ev = callflow::event::builder::call_action().from("+6591110001").to("+6568880000").build();
 /// assert!(ev.is_call_received());
 /// ```
 pub fn call_action() -> CallActionBuilder {
@@ -172,7 +175,7 @@ impl CallActionBuilder {
     }
 }
 
-/// Builds a `CALL_STATUS`; see [`call_status`](super::call_status).
+/// Builds a `CALL_STATUS`; see [`call_status`].
 #[derive(Clone, Debug)]
 pub struct CallStatusBuilder {
     payload: CallPayload,
@@ -199,7 +202,7 @@ impl CallStatusBuilder {
     }
 }
 
-/// Builds a `SESSION_SUMMARY`; see [`session_summary`](super::session_summary).
+/// Builds a `SESSION_SUMMARY`; see [`session_summary`].
 #[derive(Clone, Debug)]
 pub struct SessionSummaryBuilder {
     payload: SummaryPayload,
