@@ -6,6 +6,7 @@
 //! number-masking serve --listen 0.0.0.0:3000 --framework axum --auth-header "Bearer s3cret"
 //! number-masking --store redis://127.0.0.1:6379/0 serve --framework warp   # one of many instances
 //! number-masking demo
+//! NUMBER_MASKING_AUTH_HEADERS="Bearer s3cret" number-masking register --url https://your.host
 //! ```
 
 /// `println!` that does not panic when stdout is closed (`number-masking bindings | head`).
@@ -16,9 +17,11 @@ macro_rules! out {
     }};
 }
 
+mod auth;
 mod demo;
 mod health;
 mod output;
+mod register;
 mod server;
 mod store;
 mod ttl;
@@ -106,14 +109,15 @@ enum Command {
         /// Web framework.
         #[arg(long, value_enum, default_value = "axum")]
         framework: Framework,
-        /// Require this exact value in the auth header (8x8's `httpAuthHeader`); repeat to
-        /// accept several during a key rotation.
-        #[arg(long = "auth-header")]
-        auth_header: Vec<String>,
+        /// The auth values to require (8x8's `httpAuthHeader`).
+        #[command(flatten)]
+        auth: auth::AuthArgs,
         /// The header that carries it.
         #[arg(long, default_value = "authorization")]
         auth_header_name: String,
     },
+    /// Register the webhook with 8x8 (VCA and VSS) with the auth value `serve` requires.
+    Register(register::RegisterArgs),
     /// Walk through a masked call on each framework with a temporary SQLite database
     /// (ignores --db and --store).
     Demo,
@@ -157,8 +161,10 @@ fn main() -> ExitCode {
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 async fn run(cli: Cli) -> Result<()> {
-    if let Command::Demo = cli.command {
-        return demo::run().await;
+    match cli.command {
+        Command::Demo => return demo::run().await,
+        Command::Register(args) => return register::run(args).await,
+        _ => {}
     }
     let url = match (cli.store, cli.db) {
         (Some(url), _) => url,
@@ -206,9 +212,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Serve {
             listen,
             framework,
-            auth_header,
+            auth,
             auth_header_name,
         } => {
+            let auth_header = auth.values()?;
             let shared = store.idempotency();
             store
                 .check_writable()
@@ -257,7 +264,7 @@ async fn run(cli: Cli) -> Result<()> {
             // stdout may be gone by now (a closed pipe): that is no reason to fail.
             let _ = writeln!(std::io::stdout(), "stopped");
         }
-        Command::Demo => unreachable!("handled above"),
+        Command::Demo | Command::Register(_) => unreachable!("handled above"),
     }
     Ok(())
 }
