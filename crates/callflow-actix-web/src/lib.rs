@@ -60,7 +60,7 @@
 //! a raw stream up to [`Webhook::max_body_bytes`] (actix-web's `PayloadConfig` and `Json`
 //! extractor are not involved); a request refused on its head alone is answered without
 //! reading the body. The peer address is `HttpRequest::peer_addr`; request extensions reach the
-//! handler's `Context` through a [`ContextExtensions`](callflow::adapter::ContextExtensions)
+//! handler's `Context` through a [`ContextExtensions`]
 //! (see [`handle`]). actix-web's header and
 //! status types are those of `http` 0.2, so they are converted by name and value.
 //!
@@ -114,9 +114,9 @@ pub fn resource(path: &str, webhook: Webhook) -> Resource {
 ///   core's `408 request_timeout` and the connection is closed;
 /// - actix-web's request extensions are not `http::Extensions` and cannot be copied as a
 ///   whole: the handler's `Context::extensions` get the values of a
-///   [`ContextExtensions`](callflow::adapter::ContextExtensions) in them (insert one from a
+///   [`ContextExtensions`] in them (insert one from a
 ///   middleware, `req.extensions_mut().insert(ContextExtensions(..))`), plus the
-///   [`PeerAddr`](callflow::adapter::PeerAddr) and the [`BodyReadTimeout`].
+///   [`PeerAddr`] and the [`BodyReadTimeout`].
 pub async fn handle(
     webhook: web::Data<Webhook>,
     req: HttpRequest,

@@ -60,7 +60,7 @@
 //! `json` filters are not involved); a request refused on its head alone is answered without
 //! reading the body. The peer address is `warp::addr::remote()` (or [`serve`]'s
 //! [`PeerAddr`]); the handler's `Context::extensions` get what [`extensions`] extracts: the
-//! peer, the [`BodyReadTimeout`], and the values of a [`ContextExtensions`](callflow::adapter::ContextExtensions).
+//! peer, the [`BodyReadTimeout`], and the values of a [`ContextExtensions`].
 //!
 //! Once its path matched, the filter answers every request itself, `405` included: it turns
 //! its own failures into responses instead of rejections, and rejects nothing but a path
