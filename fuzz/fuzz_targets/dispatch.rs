@@ -17,7 +17,7 @@ use std::sync::LazyLock;
 use callflow::callflow::Mode;
 use callflow::event::CallAction;
 use callflow::reexports::http::{HeaderMap, HeaderValue, Method, header};
-use callflow::{CallFlow, Config, Context, HandlerError, Webhook, WebhookRequest, handler_fn};
+use callflow::{CallFlow, Context, HandlerError, Webhook, WebhookRequest, handler_fn};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
@@ -43,14 +43,12 @@ async fn reply(event: CallAction, _cx: Context) -> Result<CallFlow, HandlerError
 }
 
 static WEBHOOK: LazyLock<Webhook> = LazyLock::new(|| {
-    Webhook::new(handler_fn(reply))
+    Webhook::builder(handler_fn(reply))
         // No idempotency store: the answer must depend on the input alone.
-        .config(
-            Config::default()
-                .auth_token(TOKEN)
-                .max_body_bytes(LIMIT)
-                .no_idempotency(),
-        )
+        .auth_token(TOKEN)
+        .max_body_bytes(LIMIT)
+        .no_idempotency()
+        .build()
 });
 
 /// The request head for selector byte `b`; `0` is the ordinary authorised JSON `POST`.

@@ -17,10 +17,15 @@ use std::time::Duration;
 use actix_web::{App, HttpServer, web};
 use bytes::Bytes;
 use callflow::Webhook;
+use callflow::adapter::{ContextExtensions, PeerAddr};
 use callflow::testing::conformance::{self, Case, Observed, Transport};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+use tower_http::add_extension::AddExtensionLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
+use tower_http::trace::TraceLayer;
+use tower_layer::Layer;
 use warp::Filter;
 
 /// How long any one exchange with a test server may take.
@@ -38,11 +43,22 @@ pub enum Framework {
     ActixWeb,
     /// `callflow-warp`.
     Warp,
+    /// No framework: the core's tower `Service` behind tower-http layers (`TraceLayer`,
+    /// `RequestBodyTimeoutLayer`), served by plain hyper (`callflow-hyper-serve`'s loop).
+    TowerHttp,
 }
 
 impl Framework {
-    /// Every framework.
+    /// Every framework with an adapter crate.
     pub const ALL: [Framework; 3] = [Framework::Axum, Framework::ActixWeb, Framework::Warp];
+
+    /// Every stack the conformance suite runs on: the three adapters and the bare `Service`.
+    pub const STACKS: [Framework; 4] = [
+        Framework::Axum,
+        Framework::ActixWeb,
+        Framework::Warp,
+        Framework::TowerHttp,
+    ];
 
     /// The framework's name.
     pub fn name(self) -> &'static str {
@@ -50,6 +66,7 @@ impl Framework {
             Framework::Axum => "axum",
             Framework::ActixWeb => "actix-web",
             Framework::Warp => "warp",
+            Framework::TowerHttp => "tower-http",
         }
     }
 }
@@ -60,22 +77,79 @@ impl fmt::Display for Framework {
     }
 }
 
+/// The suite's [`conformance::STAMP`] in a [`ContextExtensions`], for the stacks whose
+/// framework hands values on that way (actix-web, warp).
+fn stamped() -> ContextExtensions {
+    let mut values = http::Extensions::new();
+    values.insert(conformance::STAMP);
+    ContextExtensions(values)
+}
+
 /// Serves `webhook` at [`conformance::PATH`] with `framework`'s adapter, the way the
-/// adapter's README mounts it; returns the server's address.
+/// adapter's README mounts it, behind a layer or middleware that adds the suite's
+/// [`conformance::STAMP`] request extension; returns the server's address.
 pub async fn serve(framework: Framework, webhook: Webhook) -> SocketAddr {
     match framework {
         Framework::Axum => {
-            let app = axum::Router::new().route(conformance::PATH, callflow_axum::route(webhook));
+            let app = axum::Router::new()
+                .route(conformance::PATH, callflow_axum::route(webhook))
+                .layer(axum::Extension(conformance::STAMP));
             serve_axum(app).await
         }
         Framework::ActixWeb => serve_actix(move |cfg| {
-            callflow_actix_web::configure(cfg, conformance::PATH, webhook.clone());
+            use actix_web::HttpMessage;
+            use actix_web::dev::Service;
+            let resource = callflow_actix_web::resource(conformance::PATH, webhook.clone())
+                .wrap_fn(|req, service| {
+                    req.extensions_mut().insert(stamped());
+                    service.call(req)
+                });
+            cfg.service(resource);
         }),
         Framework::Warp => {
             let path = warp::path!("webhooks" / "voice");
-            serve_warp(path.and(callflow_warp::filter(webhook))).await
+            let service = warp::service(path.and(callflow_warp::filter(webhook)));
+            let service = AddExtensionLayer::new(stamped()).layer(service);
+            serve_hyper(service, callflow_warp::PeerAddr).await
+        }
+        Framework::TowerHttp => {
+            // Tracing, a request body timeout (longer than the suite's, so it never fires
+            // first), and the stamp as a plain request extension.
+            let service = RequestBodyTimeoutLayer::new(Duration::from_secs(30)).layer(webhook);
+            let service = AddExtensionLayer::new(conformance::STAMP).layer(service);
+            serve_hyper(TraceLayer::new_for_http().layer(service), PeerAddr).await
         }
     }
+}
+
+/// Serves a tower `Service` with plain hyper on `127.0.0.1:0` (the guarded loop of
+/// `callflow-hyper-serve`, default settings), each request carrying `peer(addr)`.
+pub async fn serve_hyper<S, B, P>(service: S, peer: fn(SocketAddr) -> P) -> SocketAddr
+where
+    S: tower_service::Service<http::Request<hyper::body::Incoming>, Response = http::Response<B>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    P: Clone + Send + Sync + 'static,
+{
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("local address");
+    let config = callflow::serve::ServeConfig::default();
+    tokio::spawn(callflow_hyper_serve::serve_http1(
+        listener,
+        service,
+        peer,
+        config,
+        std::future::pending(),
+    ));
+    addr
 }
 
 /// Serves an axum app (with `ConnectInfo<SocketAddr>`) on `127.0.0.1:0` in the current Tokio
@@ -282,6 +356,26 @@ pub async fn serve_guarded(
                     };
                     callflow_actix_web::serve_with_shutdown(listener, factory, config, signal).await
                 });
+                let _ = done_tx.send(result);
+            });
+            addr
+        }
+        Framework::TowerHttp => {
+            let config = callflow::serve::ServeConfig::default()
+                .header_read_timeout(guards.header_read_timeout)
+                .body_read_timeout(guards.body_read_timeout)
+                .max_connections(guards.max_connections)
+                .grace_period(guards.grace_period);
+            let service = RequestBodyTimeoutLayer::new(Duration::from_secs(30)).layer(webhook);
+            let service = TraceLayer::new_for_http().layer(service);
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind 127.0.0.1:0");
+            let addr = listener.local_addr().expect("local address");
+            tokio::spawn(async move {
+                let result =
+                    callflow_hyper_serve::serve_http1(listener, service, PeerAddr, config, signal)
+                        .await;
                 let _ = done_tx.send(result);
             });
             addr

@@ -1,6 +1,7 @@
 //! The adapter conformance suite over real HTTP: every case of
 //! `callflow::testing::conformance` against a real server of each framework, which must
-//! answer exactly what the core answers in process, and all three the same.
+//! answer exactly what the core answers in process, and all four stacks the same (the
+//! three adapters and the bare `Service` behind tower-http layers).
 
 use std::collections::BTreeMap;
 
@@ -55,19 +56,27 @@ async fn warp_conformance() {
     conformance_of(Framework::Warp).await;
 }
 
-/// For every case, the three frameworks return the same status, `Content-Type`, `Allow` and
+/// The bare `Webhook` tower `Service` behind tower-http layers, under plain hyper.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tower_http_conformance() {
+    conformance_of(Framework::TowerHttp).await;
+}
+
+/// For every case, the four stacks return the same status, `Content-Type`, `Allow` and
 /// body bytes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn frameworks_answer_identically() {
-    let (axum, actix, warp) = tokio::join!(
+    let (axum, actix, warp, tower) = tokio::join!(
         run_suite(Framework::Axum),
         run_suite(Framework::ActixWeb),
-        run_suite(Framework::Warp)
+        run_suite(Framework::Warp),
+        run_suite(Framework::TowerHttp)
     );
     let runs = [
         (Framework::Axum, axum),
         (Framework::ActixWeb, actix),
         (Framework::Warp, warp),
+        (Framework::TowerHttp, tower),
     ];
     let mut by_case: BTreeMap<&str, Vec<(Framework, &conformance::Observed)>> = BTreeMap::new();
     for (framework, results) in &runs {

@@ -169,10 +169,10 @@ async fn warp_app_with_state_and_routes() {
     let custom = warp::path!("custom" / "voice")
         .and(warp::method())
         .and(warp::header::headers_cloned())
-        .and(warp::addr::remote())
+        .and(callflow_warp::extensions())
         .and(warp::body::stream())
-        .then(move |method, headers, peer, body| {
-            callflow_warp::handle(webhook.clone(), method, headers, peer, body)
+        .then(move |method, headers, extensions, body| {
+            callflow_warp::handle(webhook.clone(), method, headers, extensions, body)
         });
     // The webhook goes first, so the app's routes are reached only through its rejection:
     // their statuses (the 405 of `DELETE /api/items`, the 404s) must survive it.

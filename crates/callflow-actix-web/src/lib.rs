@@ -59,7 +59,9 @@
 //! the axum and warp ones (checked by the workspace's conformance suite). The body is read as
 //! a raw stream up to [`Webhook::max_body_bytes`] (actix-web's `PayloadConfig` and `Json`
 //! extractor are not involved); a request refused on its head alone is answered without
-//! reading the body. The peer address is `HttpRequest::peer_addr`. actix-web's header and
+//! reading the body. The peer address is `HttpRequest::peer_addr`; request extensions reach the
+//! handler's `Context` through a [`ContextExtensions`]
+//! (see [`handle`]). actix-web's header and
 //! status types are those of `http` 0.2, so they are converted by name and value.
 //!
 //! ## Deviations
@@ -72,9 +74,10 @@
 pub use callflow;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, Resource, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, Resource, web};
+use callflow::adapter::{self, ContextExtensions, PeerAddr};
 use callflow::reexports::http;
-use callflow::{BodyReadError, Webhook, WebhookRequest, WebhookResponse};
+use callflow::{Webhook, WebhookResponse};
 
 mod serve;
 mod shedding;
@@ -102,9 +105,18 @@ pub fn resource(path: &str, webhook: Webhook) -> Resource {
 /// Answers one request with the `web::Data<Webhook>` in reach: an actix-web handler for
 /// routes you build yourself.
 ///
-/// The body must arrive within the [`BodyReadTimeout`] in the connection data (set by
-/// [`serve`]) or the app data (default [`DEFAULT_BODY_READ_TIMEOUT`]), or the answer is the
-/// core's `408 request_timeout` and the connection is closed.
+/// The contract of the core's `Service` ([`callflow::adapter`]), with actix-web's types
+/// mapped onto it:
+///
+/// - the peer is `HttpRequest::peer_addr`;
+/// - the body must arrive within the [`BodyReadTimeout`] in the connection data (set by
+///   [`serve`]) or the app data (default [`DEFAULT_BODY_READ_TIMEOUT`]), or the answer is the
+///   core's `408 request_timeout` and the connection is closed;
+/// - actix-web's request extensions are not `http::Extensions` and cannot be copied as a
+///   whole: the handler's `Context::extensions` get the values of a
+///   [`ContextExtensions`] in them (insert one from a
+///   middleware, `req.extensions_mut().insert(ContextExtensions(..))`), plus the
+///   [`PeerAddr`] and the [`BodyReadTimeout`].
 pub async fn handle(
     webhook: web::Data<Webhook>,
     req: HttpRequest,
@@ -120,32 +132,29 @@ pub async fn handle(
             headers.append(name, value);
         }
     }
-    let peer = req.peer_addr();
-    if let Some(refusal) = webhook.check_head(&method, &headers, peer) {
-        // A refusal with the body unread closes the connection.
-        if refusal.closes() {
-            close_after_answer(&req);
-        }
-        return into_response(refusal);
+    let mut extensions = req
+        .extensions()
+        .get::<ContextExtensions>()
+        .map(|values| values.0.clone())
+        .unwrap_or_default();
+    if let Some(peer) = req.peer_addr() {
+        extensions.insert(PeerAddr(peer));
     }
-    let deadline = req
+    if let Some(timeout) = req
         .conn_data::<BodyReadTimeout>()
         .or_else(|| req.app_data::<BodyReadTimeout>())
-        .map_or(DEFAULT_BODY_READ_TIMEOUT, |t| t.0);
-    let read = webhook.read_body(payload, deadline, |e| read_error(&webhook, &e));
-    let body = match read.await {
-        Ok(body) => body,
-        Err(BodyReadError::Refused(refusal)) => {
-            close_after_answer(&req);
-            return into_response(refusal.closing());
-        }
-        Err(BodyReadError::TimedOut) => {
-            close_after_answer(&req);
-            return into_response(WebhookResponse::request_timeout().closing());
-        }
-    };
-    let request = WebhookRequest::new(method, headers, body).with_peer(peer);
-    into_response(webhook.dispatch(request).await)
+    {
+        extensions.insert(*timeout);
+    }
+    let response = adapter::handle(&webhook, method, headers, extensions, payload, |e| {
+        read_error(&webhook, &e)
+    })
+    .await;
+    // An answer with the body unread closes the connection.
+    if response.closes() {
+        close_after_answer(&req);
+    }
+    into_response(response)
 }
 
 /// Makes sure the connection of a request answered with its body unread ends right after

@@ -19,107 +19,10 @@ use crate::socket::ConnSocket;
 /// Descriptors per connection: the socket, and the [`ConnSocket`] duplicate.
 const FDS_PER_CONNECTION: usize = 2;
 
-/// Default [`ServeConfig::header_read_timeout`]: 10 s.
-pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default [`ServeConfig::body_read_timeout`] (and the body deadline [`handle`](crate::handle)
-/// applies when no [`BodyReadTimeout`] is set): 10 s.
-pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default [`ServeConfig::grace_period`]: 10 s.
-pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(10);
-/// Default [`ServeConfig::max_connections`]: 1024 per worker (8x8 sends a few requests per
-/// call).
-pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
-
-/// How [`serve`] guards the server; every field has a documented default (the table is in
-/// [`serve`]'s docs).
-///
-/// ```
-/// use std::time::Duration;
-/// use callflow_actix_web::ServeConfig;
-/// let config = ServeConfig::default()
-///     .header_read_timeout(Duration::from_secs(5))
-///     .body_read_timeout(Duration::from_secs(5))
-///     .max_connections(256)
-///     .grace_period(Duration::from_secs(20))
-///     .workers(2);
-/// assert_eq!(config.workers, Some(2));
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ServeConfig {
-    /// How long a client may take to send a request head (request line and headers),
-    /// counted from the connection's start (actix-web's `client_request_timeout`, answered
-    /// with 408 and a close); an idle keep-alive connection is closed after it too. Default
-    /// [`DEFAULT_HEADER_READ_TIMEOUT`].
-    pub header_read_timeout: Duration,
-    /// The whole-request read deadline: once the head is in, the webhook's body must be
-    /// complete within this, or the request gets the core's `408 request_timeout` and the
-    /// connection is closed. A request is thus read in full within
-    /// `header_read_timeout + body_read_timeout`. Default [`DEFAULT_BODY_READ_TIMEOUT`].
-    pub body_read_timeout: Duration,
-    /// Most connections served at once by each worker (lowered at start to what the
-    /// open-file limit holds); near it, the connections idle the longest are shed, and
-    /// past it, further ones wait in the listen backlog ([`serve`] says how). Default
-    /// [`DEFAULT_MAX_CONNECTIONS`].
-    pub max_connections: usize,
-    /// On shutdown, how long in-flight requests get to finish before the workers are
-    /// stopped (actix-web counts it in whole seconds, rounded up). Default
-    /// [`DEFAULT_GRACE_PERIOD`].
-    pub grace_period: Duration,
-    /// Worker threads; `None` (the default) keeps actix-web's choice (one per CPU).
-    pub workers: Option<usize>,
-}
-
-impl Default for ServeConfig {
-    fn default() -> Self {
-        Self {
-            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
-            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
-            max_connections: DEFAULT_MAX_CONNECTIONS,
-            grace_period: DEFAULT_GRACE_PERIOD,
-            workers: None,
-        }
-    }
-}
-
-impl ServeConfig {
-    /// Sets [`header_read_timeout`](Self::header_read_timeout).
-    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
-        self.header_read_timeout = timeout;
-        self
-    }
-
-    /// Sets [`body_read_timeout`](Self::body_read_timeout).
-    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
-        self.body_read_timeout = timeout;
-        self
-    }
-
-    /// Sets [`max_connections`](Self::max_connections) (at least 1).
-    pub fn max_connections(mut self, max: usize) -> Self {
-        self.max_connections = max.max(1);
-        self
-    }
-
-    /// Sets [`grace_period`](Self::grace_period).
-    pub fn grace_period(mut self, grace: Duration) -> Self {
-        self.grace_period = grace;
-        self
-    }
-
-    /// Sets [`workers`](Self::workers) (at least 1).
-    pub fn workers(mut self, workers: usize) -> Self {
-        self.workers = Some(workers.max(1));
-        self
-    }
-}
-
-/// The body deadline of the webhook, read by [`handle`](crate::handle) from the connection
-/// data (where [`serve`] puts it, from [`ServeConfig::body_read_timeout`]) or the app data
-/// (`App::app_data(BodyReadTimeout(..))`, for an `HttpServer` of your own); without it,
-/// [`DEFAULT_BODY_READ_TIMEOUT`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BodyReadTimeout(pub Duration);
+pub use callflow::serve::{
+    BodyReadTimeout, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_GRACE_PERIOD, DEFAULT_HEADER_READ_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS, ServeConfig, shutdown_signal,
+};
 
 /// Serves the app made by `factory` on `listener` until Ctrl-C or SIGTERM
 /// ([`shutdown_signal`]), guarded as `config` says; then shuts down gracefully within
@@ -133,7 +36,13 @@ pub struct BodyReadTimeout(pub Duration);
 /// | [`header_read_timeout`](ServeConfig::header_read_timeout) | 10 s | a request head not complete in time: 408, then close; an idle keep-alive connection is closed |
 /// | [`body_read_timeout`](ServeConfig::body_read_timeout) | 10 s | the webhook's body not complete in time after its head: the core's `408 request_timeout`, then close |
 /// | [`max_connections`](ServeConfig::max_connections) | 1024 | per worker thread (actix-web's unit), fitted to the open-file limit; near it the connections idle the longest are shed; past it, further connections wait in the listen backlog |
-/// | [`grace_period`](ServeConfig::grace_period) | 10 s | on shutdown: stop accepting, let in-flight requests finish, then close whatever is left |
+/// | [`grace_period`](ServeConfig::grace_period) | 10 s | on shutdown: stop accepting, let in-flight requests finish, then close whatever is left (actix-web counts whole seconds, rounded up) |
+/// | [`workers`](ServeConfig::workers) | one per CPU | actix-web's worker threads (this adapter only) |
+///
+/// [`ServeConfig`] is the one of `callflow::serve`, shared with the axum and warp adapters;
+/// here `max_connections` counts per worker and `grace_period` in whole seconds, and
+/// `workers` applies (the other adapters ignore it). [`BodyReadTimeout`] goes into each
+/// connection's data.
 ///
 /// A request answered before its body was read (refused on its head, over the body limit,
 /// or late) is answered with `Connection: close`, and its connection stops being read and is
@@ -284,29 +193,4 @@ where
             Ok(())
         }
     }
-}
-
-/// Resolves on Ctrl-C (SIGINT) or SIGTERM: the shutdown signal of [`serve`].
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-    tracing::info!("shutdown signal received");
 }

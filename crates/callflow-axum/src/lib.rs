@@ -70,15 +70,18 @@
 
 pub use callflow;
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::task::{Context, Poll};
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::response::Response;
-use axum::routing::{MethodRouter, any};
-use callflow::{BodyReadError, Webhook, WebhookRequest, WebhookResponse};
-use http_body_util::LengthLimitError;
+use axum::routing::{MethodRouter, any_service};
+use callflow::Webhook;
+use callflow::adapter::{PeerAddr, ResponseBody};
+use tower_service::Service;
 
 mod serve;
 
@@ -89,7 +92,7 @@ pub use serve::{
 
 /// The webhook as a route: `Router::route("/webhooks/voice", callflow_axum::route(webhook))`.
 /// Answers every method (non-`POST` gets the core's 405, with `Allow: POST`). Generic over
-/// the app's state: it carries its own.
+/// the app's state: it carries its own. It is `any_service` over [`service`].
 ///
 /// ```
 /// use axum::Router;
@@ -101,7 +104,7 @@ pub fn route<S>(webhook: Webhook) -> MethodRouter<S>
 where
     S: Clone + Send + Sync + 'static,
 {
-    any(handle).with_state(webhook)
+    any_service(service(webhook))
 }
 
 /// A router that serves `webhook` at its root (`/`), for every method (non-`POST` gets the
@@ -114,58 +117,49 @@ where
     Router::new().route("/", route(webhook))
 }
 
-/// Answers one request with `webhook`: an axum handler for routes you build yourself.
-///
-/// The body must arrive within the request's [`BodyReadTimeout`] (set by [`serve`]; default
+/// The webhook's tower `Service` (see [`callflow::adapter`]) with axum's peer address: a
+/// `ConnectInfo<SocketAddr>` extension becomes the [`PeerAddr`] the core reads. For
+/// `Router::route_service` and other tower plumbing; [`route`] mounts it.
+pub fn service(webhook: Webhook) -> AxumWebhook {
+    AxumWebhook(webhook)
+}
+
+/// The [`Webhook`] `Service` behind [`service`]: copies axum's `ConnectInfo<SocketAddr>` into
+/// a [`PeerAddr`], then answers as the core's `Service` does.
+#[derive(Clone, Debug)]
+pub struct AxumWebhook(pub Webhook);
+
+impl Service<Request> for AxumWebhook {
+    type Response = http::Response<ResponseBody>;
+    type Error = Infallible;
+    type Future = <Webhook as Service<Request>>::Future;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        let connect_info = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| *addr);
+        if let Some(addr) = connect_info
+            && request.extensions().get::<PeerAddr>().is_none()
+        {
+            request.extensions_mut().insert(PeerAddr(addr));
+        }
+        self.0.call(request)
+    }
+}
+
+/// Answers one request with `webhook`: an axum handler for routes you build yourself. The
+/// same as [`service`], with the contract of the core's `Service` ([`callflow::adapter`]):
+/// the body must arrive within the request's [`BodyReadTimeout`] (set by [`serve`]; default
 /// [`DEFAULT_BODY_READ_TIMEOUT`]), or the answer is the core's `408 request_timeout` and the
-/// connection is closed.
+/// connection is closed; the request's extensions reach the handler's `Context`.
 pub async fn handle(State(webhook): State<Webhook>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| *addr);
-    if let Some(refusal) = webhook.check_head(&parts.method, &parts.headers, peer) {
-        return into_response(refusal);
-    }
-    let deadline = parts
-        .extensions
-        .get::<BodyReadTimeout>()
-        .map_or(DEFAULT_BODY_READ_TIMEOUT, |t| t.0);
-    let read = webhook.read_body(body.into_data_stream(), deadline, |e| {
-        read_error(&webhook, &e)
-    });
-    let body = match read.await {
-        Ok(body) => body,
-        Err(BodyReadError::TimedOut) => {
-            return into_response(WebhookResponse::request_timeout().closing());
-        }
-        Err(BodyReadError::Refused(refusal)) => return into_response(refusal.closing()),
-    };
-    let mut req = WebhookRequest::new(parts.method, parts.headers, body).with_peer(peer);
-    *req.extensions_mut() = parts.extensions;
-    into_response(webhook.dispatch(req).await)
-}
-
-/// A body that failed to arrive: a limit layer of the app (re-rendered as the core's 413) or
-/// a broken upload.
-fn read_error(webhook: &Webhook, e: &axum::Error) -> WebhookResponse {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = source {
-        if err.is::<LengthLimitError>() {
-            return WebhookResponse::payload_too_large(webhook.max_body_bytes());
-        }
-        source = err.source();
-    }
-    WebhookResponse::body_unreadable()
-}
-
-fn into_response(response: WebhookResponse) -> Response {
-    let (status, headers, body) = response.into_parts();
-    let mut res = Response::new(Body::from(body));
-    *res.status_mut() = status;
-    *res.headers_mut() = headers;
-    res
+    let Ok(response) = AxumWebhook(webhook).call(request).await;
+    response.map(Body::new)
 }
 
 #[cfg(test)]
@@ -197,16 +191,20 @@ mod tests {
         let limited = Limited::new(Full::new(axum::body::Bytes::from(vec![b' '; 64])), 10);
         let response = handle(State(webhook()), post(Body::new(limited))).await;
         assert_eq!(response.status(), 413);
-        let core = WebhookResponse::payload_too_large(callflow::DEFAULT_MAX_BODY_BYTES);
+        let core = callflow::WebhookResponse::payload_too_large(callflow::DEFAULT_MAX_BODY_BYTES);
         assert_eq!(body_of(response).await, core.body());
     }
 
     #[tokio::test]
     async fn the_body_limit_is_the_cores() {
-        let webhook = webhook().config(callflow::Config::default().max_body_bytes(16));
+        let webhook = Webhook::builder(handler_fn(|_e, _c| async {
+            Ok(CallFlow::builder().say("Hi").hangup())
+        }))
+        .max_body_bytes(16)
+        .build();
         let response = handle(State(webhook), post(Body::from(vec![b' '; 17]))).await;
         assert_eq!(response.status(), 413);
-        let core = WebhookResponse::payload_too_large(16);
+        let core = callflow::WebhookResponse::payload_too_large(16);
         assert_eq!(body_of(response).await, core.body());
     }
 }

@@ -51,6 +51,8 @@
 //! - `client` (default): [`Client`] and its configuration (reqwest with rustls, tokio,
 //!   tracing). Without it, only [`api`].
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod api;
 
 #[cfg(feature = "client")]
@@ -61,8 +63,11 @@ mod error;
 mod retry;
 
 #[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub use client::{ApiKey, Client, Config, Endpoint};
 #[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub use error::{Error, ErrorKind};
 #[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub use retry::RetryPolicy;

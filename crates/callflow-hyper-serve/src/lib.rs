@@ -3,8 +3,9 @@
 //! The guarded HTTP/1 server loop that `callflow-axum` and `callflow-warp` run their apps
 //! with (`serve`, `serve_with_shutdown`): a request head timeout, a body read deadline handed
 //! to the webhook as a request extension ([`BodyReadTimeout`]), a connection cap, and a
-//! graceful shutdown bounded by a grace period. Written once here; the adapters re-export
-//! [`ServeConfig`], the defaults, [`BodyReadTimeout`] and [`shutdown_signal`], and wrap
+//! graceful shutdown bounded by a grace period. Written once here; the settings
+//! ([`ServeConfig`], the defaults, [`BodyReadTimeout`], [`shutdown_signal`]) are the core's
+//! `callflow::serve`, re-exported here and by every adapter; the adapters wrap
 //! [`serve_http1`] with their own app type. (actix-web runs its own server: its adapter maps
 //! the same settings onto it.)
 //!
@@ -54,108 +55,10 @@ mod phase;
 mod registry;
 mod socket;
 
-/// Default [`ServeConfig::header_read_timeout`]: 10 s.
-pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default [`ServeConfig::body_read_timeout`] (and the body deadline the adapters apply when
-/// no [`BodyReadTimeout`] is set): 10 s.
-pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default [`ServeConfig::grace_period`]: 10 s.
-pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(10);
-/// Default [`ServeConfig::max_connections`]: 1024 (8x8 sends a few requests per call).
-pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
-
-/// How [`serve_http1`] guards the server; every field has a documented default (the table is in
-/// the adapters' `serve` docs).
-///
-/// ```
-/// use std::time::Duration;
-/// use callflow_hyper_serve::ServeConfig;
-/// let config = ServeConfig::default()
-///     .header_read_timeout(Duration::from_secs(5))
-///     .body_read_timeout(Duration::from_secs(5))
-///     .max_connections(256)
-///     .grace_period(Duration::from_secs(20));
-/// assert_eq!(config.max_connections, 256);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ServeConfig {
-    /// How long a client may take to send a request head (request line and headers),
-    /// counted from the connection's start or the end of its previous response. Part of a
-    /// head at the timeout gets `408 Request Timeout` with `Connection: close`, then a
-    /// close; no byte of one, a close. This is also the idle timeout of keep-alive
-    /// connections. Default [`DEFAULT_HEADER_READ_TIMEOUT`].
-    pub header_read_timeout: Duration,
-    /// The whole-request read deadline: once the head is in, the webhook's body must be
-    /// complete within this, or the request gets the core's `408 request_timeout` and the
-    /// connection is closed. A request is thus read in full within
-    /// `header_read_timeout + body_read_timeout`. Default [`DEFAULT_BODY_READ_TIMEOUT`].
-    pub body_read_timeout: Duration,
-    /// Most connections served at once. At start, [`serve_http1`] raises the soft
-    /// `RLIMIT_NOFILE` to the hard limit and lowers the cap if it still does not fit the
-    /// descriptors ([`callflow::limits::connection_cap`], one descriptor per connection;
-    /// logged), so that the cap, not `EMFILE`, bounds the server.
-    ///
-    /// At the cap, a new connection closes the connection with no request in progress
-    /// (idle, or part of a head) that has waited longest for its next head, if it has
-    /// waited at least 0.1 s, and takes its slot: idle connections cannot keep a client
-    /// out. When every connection has a request in progress, further ones wait for a slot
-    /// until one ends or goes idle (the next one accepted, the others in the listen
-    /// backlog). Default [`DEFAULT_MAX_CONNECTIONS`].
-    ///
-    /// Connections beyond the cap wait in the listener's backlog until accepted; bind it
-    /// with room for a flood (tokio's `TcpListener::bind` allows 1024; a longer queue
-    /// makes the kernel drop handshakes, which clients retry only after a second).
-    pub max_connections: usize,
-    /// On shutdown, how long in-flight requests get to finish before the remaining
-    /// connections are closed. Idle connections are closed at once; a request in progress
-    /// is answered with `Connection: close`. Default [`DEFAULT_GRACE_PERIOD`].
-    pub grace_period: Duration,
-}
-
-impl Default for ServeConfig {
-    fn default() -> Self {
-        Self {
-            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
-            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
-            max_connections: DEFAULT_MAX_CONNECTIONS,
-            grace_period: DEFAULT_GRACE_PERIOD,
-        }
-    }
-}
-
-impl ServeConfig {
-    /// Sets [`header_read_timeout`](Self::header_read_timeout).
-    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
-        self.header_read_timeout = timeout;
-        self
-    }
-
-    /// Sets [`body_read_timeout`](Self::body_read_timeout).
-    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
-        self.body_read_timeout = timeout;
-        self
-    }
-
-    /// Sets [`max_connections`](Self::max_connections) (at least 1).
-    pub fn max_connections(mut self, max: usize) -> Self {
-        self.max_connections = max.max(1);
-        self
-    }
-
-    /// Sets [`grace_period`](Self::grace_period).
-    pub fn grace_period(mut self, grace: Duration) -> Self {
-        self.grace_period = grace;
-        self
-    }
-}
-
-/// The body deadline of the webhook for one request, as a request extension: [`serve_http1`]
-/// inserts it from [`ServeConfig::body_read_timeout`], and the adapters' `handle` reads it
-/// (without it: [`DEFAULT_BODY_READ_TIMEOUT`]). With another server, add it yourself (with
-/// axum: `Router::layer(axum::Extension(BodyReadTimeout(..)))`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BodyReadTimeout(pub Duration);
+pub use callflow::serve::{
+    BodyReadTimeout, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_GRACE_PERIOD, DEFAULT_HEADER_READ_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS, ServeConfig, shutdown_signal,
+};
 
 /// Serves `app` on `listener` until `signal` resolves, guarded as `config` says (the table is
 /// in the adapters' `serve` docs); then stops accepting, lets in-flight requests finish, and
@@ -264,29 +167,4 @@ async fn accept_error(e: io::Error) {
     }
     tracing::error!(error = %e, "accept failed; retrying in 1 s");
     tokio::time::sleep(Duration::from_secs(1)).await;
-}
-
-/// Resolves on Ctrl-C (SIGINT) or SIGTERM: the shutdown signal of the adapters' `serve`.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-    tracing::info!("shutdown signal received");
 }

@@ -25,11 +25,14 @@
 //! # let _ = webhook; Ok(()) }
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod binding;
 mod handler;
 mod number;
 mod store;
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
 pub use binding::{
@@ -37,7 +40,9 @@ pub use binding::{
 };
 pub use handler::{MaskingHandler, Messages, WriteFailures};
 pub use number::normalize_number;
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+pub use store::SqliteStore;
 pub use store::{
-    BindingStore, Health, MemoryStore, SqliteStore, StoreError, StoreErrorKind, check_conflict,
-    pick,
+    BindingStore, Health, MemoryStore, StoreError, StoreErrorKind, check_conflict, pick,
 };

@@ -1,4 +1,4 @@
-//! The masking rules every [`BindingStore`](crate::BindingStore) must follow, as a test
+//! The masking rules every [`BindingStore`] must follow, as a test
 //! suite any store runs with one line (feature `testing`):
 //!
 //! ```ignore
@@ -12,7 +12,7 @@
 //! `time` features): each runs the setup, an async block given the test's name that returns
 //! `Some((Arc<store>, guard))` (the guard, e.g. a temporary directory, lives until the test
 //! ends) or `None` to skip the test, then one rule against the store, through
-//! [`MaskingHandler`](crate::MaskingHandler) where the rule is about calls.
+//! [`MaskingHandler`] where the rule is about calls.
 
 use std::sync::Arc;
 
@@ -83,6 +83,7 @@ pub mod prelude {
 /// Runs every masking rule against a store: `binding_store_rules!(module, |test_name| setup)`
 /// (see [the module docs](crate::testing)).
 #[macro_export]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 macro_rules! binding_store_rules {
     ($module:ident, |$test:ident| $setup:expr) => {
         mod $module {
@@ -293,6 +294,7 @@ macro_rules! binding_store_rules {
 /// One `#[tokio::test]` per rule (used by [`binding_store_rules!`](crate::binding_store_rules)).
 #[doc(hidden)]
 #[macro_export]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 macro_rules! __binding_store_rule {
     (($setup:expr, $test:ident) $($name:ident($store:ident) $body:block)*) => {
         $(

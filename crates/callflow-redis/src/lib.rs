@@ -17,20 +17,25 @@
 //!
 //! ```no_run
 //! use std::sync::Arc;
-//! use callflow::{Config, Webhook};
+//! use callflow::Webhook;
 //! use callflow_masking::MaskingHandler;
 //! use callflow_redis::{Redis, RedisBindingStore, RedisIdempotencyStore};
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let redis = Redis::open("redis://127.0.0.1:6379/0")?; // inside a Tokio runtime
-//! let config = Config::default().idempotency_store(Arc::new(RedisIdempotencyStore::new(&redis)));
-//! let webhook = Webhook::new(MaskingHandler::new(RedisBindingStore::new(&redis))).config(config);
+//! let webhook = Webhook::builder(MaskingHandler::new(RedisBindingStore::new(&redis)))
+//!     .idempotency_store(Arc::new(RedisIdempotencyStore::new(&redis)))
+//!     .build();
 //! // mount `webhook` with callflow-axum, callflow-actix-web or callflow-warp, on every instance
 //! # let _ = webhook; Ok(()) }
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(feature = "masking")]
 mod bindings;
 mod idempotency;
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
 use std::fmt;
@@ -41,6 +46,8 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use redis::{AsyncConnectionConfig, RedisError};
 
+#[cfg(feature = "masking")]
+#[cfg_attr(docsrs, doc(cfg(feature = "masking")))]
 pub use bindings::RedisBindingStore;
 pub use idempotency::RedisIdempotencyStore;
 
@@ -92,9 +99,10 @@ impl fmt::Debug for Redis {
 }
 
 impl Redis {
-    /// A handle on the server at `url` (`redis://[:PASSWORD@]HOST[:PORT][/DB]`), with the
-    /// [`DEFAULT_PREFIX`] and [`DEFAULT_TIMEOUT`]. Does not connect yet: the first operation
-    /// does, so a service may start before Redis is up. Must be called inside a Tokio runtime.
+    /// A handle on the server at `url` (`redis://[:PASSWORD@]HOST[:PORT][/DB]`, or
+    /// `rediss://…` for TLS with the feature `tls`), with the [`DEFAULT_PREFIX`] and
+    /// [`DEFAULT_TIMEOUT`]. Does not connect yet: the first operation does, so a service may
+    /// start before Redis is up. Must be called inside a Tokio runtime.
     pub fn open(url: &str) -> Result<Self, OpenError> {
         Self::open_with(url, DEFAULT_PREFIX, DEFAULT_TIMEOUT)
     }
@@ -218,6 +226,8 @@ impl Redis {
 /// ```
 /// assert_eq!(callflow_redis::validate_url("redis://127.0.0.1:6380/2").unwrap(), "127.0.0.1:6380/2");
 /// assert!(callflow_redis::validate_url("http://127.0.0.1:6379").is_err());
+/// // `rediss://` (TLS) with the feature `tls` only.
+/// assert_eq!(callflow_redis::validate_url("rediss://10.0.0.7:6380/0").is_ok(), cfg!(feature = "tls"));
 /// ```
 pub fn validate_url(url: &str) -> Result<String, OpenError> {
     parse_url(url).map(|(_, address)| address)
@@ -225,10 +235,13 @@ pub fn validate_url(url: &str) -> Result<String, OpenError> {
 
 fn parse_url(url: &str) -> Result<(redis::Client, String), OpenError> {
     let scheme = url.split_once("://").map(|(s, _)| s);
-    if scheme != Some("redis") {
-        return Err(OpenError::InvalidUrl(
-            "the scheme must be redis:// (TLS and unix sockets are not supported)".into(),
-        ));
+    let tls = cfg!(feature = "tls") && scheme == Some("rediss");
+    if scheme != Some("redis") && !tls {
+        return Err(OpenError::InvalidUrl(if cfg!(feature = "tls") {
+            "the scheme must be redis:// or rediss:// (unix sockets are not supported)".into()
+        } else {
+            "the scheme must be redis:// (rediss:// needs the feature `tls`; unix sockets are not supported)".into()
+        }));
     }
     let client = redis::Client::open(url).map_err(|e| {
         // The message, unless it repeats the credentials (then only its category).

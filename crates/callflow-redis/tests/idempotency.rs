@@ -320,8 +320,8 @@ impl std::io::Write for Logs {
 /// original bytes still replay the first answer on both.
 #[tokio::test(flavor = "current_thread")]
 async fn a_replayed_event_id_from_a_stranger_is_not_answered_from_the_shared_store() {
+    use callflow::Webhook;
     use callflow::testing::{self, BoundPair, TestClient};
-    use callflow::{Config, Webhook};
 
     let Some(scratch) = Scratch::new("idem_stranger") else {
         return;
@@ -339,10 +339,11 @@ async fn a_replayed_event_id_from_a_stranger_is_not_answered_from_the_shared_sto
     let handler = Arc::new(BoundPair::default());
     let instance = || {
         let store = RedisIdempotencyStore::new(&scratch.redis());
-        TestClient::new(Webhook::from_arc(
-            handler.clone(),
-            Config::default().idempotency_store(Arc::new(store)),
-        ))
+        TestClient::new(
+            Webhook::builder(handler.clone())
+                .idempotency_store(Arc::new(store))
+                .build(),
+        )
     };
     let (one, two) = (instance(), instance());
     let call = testing::call_action().event_id("evt-shared");

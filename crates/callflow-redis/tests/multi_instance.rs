@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use callflow::event::{CallAction, SessionSummary};
 use callflow::testing;
-use callflow::{CallFlow, CallHandler, Config, Context, HandlerError, Webhook};
+use callflow::{CallFlow, CallHandler, Context, HandlerError, Webhook};
 use callflow_redis::RedisIdempotencyStore;
 use callflow_redis::testing::Scratch;
 use warp::Filter;
@@ -64,10 +64,9 @@ struct Instances {
 async fn two_instances(scratch: &Scratch, handler: Arc<Counting>) -> Instances {
     let webhook = || {
         let store = RedisIdempotencyStore::new(&scratch.redis());
-        Webhook::from_arc(
-            handler.clone(),
-            Config::default().idempotency_store(Arc::new(store)),
-        )
+        Webhook::builder(handler.clone())
+            .idempotency_store(Arc::new(store))
+            .build()
     };
     let mut stop = Vec::new();
 

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use callflow::callflow::Action;
 use callflow::testing::{self, TestClient};
-use callflow::{CallFlow, Config, PhoneNumber, Webhook, default_fallback};
+use callflow::{CallFlow, PhoneNumber, Webhook, default_fallback};
 use callflow_masking::{BindingStore, Lookup, MaskingHandler, NewBinding};
 use callflow_redis::testing::{RedisServer, redis_server_available};
 use callflow_redis::{Redis, RedisBindingStore, RedisIdempotencyStore};
@@ -23,8 +23,9 @@ const B: &str = "+6592220002";
 
 /// The masking webhook as `number-masking serve --store redis://…` builds it.
 fn webhook(redis: &Redis) -> TestClient {
-    let config = Config::default().idempotency_store(Arc::new(RedisIdempotencyStore::new(redis)));
-    TestClient::new(Webhook::new(MaskingHandler::new(RedisBindingStore::new(redis))).config(config))
+    let store = Arc::new(RedisIdempotencyStore::new(redis));
+    let handler = MaskingHandler::new(RedisBindingStore::new(redis));
+    TestClient::new(Webhook::builder(handler).idempotency_store(store).build())
 }
 
 fn bridged_to(flow: &CallFlow) -> Option<String> {

@@ -216,14 +216,25 @@ async fn unreachable_redis_is_an_unavailable_store_without_phone_numbers() {
 
 #[tokio::test]
 async fn bad_urls_are_refused_clearly() {
+    // `rediss://` (TLS) is accepted with the feature `tls` only.
+    let tls = if cfg!(feature = "tls") {
+        None
+    } else {
+        Some("rediss://h:1/0")
+    };
     for url in [
         "http://127.0.0.1:6379",
-        "rediss://h:1/0",
         "127.0.0.1:6379",
         "redis://h:notaport/0",
-    ] {
+    ]
+    .into_iter()
+    .chain(tls)
+    {
         let err = Redis::open(url).unwrap_err().to_string();
         assert!(err.contains("invalid Redis URL"), "{url}: {err}");
+    }
+    if cfg!(feature = "tls") {
+        assert_eq!(Redis::open("rediss://h:1/0").unwrap().address(), "h:1/0");
     }
     let err = Redis::open("redis://:s3cret@127.0.0.1:6379/x")
         .unwrap_err()

@@ -30,7 +30,8 @@
 //! ```
 //!
 //! The crate also lints callflow JSON ([`lint_bytes`]) and posts single events ([`send()`]).
-//! The `callflow-sim` binary wraps all three; see the README.
+//! The `callflow` command line (`crates/callflow-cli`: `callflow play`, `callflow lint`,
+//! `callflow send`) wraps all three; see the README.
 
 mod engine;
 mod events;
@@ -45,7 +46,8 @@ pub use engine::{PlayOptions, error_message, play, play_all, session_status_for}
 pub use events::PayloadStyle;
 pub use http::{UrlError, check_url};
 pub use lint::{LintResult, lint_bytes};
-pub(crate) use mask::{mask_json, mask_text};
+pub use mask::mask_json;
+pub(crate) use mask::mask_text;
 pub use report::{
     Check, Exchange, LegOutcome, Line, Report, SessionOutcome, render_json, render_junit,
     render_text,

@@ -5,7 +5,7 @@ mod common;
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
-use callflow::{Config, Webhook};
+use callflow::Webhook;
 use callflow_sim::{PayloadStyle, PlayOptions, Report, Scenario, play, render_text};
 use common::{Greeter, Ivr, Masking, Server, SlowMasking, load, shipped_scenarios};
 
@@ -463,8 +463,9 @@ async fn slow_after_fails_replies_slower_than_the_deadline() {
 #[tokio::test]
 async fn a_reply_slower_than_the_timeout_is_a_failed_webhook() {
     let server = Server::webhook(
-        Webhook::new(SlowMasking(Duration::from_millis(500)))
-            .config(Config::default().no_deadline()),
+        Webhook::builder(SlowMasking(Duration::from_millis(500)))
+            .no_deadline()
+            .build(),
     )
     .await;
     let mut opts = PlayOptions::new(&server.url);
@@ -547,7 +548,9 @@ async fn legacy_payload_style_breaks_a_handler_that_only_reads_event_data_dtmf()
 
 #[tokio::test]
 async fn auth_header_is_sent_verbatim_and_a_401_fails_the_session() {
-    let webhook = Webhook::new(Masking).config(Config::default().auth_token("Bearer s3cret"));
+    let webhook = Webhook::builder(Masking)
+        .auth_token("Bearer s3cret")
+        .build();
     let server = Server::webhook(webhook).await;
     let mut opts = PlayOptions::new(&server.url);
     opts.auth_header = Some("Bearer s3cret".to_owned());

@@ -43,10 +43,10 @@
 //! let route = warp::path!("8x8" / "calls")
 //!     .and(warp::method())
 //!     .and(warp::header::headers_cloned())
-//!     .and(callflow_warp::peer_addr())
+//!     .and(callflow_warp::extensions())
 //!     .and(warp::body::stream())
-//!     .then(move |method, headers, peer, body| {
-//!         callflow_warp::handle(webhook.clone(), method, headers, peer, body)
+//!     .then(move |method, headers, extensions, body| {
+//!         callflow_warp::handle(webhook.clone(), method, headers, extensions, body)
 //!     });
 //! # let _ = route;
 //! ```
@@ -58,7 +58,9 @@
 //! the axum and actix-web ones (checked by the workspace's conformance suite). The body is
 //! read as a raw stream up to [`Webhook::max_body_bytes`] (warp's `content_length_limit` and
 //! `json` filters are not involved); a request refused on its head alone is answered without
-//! reading the body. The peer address is `warp::addr::remote()`.
+//! reading the body. The peer address is `warp::addr::remote()` (or [`serve`]'s
+//! [`PeerAddr`]); the handler's `Context::extensions` get what [`extensions`] extracts: the
+//! peer, the [`BodyReadTimeout`], and the values of a [`ContextExtensions`].
 //!
 //! Once its path matched, the filter answers every request itself, `405` included: it turns
 //! its own failures into responses instead of rejections, and rejects nothing but a path
@@ -75,7 +77,9 @@ pub use callflow;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use callflow::{BodyReadError, Webhook, WebhookRequest, WebhookResponse};
+use callflow::adapter::{self, ContextExtensions};
+use callflow::reexports::http::Extensions;
+use callflow::{Webhook, WebhookResponse};
 use futures_util::Stream;
 use warp::http::{HeaderMap, Method};
 use warp::reply::{Reply, Response};
@@ -91,18 +95,18 @@ pub use serve::{
 /// A filter that serves `webhook` at the end of the path it is mounted on, for every method
 /// (non-`POST` gets the core's 405). Cloneable; it rejects only a path that goes on past its
 /// mount point. The body must arrive within the request's [`BodyReadTimeout`] (set by
-/// [`serve`]; default [`DEFAULT_BODY_READ_TIMEOUT`]).
+/// [`serve`]; default [`DEFAULT_BODY_READ_TIMEOUT`]); the handler's `Context` gets what
+/// [`extensions`] extracts.
 pub fn filter(
     webhook: Webhook,
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone + Send + Sync + 'static {
     warp::path::end()
         .and(warp::method())
         .and(warp::header::headers_cloned())
-        .and(peer_addr())
-        .and(body_read_timeout())
+        .and(extensions())
         .and(warp::body::stream())
-        .then(move |method, headers, peer, deadline, body| {
-            handle_within(webhook.clone(), method, headers, peer, body, deadline)
+        .then(move |method, headers, extensions, body| {
+            handle(webhook.clone(), method, headers, extensions, body)
         })
 }
 
@@ -124,60 +128,55 @@ pub fn body_read_timeout()
         .map(|t: Option<BodyReadTimeout>| t.map_or(DEFAULT_BODY_READ_TIMEOUT, |t| t.0))
 }
 
-/// Answers one request with `webhook`, from the parts warp's filters extract: for filter
-/// chains you build yourself. The body must arrive within [`DEFAULT_BODY_READ_TIMEOUT`]
-/// ([`handle_within`] takes another deadline).
+/// The request extensions [`handle`] passes on, as `http::Extensions`: warp reads
+/// extensions by type only, so these are the ones there are. The [`PeerAddr`] (from
+/// [`peer_addr`]), the request's [`BodyReadTimeout`] (if any), and the values of a
+/// [`ContextExtensions`] in the request (put there by a tower layer around
+/// `warp::service`, or by a server of your own): those reach the handler's
+/// `Context::extensions`.
+pub fn extensions() -> impl Filter<Extract = (Extensions,), Error = std::convert::Infallible> + Clone
+{
+    peer_addr()
+        .and(warp::ext::optional::<BodyReadTimeout>())
+        .and(warp::ext::optional::<ContextExtensions>())
+        .map(
+            |peer: Option<SocketAddr>,
+             timeout: Option<BodyReadTimeout>,
+             values: Option<ContextExtensions>| {
+                let mut extensions = values.map(|v| v.0).unwrap_or_default();
+                if let Some(peer) = peer {
+                    extensions.insert(PeerAddr(peer));
+                }
+                if let Some(timeout) = timeout {
+                    extensions.insert(timeout);
+                }
+                extensions
+            },
+        )
+}
+
+/// Answers one request with `webhook`, from the parts warp's filters extract (the
+/// extensions from [`extensions`]): for filter chains you build yourself. The contract of
+/// the core's `Service` ([`callflow::adapter`]): the peer is the [`PeerAddr`] among
+/// `extensions`, the body must arrive within their [`BodyReadTimeout`] (default
+/// [`DEFAULT_BODY_READ_TIMEOUT`]; past it, the core's `408 request_timeout` and a close),
+/// and `extensions` reach the handler's `Context`.
 pub async fn handle<S, B>(
     webhook: Webhook,
     method: Method,
     headers: HeaderMap,
-    peer: Option<SocketAddr>,
+    extensions: Extensions,
     body: S,
 ) -> Response
 where
     S: Stream<Item = Result<B, warp::Error>>,
     B: Buf,
 {
-    handle_within(
-        webhook,
-        method,
-        headers,
-        peer,
-        body,
-        DEFAULT_BODY_READ_TIMEOUT,
-    )
-    .await
-}
-
-/// [`handle`] with a body deadline: past `body_read_timeout`, the answer is the core's
-/// `408 request_timeout` and the connection is closed.
-pub async fn handle_within<S, B>(
-    webhook: Webhook,
-    method: Method,
-    headers: HeaderMap,
-    peer: Option<SocketAddr>,
-    body: S,
-    body_read_timeout: Duration,
-) -> Response
-where
-    S: Stream<Item = Result<B, warp::Error>>,
-    B: Buf,
-{
-    if let Some(refusal) = webhook.check_head(&method, &headers, peer) {
-        return into_response(refusal);
-    }
-    let read = webhook.read_body(body, body_read_timeout, |_: warp::Error| {
-        WebhookResponse::body_unreadable()
-    });
-    let body = match read.await {
-        Ok(body) => body,
-        Err(BodyReadError::Refused(refusal)) => return into_response(refusal.closing()),
-        Err(BodyReadError::TimedOut) => {
-            return into_response(WebhookResponse::request_timeout().closing());
-        }
-    };
-    let request = WebhookRequest::new(method, headers, body).with_peer(peer);
-    into_response(webhook.dispatch(request).await)
+    let response = adapter::handle(&webhook, method, headers, extensions, body, |e| {
+        adapter::read_error(&webhook, &e)
+    })
+    .await;
+    into_response(response)
 }
 
 fn into_response(response: WebhookResponse) -> Response {

@@ -4,9 +4,8 @@
 
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
 
-pub use callflow_hyper_serve::{
+pub use callflow::serve::{
     BodyReadTimeout, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_GRACE_PERIOD, DEFAULT_HEADER_READ_TIMEOUT,
     DEFAULT_MAX_CONNECTIONS, ServeConfig, shutdown_signal,
 };
@@ -15,9 +14,9 @@ use warp::Filter;
 
 /// The peer address of the connection, as a request extension that [`serve`] inserts
 /// (warp's own marker, read by `warp::addr::remote()`, is private to warp and only set by
-/// `warp::serve`). Read it with [`peer_addr`](crate::peer_addr), which takes either.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PeerAddr(pub SocketAddr);
+/// `warp::serve`): the core's [`callflow::adapter::PeerAddr`]. Read it with
+/// [`peer_addr`](crate::peer_addr), which takes either.
+pub use callflow::adapter::PeerAddr;
 
 /// Serves `filter` on `listener` until Ctrl-C or SIGTERM ([`shutdown_signal`]), guarded as
 /// `config` says; then shuts down gracefully within [`ServeConfig::grace_period`].

@@ -10,7 +10,7 @@ use std::alloc::System;
 use bytes::Bytes;
 use callflow::event::{CallAction, Event};
 use callflow::testing::fixtures;
-use callflow::{CallFlow, CallHandler, Config, Context, HandlerError, Webhook, WebhookRequest};
+use callflow::{CallFlow, CallHandler, Context, HandlerError, Webhook, WebhookRequest};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
 #[global_allocator]
@@ -59,7 +59,9 @@ fn main() {
     measure("serialize/makeCall", RUNS, |_| {
         std::hint::black_box(flow.to_bytes());
     });
-    let plain = Webhook::new(FixedBridge(flow.clone())).config(Config::default().no_idempotency());
+    let plain = Webhook::builder(FixedBridge(flow.clone()))
+        .no_idempotency()
+        .build();
     measure("dispatch/noop", RUNS, |_| {
         rt.block_on(plain.dispatch(WebhookRequest::post_json(body.clone())));
     });

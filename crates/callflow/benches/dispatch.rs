@@ -13,7 +13,7 @@ use bytes::Bytes;
 use callflow::callflow::Mode;
 use callflow::event::{CallAction, Event};
 use callflow::testing::fixtures;
-use callflow::{CallFlow, CallHandler, Config, Context, HandlerError, Webhook, WebhookRequest};
+use callflow::{CallFlow, CallHandler, Context, HandlerError, Webhook, WebhookRequest};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 
 /// The no-op handler: a fixed `makeCall`.
@@ -120,7 +120,9 @@ fn dispatch(c: &mut Criterion) {
     let mut g = c.benchmark_group("dispatch");
 
     // Parse + route + handler + validate reply + serialize + response, no duplicate check.
-    let plain = Webhook::new(FixedBridge(bridge())).config(Config::default().no_idempotency());
+    let plain = Webhook::builder(FixedBridge(bridge()))
+        .no_idempotency()
+        .build();
     g.bench_function("noop", |b| {
         b.iter(|| {
             let r = rt.block_on(plain.dispatch(WebhookRequest::post_json(black_box(body.clone()))));

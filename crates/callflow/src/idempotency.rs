@@ -222,8 +222,11 @@ impl std::error::Error for IdempotencyError {
 ///     }
 /// }
 ///
-/// let config = callflow::Config::default().idempotency_store(std::sync::Arc::new(Forgetful));
-/// # let _ = config;
+/// let handler = callflow::handler_fn(|_e, _c| async { Ok(callflow::CallFlow::builder().hangup()) });
+/// let webhook = callflow::Webhook::builder(handler)
+///     .idempotency_store(std::sync::Arc::new(Forgetful))
+///     .build();
+/// # let _ = webhook;
 /// ```
 pub trait IdempotencyStore: Send + Sync + 'static {
     /// Claims `key` for the body with `fingerprint`, for `lease` (how long the claim holds if

@@ -9,7 +9,9 @@
 //!   own status codes;
 //! - [`CallHandler`]: the one trait you implement;
 //! - [`Webhook`]: [`Webhook::dispatch`] decides every behaviour (limits, auth, errors,
-//!   deadline, panics), so the axum, actix-web and warp adapters only move bytes.
+//!   deadline, panics), so the axum, actix-web and warp adapters only move bytes; it is
+//!   also a tower `Service<http::Request<B>>` for any other stack ([`adapter`]);
+//! - [`serve`]: the guarded servers' settings, shared by every adapter.
 //!
 //! ```
 //! use callflow::{CallFlow, CallHandler, Context, HandlerError, MakeCall, Webhook};
@@ -33,6 +35,9 @@
 //! Phone numbers are personal data: [`PhoneNumber`] masks itself in `Debug` and `Display`
 //! (`+65****4321`), and the library never logs one in clear.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod adapter;
 pub mod allow;
 pub mod callflow;
 pub mod event;
@@ -40,7 +45,9 @@ mod handler;
 pub mod idempotency;
 pub mod limits;
 pub mod phone;
+pub mod serve;
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 mod webhook;
 
@@ -49,8 +56,8 @@ pub use event::{Event, Timestamp};
 pub use handler::{CallHandler, Context, HandlerError, HandlerErrorKind, HandlerFn, handler_fn};
 pub use phone::PhoneNumber;
 pub use webhook::{
-    BodyCollector, BodyReadError, BodyTooLarge, Config, DEFAULT_DEADLINE, DEFAULT_MAX_BODY_BYTES,
-    Rejection, Webhook, WebhookRequest, WebhookResponse, default_fallback,
+    DEFAULT_DEADLINE, DEFAULT_MAX_BODY_BYTES, InvalidFallback, Rejection, Webhook, WebhookBuilder,
+    WebhookRequest, WebhookResponse, default_fallback,
 };
 
 /// Re-exports of the crates that appear in this crate's public API.

@@ -5,7 +5,9 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use callflow::testing::{self, TestClient, fixtures};
-use callflow::{CallFlow, Config, Webhook, WebhookRequest, default_fallback, handler_fn};
+use callflow::{
+    CallFlow, Webhook, WebhookBuilder, WebhookRequest, adapter, default_fallback, handler_fn,
+};
 use http::header::{ALLOW, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 
@@ -13,7 +15,7 @@ mod common;
 use common::{Scripted, client_with};
 
 fn client() -> (TestClient, Arc<Scripted>) {
-    client_with(Config::default())
+    client_with(|b| b)
 }
 
 fn fallback_bytes() -> String {
@@ -56,7 +58,7 @@ async fn every_call_action_fixture_gets_a_valid_callflow() {
 #[tokio::test]
 async fn other_events_are_acknowledged_with_200() {
     // Some fixtures share a session id: count every delivery, not unique ones.
-    let (c, h) = client_with(Config::default().no_idempotency());
+    let (c, h) = client_with(|b: WebhookBuilder| b.no_idempotency());
     for f in fixtures::events().filter(|f| !f.name.starts_with("vca_")) {
         let r = c.post(f.json).await;
         assert_eq!(r.status(), StatusCode::OK, "{}", f.name);
@@ -76,7 +78,7 @@ async fn unknown_event_type_is_200_and_reaches_on_unknown() {
 
 #[tokio::test]
 async fn body_over_the_limit_is_413() {
-    let (c, h) = client_with(Config::default().max_body_bytes(100));
+    let (c, h) = client_with(|b: WebhookBuilder| b.max_body_bytes(100));
     let body = testing::call_action().build_json();
     assert!(body.len() > 100);
     let r = c.post(body.clone()).await;
@@ -139,7 +141,7 @@ async fn json_ish_and_missing_content_types_are_accepted() {
 
 #[tokio::test]
 async fn strict_content_type_refuses_a_missing_content_type() {
-    let (c, _) = client_with(Config::default().strict_content_type(true));
+    let (c, _) = client_with(|b: WebhookBuilder| b.strict_content_type(true));
     let r = c
         .send(
             Method::POST,
@@ -228,9 +230,10 @@ async fn wrong_method_is_405_with_allow_post() {
 
 #[tokio::test]
 async fn auth_header_is_checked_before_parsing() {
-    let config = Config::default()
-        .auth_token("Bearer s3cret")
-        .auth_token("Bearer old-s3cret");
+    let config = |b: WebhookBuilder| {
+        b.auth_token("Bearer s3cret")
+            .auth_token("Bearer old-s3cret")
+    };
     let (c, h) = client_with(config);
     // Missing: 401, and the (malformed) body is not even looked at.
     let r = c.post("{not json").await;
@@ -254,9 +257,10 @@ async fn auth_header_is_checked_before_parsing() {
 
 #[tokio::test]
 async fn auth_header_name_is_configurable() {
-    let config = Config::default()
-        .auth_token("mdp1234")
-        .auth_header(http::HeaderName::from_static("x-8x8-auth"));
+    let config = |b: WebhookBuilder| {
+        b.auth_token("mdp1234")
+            .auth_header(http::HeaderName::from_static("x-8x8-auth"))
+    };
     let (c, _) = client_with(config);
     let r = c
         .clone()
@@ -299,7 +303,7 @@ async fn call_action_handler_panic_gets_the_fallback_callflow() {
 
 #[tokio::test(start_paused = true)]
 async fn call_action_past_the_deadline_gets_the_fallback_at_the_deadline() {
-    let (c, _) = client_with(Config::default().deadline(Duration::from_secs(4)));
+    let (c, _) = client_with(|b: WebhookBuilder| b.deadline(Duration::from_secs(4)));
     let start = tokio::time::Instant::now();
     let r = c
         .post(testing::call_action().from("+6591110003").build_json())
@@ -327,7 +331,7 @@ async fn invalid_callflow_from_the_handler_is_replaced_by_the_fallback() {
         .await;
     assert_eq!(r.text(), fallback_bytes());
     // Unless validation is switched off.
-    let (c, _) = client_with(Config::default().validate_replies(false));
+    let (c, _) = client_with(|b: WebhookBuilder| b.validate_replies(false));
     let r = c
         .post(testing::call_action().from("+6591110004").build_json())
         .await;
@@ -339,7 +343,7 @@ async fn configured_fallback_is_used() {
     let fallback = CallFlow::builder()
         .play_file("https://example.com/sorry.mp3")
         .hangup();
-    let (c, _) = client_with(Config::default().fallback(fallback.clone()));
+    let (c, _) = client_with(|b: WebhookBuilder| b.fallback(fallback.clone()).unwrap());
     let r = c
         .post(testing::call_action().from("+6591110001").build_json())
         .await;
@@ -347,9 +351,16 @@ async fn configured_fallback_is_used() {
 }
 
 #[test]
-#[should_panic(expected = "fallback callflow is not a valid reply")]
 fn an_invalid_fallback_is_refused_at_configuration() {
-    let _ = Config::default().fallback(CallFlow::builder().build());
+    let builder = Webhook::builder(handler_fn(|_e, _c| async {
+        Ok(CallFlow::builder().hangup())
+    }));
+    let refused = builder.fallback(CallFlow::builder().build()).unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("fallback callflow is not a valid reply")
+    );
 }
 
 #[tokio::test]
@@ -411,7 +422,7 @@ async fn session_summary_handler_panic_is_500_json() {
 
 #[tokio::test(start_paused = true)]
 async fn session_summary_past_the_deadline_is_503() {
-    let (c, _) = client_with(Config::default().deadline(Duration::from_millis(500)));
+    let (c, _) = client_with(|b: WebhookBuilder| b.deadline(Duration::from_millis(500)));
     let r = c
         .post(testing::session_summary().session_id("slow").build_json())
         .await;
@@ -421,7 +432,7 @@ async fn session_summary_past_the_deadline_is_503() {
 
 #[tokio::test]
 async fn all_error_bodies_share_one_shape() {
-    let (c, _) = client_with(Config::default().max_body_bytes(2000));
+    let (c, _) = client_with(|b: WebhookBuilder| b.max_body_bytes(2000));
     let cases = [
         c.send(Method::GET, HeaderMap::new(), "".into()).await,
         c.post("").await,
@@ -477,10 +488,10 @@ async fn allow_list_refuses_other_peers_with_403_before_anything_else() {
     use callflow::allow::AllowList;
     let list = AllowList::eight_by_eight_singapore().allow("127.0.0.0/8".parse().unwrap());
     let (_, h) = client();
-    let webhook = Webhook::from_arc(
-        h.clone(),
-        Config::default().allow_list(list).auth_token("t"),
-    );
+    let webhook = Webhook::builder(h.clone())
+        .allow_list(list)
+        .auth_token("t")
+        .build();
     let send = |peer: Option<&str>, body: &'static str| {
         let mut req = WebhookRequest::post_json(body).with_peer(peer.map(|p| p.parse().unwrap()));
         req.headers_mut()
@@ -539,13 +550,13 @@ async fn allow_list_is_off_by_default() {
 /// still to come (chunked, or a length other than 0), and only then.
 #[test]
 fn a_head_refusal_closes_the_connection_when_a_body_is_announced() {
-    let webhook = Webhook::new(handler_fn(|_event, _cx| async {
+    let webhook = Webhook::builder(handler_fn(|_event, _cx| async {
         Ok(CallFlow::builder().hangup())
     }))
-    .config(Config::default().auth_token("Bearer s3cret"));
+    .auth_token("Bearer s3cret")
+    .build();
     let refused = |framing: &[(&'static str, &str)]| {
-        webhook
-            .check_head(&Method::POST, &headers(framing), None)
+        adapter::check_head(&webhook, &Method::POST, &headers(framing), None)
             .expect("no credentials: refused")
     };
     let chunked = refused(&[("transfer-encoding", "chunked")]);
@@ -559,7 +570,7 @@ fn a_head_refusal_closes_the_connection_when_a_body_is_announced() {
 #[tokio::test]
 async fn a_replayed_event_id_from_a_stranger_gets_its_own_answer_not_the_bound_partys() {
     let h = Arc::new(testing::BoundPair::default());
-    let c = TestClient::new(Webhook::from_arc(h.clone(), Config::default()));
+    let c = TestClient::new(Webhook::new(h.clone()));
     let call = testing::call_action().event_id("evt-bound");
     let bound = call.clone().from(testing::CALLER).build_json();
     let stranger = call.from("+6599990009").build_json();

@@ -12,7 +12,9 @@ use callflow::idempotency::{
     Claim, Fingerprint, IdempotencyError, IdempotencyErrorKind, IdempotencyStore, StoredReply,
 };
 use callflow::testing::{self, TestClient};
-use callflow::{CallFlow, CallHandler, Config, Context, HandlerError, Webhook, default_fallback};
+use callflow::{
+    CallFlow, CallHandler, Context, HandlerError, Webhook, WebhookBuilder, default_fallback,
+};
 
 /// Counts every run; the first `fail_first` CALL_ACTION runs fail; every run takes `delay`.
 #[derive(Default)]
@@ -68,14 +70,20 @@ impl CallHandler for Counting {
     }
 }
 
-fn setup(handler: Counting, config: Config) -> (TestClient, Arc<Counting>) {
+fn setup(
+    handler: Counting,
+    config: impl FnOnce(WebhookBuilder) -> WebhookBuilder,
+) -> (TestClient, Arc<Counting>) {
     let h = Arc::new(handler);
-    (TestClient::new(Webhook::from_arc(h.clone(), config)), h)
+    (
+        TestClient::new(config(Webhook::builder(h.clone())).build()),
+        h,
+    )
 }
 
 #[tokio::test]
 async fn duplicate_call_action_gets_the_same_bytes_without_running_the_handler() {
-    let (c, h) = setup(Counting::default(), Config::default());
+    let (c, h) = setup(Counting::default(), |b| b);
     let body = testing::call_action().event_id("evt-1").build_json();
     let first = c.post(body.clone()).await;
     let second = c.post(body.clone()).await;
@@ -88,7 +96,7 @@ async fn duplicate_call_action_gets_the_same_bytes_without_running_the_handler()
 
 #[tokio::test]
 async fn same_id_and_same_bytes_is_replayed_without_running_the_handler() {
-    let (c, h) = setup(Counting::default(), Config::default());
+    let (c, h) = setup(Counting::default(), |b| b);
     let body = testing::call_action()
         .event_id("evt-same")
         .from("+6591110001")
@@ -104,7 +112,7 @@ async fn same_id_and_same_bytes_is_replayed_without_running_the_handler() {
 
 #[tokio::test]
 async fn same_id_with_other_bytes_is_a_new_event_and_the_first_record_stays() {
-    let (c, h) = setup(Counting::default(), Config::default());
+    let (c, h) = setup(Counting::default(), |b| b);
     let original = testing::call_action()
         .event_id("evt-replayed")
         .from("+6591110001")
@@ -133,7 +141,7 @@ async fn same_id_with_other_bytes_is_a_new_event_and_the_first_record_stays() {
 
 #[tokio::test]
 async fn a_session_summary_with_other_bytes_is_handled_again() {
-    let (c, h) = setup(Counting::default(), Config::default());
+    let (c, h) = setup(Counting::default(), |b| b);
     let summary = testing::session_summary().session_id("sess-forged");
     c.post(summary.clone().build_json()).await;
     c.post(summary.clone().build_json()).await;
@@ -157,7 +165,7 @@ async fn other_bytes_during_the_first_run_do_not_wait_for_it_nor_take_its_answer
         delay: Duration::from_millis(1500),
         ..Counting::default()
     };
-    let (c, h) = setup(handler, Config::default());
+    let (c, h) = setup(handler, |b| b);
     let original = testing::call_action()
         .event_id("evt-race")
         .from("+6591110001")
@@ -190,7 +198,7 @@ async fn other_bytes_during_the_first_run_do_not_wait_for_it_nor_take_its_answer
 
 #[tokio::test]
 async fn the_key_is_the_event_id() {
-    let (c, h) = setup(Counting::default(), Config::default());
+    let (c, h) = setup(Counting::default(), |b| b);
     // Same session and call, different event ids: two events.
     let a = testing::call_action()
         .event_id("e-a")
@@ -222,7 +230,7 @@ async fn the_key_is_the_event_id() {
 
 #[tokio::test]
 async fn session_summary_is_keyed_by_session_and_type() {
-    let (c, h) = setup(Counting::default(), Config::default());
+    let (c, h) = setup(Counting::default(), |b| b);
     let summary = testing::session_summary().session_id("sess-9");
     let r1 = c.post(summary.clone().build_json()).await;
     let r2 = c.post(summary.build_json()).await;
@@ -240,7 +248,7 @@ async fn session_summary_is_keyed_by_session_and_type() {
 
 #[tokio::test]
 async fn events_without_ids_are_not_deduplicated() {
-    let (c, h) = setup(Counting::default(), Config::default());
+    let (c, h) = setup(Counting::default(), |b| b);
     let body = serde_json::to_string(&testing::virtual_number_update()).unwrap();
     c.post(body.clone()).await;
     c.post(body).await;
@@ -253,7 +261,7 @@ async fn a_duplicate_during_the_first_run_waits_for_its_result() {
         delay: Duration::from_millis(1500),
         ..Counting::default()
     };
-    let (c, h) = setup(handler, Config::default());
+    let (c, h) = setup(handler, |b| b);
     let body = testing::call_action().event_id("evt-slow").build_json();
     let start = tokio::time::Instant::now();
     let (first, second) = tokio::join!(c.post(body.clone()), async {
@@ -277,7 +285,7 @@ async fn many_concurrent_duplicates_run_the_handler_once() {
         delay: Duration::from_millis(300),
         ..Counting::default()
     };
-    let (c, h) = setup(handler, Config::default());
+    let (c, h) = setup(handler, |b| b);
     let body = testing::call_action().event_id("evt-burst").build_json();
     let replies = futures_join_all((0..50).map(|_| {
         let (c, body) = (c.clone(), body.clone());
@@ -310,7 +318,7 @@ async fn a_failed_first_attempt_releases_its_claim() {
         fail_first: 1,
         ..Counting::default()
     };
-    let (c, h) = setup(handler, Config::default());
+    let (c, h) = setup(handler, |b| b);
     let body = testing::call_action().event_id("evt-retry").build_json();
     let first = c.post(body.clone()).await;
     assert_eq!(first.text(), default_fallback().to_json());
@@ -323,7 +331,7 @@ async fn a_failed_first_attempt_releases_its_claim() {
 
 #[tokio::test]
 async fn idempotency_can_be_switched_off() {
-    let (c, h) = setup(Counting::default(), Config::default().no_idempotency());
+    let (c, h) = setup(Counting::default(), |b: WebhookBuilder| b.no_idempotency());
     let body = testing::call_action().event_id("evt-1").build_json();
     let a = c.post(body.clone()).await;
     let b = c.post(body).await;
@@ -333,10 +341,9 @@ async fn idempotency_can_be_switched_off() {
 
 #[tokio::test]
 async fn stored_replies_expire_after_the_ttl() {
-    let (c, h) = setup(
-        Counting::default(),
-        Config::default().idempotency_ttl(Duration::from_millis(50)),
-    );
+    let (c, h) = setup(Counting::default(), |b: WebhookBuilder| {
+        b.idempotency_ttl(Duration::from_millis(50))
+    });
     let body = testing::call_action().event_id("evt-ttl").build_json();
     c.post(body.clone()).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -380,10 +387,9 @@ impl IdempotencyStore for Unreachable {
 
 #[tokio::test]
 async fn an_unreachable_store_gives_the_fallback_or_503() {
-    let (c, h) = setup(
-        Counting::default(),
-        Config::default().idempotency_store(Arc::new(Unreachable)),
-    );
+    let (c, h) = setup(Counting::default(), |b: WebhookBuilder| {
+        b.idempotency_store(Arc::new(Unreachable))
+    });
     let r = c.post(testing::call_action().build_json()).await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.text(), default_fallback().to_json());
@@ -424,12 +430,10 @@ impl IdempotencyStore for Hanging {
 
 #[tokio::test(start_paused = true)]
 async fn a_hanging_store_is_given_up_at_the_deadline() {
-    let (c, h) = setup(
-        Counting::default(),
-        Config::default()
-            .deadline(Duration::from_secs(2))
-            .idempotency_store(Arc::new(Hanging)),
-    );
+    let (c, h) = setup(Counting::default(), |b: WebhookBuilder| {
+        b.deadline(Duration::from_secs(2))
+            .idempotency_store(Arc::new(Hanging))
+    });
     let start = tokio::time::Instant::now();
     let r = c.post(testing::call_action().build_json()).await;
     assert_eq!(r.text(), default_fallback().to_json());

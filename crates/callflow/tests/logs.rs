@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use callflow::Config;
+use callflow::WebhookBuilder;
 use callflow::testing::{self, fixtures};
 
 mod common;
@@ -54,7 +54,7 @@ fn logs() -> Buf {
 async fn logs_carry_ids_but_never_phone_numbers_or_secrets() {
     let buf = logs();
 
-    let (c, _) = client_with(Config::default().auth_token("Bearer s3cret"));
+    let (c, _) = client_with(|b: WebhookBuilder| b.auth_token("Bearer s3cret"));
     let authed = c.clone().header("authorization", "Bearer s3cret");
     for caller in ["+6591110001", "+6591110002", "+6591110004", "+6591110000"] {
         authed
@@ -98,7 +98,7 @@ async fn logs_carry_ids_but_never_phone_numbers_or_secrets() {
 #[tokio::test]
 async fn a_known_event_id_with_other_bytes_is_a_warning_naming_the_id_not_the_numbers() {
     let buf = logs();
-    let (c, h) = client_with(Config::default());
+    let (c, h) = client_with(|b| b);
     let call = testing::call_action().event_id("evt-warned");
     let original = call.clone().from("+6591110006").build_json();
     c.post(original.clone()).await;

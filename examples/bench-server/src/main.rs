@@ -6,9 +6,9 @@
 //!
 //! | route | what it serves |
 //! |---|---|
-//! | `/adapter` | the framework's callflow adapter over the real core, the no-op handler, `Config::default().no_idempotency()` |
+//! | `/adapter` | the framework's callflow adapter over the real core, the no-op handler, `Webhook::builder(..).no_idempotency()` |
 //! | `/adapter-nest` | axum only: the same adapter nested with `.nest(path, callflow_axum::router(..))` instead of routed with `.route(path, callflow_axum::route(..))` as the README shows |
-//! | `/adapter-idem` | the same with the default `Config` (in-memory duplicate detection on) |
+//! | `/adapter-idem` | the same with the default settings (in-memory duplicate detection on) |
 //! | `/bare` | a hand-written route in the same framework: read the body bytes, `Event::from_slice`, the same no-op handler through `CallHandler`, serialize the callflow, `200 application/json` |
 //! | `/const` | the same framework, same body extractor, the constant reply of the floor: the framework's own cost, no JSON work |
 //! | `/masking` | with `--handler masking-sqlite` or `masking-redis` only: the adapter with `MaskingHandler` over that store (duplicate detection off), the fixture's caller bound to a B party |
@@ -36,7 +36,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use callflow::event::CallAction;
 use callflow::reexports::http::{Extensions, HeaderMap};
-use callflow::{CallFlow, CallHandler, Config, Context, Event, HandlerError, Webhook};
+use callflow::{CallFlow, CallHandler, Context, Event, HandlerError, Webhook};
 use callflow_masking::{
     BindingStore, Lookup, MaskingHandler, NewBinding, SqliteStore, normalize_number,
 };
@@ -175,11 +175,10 @@ impl App {
         let noop = Noop::new();
         let floor_reply = noop.0.to_bytes();
         let noop = Arc::new(noop);
-        let bench_config = Config::default().no_idempotency();
         Ok(Self {
-            adapter: Webhook::from_arc(noop.clone(), bench_config.clone()),
-            adapter_idem: Webhook::from_arc(noop.clone(), Config::default()),
-            masking: masking(args, bench_config).await?,
+            adapter: Webhook::builder(noop.clone()).no_idempotency().build(),
+            adapter_idem: Webhook::new(noop.clone()),
+            masking: masking(args).await?,
             noop,
             floor_reply,
         })
@@ -187,7 +186,7 @@ impl App {
 }
 
 /// The masking webhook asked for, its store holding the fixture's binding.
-async fn masking(args: &Args, config: Config) -> Result<Option<Webhook>, BoxError> {
+async fn masking(args: &Args) -> Result<Option<Webhook>, BoxError> {
     match args.handler {
         HandlerKind::Noop => Ok(None),
         HandlerKind::MaskingSqlite => {
@@ -199,7 +198,9 @@ async fn masking(args: &Args, config: Config) -> Result<Option<Webhook>, BoxErro
             let store = SqliteStore::open_async(&path).await?;
             bind(&store).await?;
             Ok(Some(
-                Webhook::new(MaskingHandler::new(store)).config(config),
+                Webhook::builder(MaskingHandler::new(store))
+                    .no_idempotency()
+                    .build(),
             ))
         }
         HandlerKind::MaskingRedis => {
@@ -210,7 +211,9 @@ async fn masking(args: &Args, config: Config) -> Result<Option<Webhook>, BoxErro
             let store = RedisBindingStore::new(&redis);
             bind(&store).await?;
             Ok(Some(
-                Webhook::new(MaskingHandler::new(store)).config(config),
+                Webhook::builder(MaskingHandler::new(store))
+                    .no_idempotency()
+                    .build(),
             ))
         }
     }

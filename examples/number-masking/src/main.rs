@@ -6,6 +6,7 @@
 //! number-masking serve --listen 0.0.0.0:3000 --framework axum --auth-header "Bearer s3cret"
 //! number-masking --store redis://127.0.0.1:6379/0 serve --framework warp   # one of many instances
 //! number-masking demo
+//! NUMBER_MASKING_AUTH_HEADERS="Bearer s3cret" number-masking register --url https://your.host
 //! ```
 
 /// `println!` that does not panic when stdout is closed (`number-masking bindings | head`).
@@ -16,9 +17,11 @@ macro_rules! out {
     }};
 }
 
+mod auth;
 mod demo;
 mod health;
 mod output;
+mod register;
 mod server;
 mod store;
 mod ttl;
@@ -28,7 +31,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use callflow::{Config, Webhook};
+use callflow::Webhook;
 use callflow_masking::{BindingStore, MaskingHandler, NewBinding};
 use clap::{Parser, Subcommand};
 
@@ -106,14 +109,15 @@ enum Command {
         /// Web framework.
         #[arg(long, value_enum, default_value = "axum")]
         framework: Framework,
-        /// Require this exact value in the auth header (8x8's `httpAuthHeader`); repeat to
-        /// accept several during a key rotation.
-        #[arg(long = "auth-header")]
-        auth_header: Vec<String>,
+        /// The auth values to require (8x8's `httpAuthHeader`).
+        #[command(flatten)]
+        auth: auth::AuthArgs,
         /// The header that carries it.
         #[arg(long, default_value = "authorization")]
         auth_header_name: String,
     },
+    /// Register the webhook with 8x8 (VCA and VSS) with the auth value `serve` requires.
+    Register(register::RegisterArgs),
     /// Walk through a masked call on each framework with a temporary SQLite database
     /// (ignores --db and --store).
     Demo,
@@ -157,8 +161,10 @@ fn main() -> ExitCode {
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 async fn run(cli: Cli) -> Result<()> {
-    if let Command::Demo = cli.command {
-        return demo::run().await;
+    match cli.command {
+        Command::Demo => return demo::run().await,
+        Command::Register(args) => return register::run(args).await,
+        _ => {}
     }
     let url = match (cli.store, cli.db) {
         (Some(url), _) => url,
@@ -206,14 +212,11 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Serve {
             listen,
             framework,
-            auth_header,
+            auth,
             auth_header_name,
         } => {
-            let mut config = Config::default();
-            if let Some(shared) = store.idempotency() {
-                // Duplicates are recognised by every instance on this Redis.
-                config = config.idempotency_store(shared);
-            }
+            let auth_header = auth.values()?;
+            let shared = store.idempotency();
             store
                 .check_writable()
                 .await
@@ -224,18 +227,27 @@ async fn run(cli: Cli) -> Result<()> {
                     "store not reachable yet: calls get the fallback callflow and other events 503 until it is"
                 );
             }
-            if !auth_header.is_empty() {
-                let name = http_header_name(&auth_header_name)?;
-                config = config.auth_header(name);
-                for value in &auth_header {
-                    config = config.auth_token(value);
-                }
-            }
+            let auth_name = if auth_header.is_empty() {
+                None
+            } else {
+                Some(http_header_name(&auth_header_name)?)
+            };
             tracing::info!(store = %url.describe(), "serving");
             let store = std::sync::Arc::new(store);
             let handler = MaskingHandler::from_arc(store.clone());
             let health = health::Health::new(store, handler.write_failures());
-            let webhook = Webhook::new(handler).config(config);
+            let mut builder = Webhook::builder(handler);
+            if let Some(shared) = shared {
+                // Duplicates are recognised by every instance on this Redis.
+                builder = builder.idempotency_store(shared);
+            }
+            if let Some(name) = auth_name {
+                builder = builder.auth_header(name);
+                for value in &auth_header {
+                    builder = builder.auth_token(value);
+                }
+            }
+            let webhook = builder.build();
             let listener = std::net::TcpListener::bind(listen)
                 .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
             tokio::spawn(health.clone().watch());
@@ -252,7 +264,7 @@ async fn run(cli: Cli) -> Result<()> {
             // stdout may be gone by now (a closed pipe): that is no reason to fail.
             let _ = writeln!(std::io::stdout(), "stopped");
         }
-        Command::Demo => unreachable!("handled above"),
+        Command::Demo | Command::Register(_) => unreachable!("handled above"),
     }
     Ok(())
 }

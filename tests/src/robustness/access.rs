@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use callflow::Webhook;
 use callflow::allow::{AllowList, IpNet};
 use callflow::testing::conformance;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
@@ -76,8 +75,9 @@ pub(super) async fn allow_list_refuses_with_403_before_the_body_is_read(
         ..Guards::default()
     };
     let others = AllowList::eight_by_eight_singapore();
-    let webhook =
-        Webhook::new(conformance_handler()).config(conformance::config().allow_list(others));
+    let webhook = conformance::builder(conformance_handler())
+        .allow_list(others)
+        .build();
     let server = serve_guarded(framework, webhook.clone(), guards).await;
     let mut wire = webhook_head(server.addr, "content-length: 500\r\n");
     wire.extend_from_slice(b"{\"eventType\":");
@@ -99,9 +99,9 @@ pub(super) async fn allow_list_refuses_with_403_before_the_body_is_read(
     server.shutdown().await?;
 
     let loopback: IpNet = "127.0.0.0/8".parse().expect("network");
-    let allowed = Webhook::new(conformance_handler()).config(
-        conformance::config().allow_list(AllowList::eight_by_eight_singapore().allow(loopback)),
-    );
+    let allowed = conformance::builder(conformance_handler())
+        .allow_list(AllowList::eight_by_eight_singapore().allow(loopback))
+        .build();
     let server = serve_guarded(framework, allowed, Guards::default()).await;
     still_serving(server.addr).await?;
     server.shutdown().await
@@ -113,8 +113,9 @@ pub(super) async fn allow_list_refuses_with_403_before_the_body_is_read(
 pub(super) async fn allow_list_follows_only_trusted_proxies(framework: Framework) -> Outcome {
     let loopback: IpNet = "127.0.0.1/32".parse().expect("address");
     let behind_proxy = AllowList::eight_by_eight_singapore().trust_proxies(1, [loopback]);
-    let webhook =
-        Webhook::new(conformance_handler()).config(conformance::config().allow_list(behind_proxy));
+    let webhook = conformance::builder(conformance_handler())
+        .allow_list(behind_proxy)
+        .build();
     let server = serve_guarded(framework, webhook.clone(), Guards::default()).await;
     let xff = http::HeaderName::from_static("x-forwarded-for");
     exchange(
@@ -155,8 +156,9 @@ pub(super) async fn allow_list_follows_only_trusted_proxies(framework: Framework
 
     let elsewhere: IpNet = "10.9.9.9/32".parse().expect("address");
     let other_proxy = AllowList::eight_by_eight_singapore().trust_proxies(1, [elsewhere]);
-    let webhook =
-        Webhook::new(conformance_handler()).config(conformance::config().allow_list(other_proxy));
+    let webhook = conformance::builder(conformance_handler())
+        .allow_list(other_proxy)
+        .build();
     let server = serve_guarded(framework, webhook.clone(), Guards::default()).await;
     exchange(
         server.addr,

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use callflow::CallFlow;
 use callflow::idempotency::MemoryIdempotencyStore;
 use callflow::testing::conformance;
 use callflow::testing::{self, BoundPair};
-use callflow::{CallFlow, Webhook};
 
 use super::Outcome;
 use super::support::{Counting, counting_webhook, futures_join, post};
@@ -19,7 +19,7 @@ pub(super) async fn duplicate_delivery_gets_the_first_answer_without_rerunning(
     framework: Framework,
 ) -> Outcome {
     let handler = Arc::new(Counting::default());
-    let webhook = counting_webhook(handler.clone(), conformance::config());
+    let webhook = counting_webhook(conformance::builder(handler.clone()));
     let server = serve_guarded(framework, webhook, Guards::default()).await;
     let body = testing::call_action().event_id("dup-21").build_json();
     let first = run_case(&http_client(), server.addr, &post("first", body.clone())).await;
@@ -41,10 +41,8 @@ pub(super) async fn concurrent_duplicates_run_the_handler_once(framework: Framew
         delay: Duration::from_millis(300),
         ..Counting::default()
     });
-    let webhook = counting_webhook(
-        handler.clone(),
-        conformance::config().deadline(Duration::from_secs(4)),
-    );
+    let webhook =
+        counting_webhook(conformance::builder(handler.clone()).deadline(Duration::from_secs(4)));
     let server = serve_guarded(framework, webhook, Guards::default()).await;
     let body = testing::call_action().event_id("dup-22").build_json();
     let addr = server.addr;
@@ -77,8 +75,8 @@ pub(super) async fn duplicates_are_recognised_across_a_restart_with_a_shared_sto
     let body = testing::call_action().event_id("dup-31").build_json();
     let mut answers = Vec::new();
     for _ in 0..2 {
-        let config = conformance::config().idempotency_store(store.clone());
-        let webhook = counting_webhook(handler.clone(), config);
+        let config = conformance::builder(handler.clone()).idempotency_store(store.clone());
+        let webhook = counting_webhook(config);
         let server = serve_guarded(framework, webhook, Guards::default()).await;
         answers.push(run_case(&http_client(), server.addr, &post("restart", body.clone())).await);
         server.shutdown().await?;
@@ -103,7 +101,7 @@ pub(super) async fn replayed_event_id_with_another_body_is_not_answered_from_the
     framework: Framework,
 ) -> Outcome {
     let handler = Arc::new(BoundPair::default());
-    let webhook = Webhook::from_arc(handler.clone(), conformance::config());
+    let webhook = conformance::builder(handler.clone()).build();
     let server = serve_guarded(framework, webhook, Guards::default()).await;
     let call = testing::call_action().event_id("replayed-21");
     let bound = call.clone().from(testing::CALLER).build_json();

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use callflow::event::{CallAction, CallStatusEvent, SessionSummary};
 use callflow::testing;
 use callflow::testing::conformance;
-use callflow::{CallFlow, CallHandler, Context, HandlerError, Timestamp, Webhook};
+use callflow::{CallFlow, CallHandler, Context, HandlerError, Timestamp};
 
 use super::Outcome;
 use super::support::{ack, answered, post};
@@ -61,7 +61,7 @@ impl CallHandler for Recording {
 /// handler's business, see tests/README.md).
 pub(super) async fn out_of_order_events_are_each_acknowledged(framework: Framework) -> Outcome {
     let handler = Arc::new(Recording::default());
-    let webhook = Webhook::from_arc(handler.clone(), conformance::config());
+    let webhook = conformance::builder(handler.clone()).build();
     let server = serve_guarded(framework, webhook, Guards::default()).await;
     let summary = testing::session_summary().session_id("s-23").build_json();
     let status = testing::call_status().session_id("s-23").build_json();
@@ -99,7 +99,7 @@ pub(super) async fn out_of_order_events_are_each_acknowledged(framework: Framewo
 /// the core yet), and the handler gets the parsed instant to judge ("accept + flag").
 pub(super) async fn stale_and_future_timestamps_reach_the_handler(framework: Framework) -> Outcome {
     let handler = Arc::new(Recording::default());
-    let webhook = Webhook::from_arc(handler.clone(), conformance::config());
+    let webhook = conformance::builder(handler.clone()).build();
     let server = serve_guarded(framework, webhook, Guards::default()).await;
     let day = Duration::from_secs(24 * 3600);
     let now = SystemTime::now();

@@ -7,7 +7,7 @@ use std::time::Instant;
 use callflow::event::{CallAction, SessionSummary};
 use callflow::testing;
 use callflow::testing::conformance;
-use callflow::{CallFlow, CallHandler, Context, HandlerError, Webhook};
+use callflow::{CallFlow, CallHandler, Context, HandlerError};
 use http::StatusCode;
 
 use super::Outcome;
@@ -91,9 +91,8 @@ impl CallHandler for StoreDown {
 pub(super) async fn store_unavailable_is_503_for_events_and_the_fallback_for_calls(
     framework: Framework,
 ) -> Outcome {
-    let config = conformance::config();
-    let fallback = config.fallback_flow().to_bytes();
-    let webhook = Webhook::from_arc(Arc::new(StoreDown), config);
+    let webhook = conformance::builder(Arc::new(StoreDown)).build();
+    let fallback = webhook.fallback().to_bytes();
     let server = serve_guarded(framework, webhook.clone(), Guards::default()).await;
     let cases = [
         answered(

@@ -2,7 +2,6 @@
 //! of the body.
 
 use bytes::Bytes;
-use callflow::Webhook;
 use callflow::testing::conformance;
 use callflow::testing::fixtures;
 use http::StatusCode;
@@ -22,8 +21,9 @@ pub(super) async fn missing_content_type_is_accepted_unless_strict(
         &[conformance_case("missing_content_type")],
     )
     .await?;
-    let strict =
-        Webhook::new(conformance_handler()).config(conformance::config().strict_content_type(true));
+    let strict = conformance::builder(conformance_handler())
+        .strict_content_type(true)
+        .build();
     let mut case = conformance_case("missing_content_type");
     case = refused(
         case,

@@ -5,7 +5,6 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use callflow::Webhook;
 use callflow::allow::AllowList;
 use callflow::testing::conformance::{self, AUTH_TOKEN};
 use callflow::testing::{self};
@@ -212,8 +211,9 @@ pub(super) async fn refused_request_with_a_trickling_body_is_closed_within_a_sec
         .collect();
     server.shutdown().await?;
 
-    let strangers_only = Webhook::new(conformance_handler())
-        .config(conformance::config().allow_list(AllowList::eight_by_eight_singapore()));
+    let strangers_only = conformance::builder(conformance_handler())
+        .allow_list(AllowList::eight_by_eight_singapore())
+        .build();
     let server = serve_guarded(framework, strangers_only, guards).await;
     let forbidden = Refusal {
         what: "peer outside the allow-list",

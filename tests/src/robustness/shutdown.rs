@@ -158,10 +158,8 @@ pub(super) async fn slow_handler_server(
         delay,
         ..Counting::default()
     });
-    let webhook = counting_webhook(
-        handler.clone(),
-        conformance::config().deadline(Duration::from_secs(4)),
-    );
+    let webhook =
+        counting_webhook(conformance::builder(handler.clone()).deadline(Duration::from_secs(4)));
     (serve_guarded(framework, webhook, guards).await, handler)
 }
 

@@ -4,7 +4,6 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -215,8 +214,8 @@ impl CallHandler for Counting {
     }
 }
 
-pub(super) fn counting_webhook(handler: Arc<Counting>, config: callflow::Config) -> Webhook {
-    Webhook::from_arc(handler, config)
+pub(super) fn counting_webhook(builder: callflow::WebhookBuilder) -> Webhook {
+    builder.build()
 }
 
 /// A handler that answers every `CALL_ACTION` with the conformance reply, for webhooks with

@@ -45,11 +45,12 @@ impl Server {
 
 /// Serves a webhook whose `CALL_ACTION` handler takes `delay`, with `config`.
 pub fn start(config: ServeConfig, delay: Duration) -> Server {
-    let webhook = Webhook::new(handler_fn(move |_event, _cx| async move {
+    let webhook = Webhook::builder(handler_fn(move |_event, _cx| async move {
         tokio::time::sleep(delay).await;
         Ok(CallFlow::builder().say("hello").hangup())
     }))
-    .config(callflow::Config::default().auth_token(AUTH));
+    .auth_token(AUTH)
+    .build();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("address");
     let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();

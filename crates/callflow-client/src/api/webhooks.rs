@@ -89,7 +89,7 @@ impl CreateWebhook {
     }
 
     /// The value 8x8 sends back with every webhook (`httpAuthHeader`), for the receiver to
-    /// check (`callflow::Config::auth_token`).
+    /// check (`callflow::WebhookBuilder::auth_token`).
     pub fn http_auth_header(mut self, value: impl Into<Secret>) -> Self {
         self.http_auth_header = Some(value.into());
         self

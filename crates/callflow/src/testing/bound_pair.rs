@@ -16,9 +16,9 @@ use crate::{CallFlow, CallHandler, Context, HandlerError};
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// use std::sync::Arc;
 /// use callflow::testing::{self, BoundPair, TestClient};
-/// use callflow::{Config, Webhook};
+/// use callflow::Webhook;
 /// let handler = Arc::new(BoundPair::default());
-/// let client = TestClient::new(Webhook::from_arc(handler.clone(), Config::default()));
+/// let client = TestClient::new(Webhook::new(handler.clone()));
 /// let r = client.post(testing::call_action().from("+6599990009").build_json()).await;
 /// assert_eq!(r.callflow(), BoundPair::stranger_reply());
 /// assert_eq!(handler.runs(), 1);

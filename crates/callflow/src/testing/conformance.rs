@@ -35,7 +35,8 @@ use http::{HeaderMap, Method, StatusCode};
 use super::{call_action, fixtures, session_summary};
 use crate::event::{CallAction, SessionSummary};
 use crate::{
-    CallFlow, CallHandler, Config, Context, HandlerError, Webhook, WebhookRequest, WebhookResponse,
+    CallFlow, CallHandler, Context, HandlerError, Webhook, WebhookBuilder, WebhookRequest,
+    WebhookResponse,
 };
 
 /// Where the suite's servers serve the webhook.
@@ -58,6 +59,9 @@ pub mod marker {
     pub const SLOW: &str = "conformance-slow";
     /// (`CALL_ACTION` only) the reply says the peer IP the handler saw.
     pub const PEER: &str = "conformance-peer";
+    /// (`CALL_ACTION` only) the reply says the [`Stamp`](super::Stamp) the handler found in
+    /// its `Context::extensions`.
+    pub const EXTENSION: &str = "conformance-extension";
 }
 
 /// The callflow [`webhook`] answers to an ordinary `CALL_ACTION`.
@@ -73,10 +77,28 @@ pub fn peer_reply(peer: Option<SocketAddr>) -> CallFlow {
     CallFlow::builder().say(format!("peer {ip}")).hangup()
 }
 
-/// The configuration of [`webhook`]: auth required ([`AUTH_TOKEN`]), [`MAX_BODY_BYTES`],
-/// [`DEADLINE`], the default fallback.
-pub fn config() -> Config {
-    Config::default()
+/// A request extension that every server of the suite adds in front of the adapter (a
+/// layer, a middleware, or the adapter's `ContextExtensions`), with [`STAMP`]: the
+/// [`marker::EXTENSION`] case proves that request extensions reach the handler's
+/// `Context::extensions` on every stack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stamp(pub &'static str);
+
+/// The [`Stamp`] the suite's servers add.
+pub const STAMP: Stamp = Stamp("stamped by the server");
+
+/// The callflow [`webhook`] answers to a `CALL_ACTION` marked [`marker::EXTENSION`].
+pub fn extension_reply(stamp: Option<&Stamp>) -> CallFlow {
+    let text = stamp.map_or("no stamp", |s| s.0);
+    CallFlow::builder()
+        .say(format!("extension: {text}"))
+        .hangup()
+}
+
+/// The settings of [`webhook`] for `handler`: auth required ([`AUTH_TOKEN`]),
+/// [`MAX_BODY_BYTES`], [`DEADLINE`], the default fallback.
+pub fn builder(handler: impl CallHandler) -> WebhookBuilder {
+    Webhook::builder(handler)
         .auth_token(AUTH_TOKEN)
         .max_body_bytes(MAX_BODY_BYTES)
         .deadline(DEADLINE)
@@ -84,7 +106,7 @@ pub fn config() -> Config {
 
 /// The webhook every adapter serves at [`PATH`] while the suite runs.
 pub fn webhook() -> Webhook {
-    Webhook::new(ConformanceHandler).config(config())
+    builder(ConformanceHandler).build()
 }
 
 struct ConformanceHandler;
@@ -110,6 +132,9 @@ impl CallHandler for ConformanceHandler {
         let marker = event.payload.client_action_id.as_deref().unwrap_or("");
         if marker == marker::PEER {
             return Ok(peer_reply(cx.peer_addr()));
+        }
+        if marker == marker::EXTENSION {
+            return Ok(extension_reply(cx.extensions().get::<Stamp>()));
         }
         misbehave(marker).await?;
         Ok(reply())
@@ -282,11 +307,14 @@ impl Case {
         self
     }
 
-    /// The request as the core sees it, from peer `127.0.0.1` (what every server in the suite
-    /// sees).
+    /// The request as the core sees it, from peer `127.0.0.1` and with the [`STAMP`]
+    /// extension (what every server in the suite sees).
     pub fn webhook_request(&self) -> WebhookRequest {
-        WebhookRequest::new(self.method.clone(), self.headers.clone(), self.body.clone())
-            .with_peer(Some(SocketAddr::from((Ipv4Addr::LOCALHOST, 40_000))))
+        let mut request =
+            WebhookRequest::new(self.method.clone(), self.headers.clone(), self.body.clone())
+                .with_peer(Some(SocketAddr::from((Ipv4Addr::LOCALHOST, 40_000))));
+        request.extensions_mut().insert(STAMP);
+        request
     }
 
     /// The reference answer: what the core itself gives in process.
@@ -345,7 +373,7 @@ fn padded_json(len: usize) -> Bytes {
 /// Every case, in a fixed order with unique names.
 pub fn cases() -> Vec<Case> {
     let ack = Bytes::from_static(br#"{"received":true}"#);
-    let fallback = config().fallback_flow().to_bytes();
+    let fallback = crate::default_fallback().to_bytes();
     let happy = fixtures::get("vca_nm_inbound");
     let over_limit = padded_json(2 * MAX_BODY_BYTES);
     let action = |marker: &str| call_action().client_action_id(marker).build_json();
@@ -418,6 +446,8 @@ pub fn cases() -> Vec<Case> {
             .error(StatusCode::SERVICE_UNAVAILABLE, "deadline_exceeded"),
         Case::post("peer_address_reaches_handler", action(marker::PEER))
             .exact(peer_reply(Some(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))).to_bytes()),
+        Case::post("extensions_reach_handler", action(marker::EXTENSION))
+            .exact(extension_reply(Some(&STAMP)).to_bytes()),
     ]
 }
 

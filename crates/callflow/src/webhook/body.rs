@@ -10,7 +10,7 @@ use super::WebhookResponse;
 use super::guard;
 
 /// Collects a streamed body while enforcing the webhook's limit (see
-/// [`Webhook::body_collector`](super::Webhook::body_collector)).
+/// [`adapter::body_collector`](crate::adapter::body_collector)).
 #[derive(Debug)]
 pub struct BodyCollector {
     limit: usize,
@@ -93,7 +93,7 @@ impl BodyTooLarge {
     }
 }
 
-/// Why [`Webhook::read_body`](super::Webhook::read_body) gave no body.
+/// Why [`adapter::read_body`](crate::adapter::read_body) gave no body.
 #[derive(Debug)]
 pub enum BodyReadError {
     /// Send this response: the core's 413 for a body over the limit, or what `on_error` made
@@ -105,7 +105,7 @@ pub enum BodyReadError {
     TimedOut,
 }
 
-pub(super) async fn read<S, B, E>(
+pub(crate) async fn read<S, B, E>(
     mut collector: BodyCollector,
     body: S,
     deadline: Duration,

@@ -1,4 +1,4 @@
-//! [`Config`]: every behaviour of the webhook in one place.
+//! [`WebhookBuilder`]: every behaviour of the webhook in one place.
 
 use std::fmt;
 use std::sync::Arc;
@@ -6,26 +6,18 @@ use std::time::Duration;
 
 use http::HeaderName;
 
+use super::Webhook;
 use crate::CallFlow;
 use crate::allow::AllowList;
 use crate::callflow::Mode;
+use crate::callflow::Violations;
+use crate::handler::DynCallHandler;
 use crate::idempotency::{self, DynIdempotencyStore, IdempotencyStore, MemoryIdempotencyStore};
 
-/// What the webhook accepts and how it answers when things go wrong.
-///
-/// ```
-/// use std::time::Duration;
-/// use callflow::{CallFlow, Config};
-/// let config = Config::default()
-///     .max_body_bytes(64 * 1024)
-///     .deadline(Duration::from_secs(2))
-///     .auth_token("Bearer current-secret")
-///     .auth_token("Bearer previous-secret") // accepted too, during a key rotation
-///     .fallback(CallFlow::builder().say("Please call again later.").hangup());
-/// assert_eq!(config.max_body(), 64 * 1024);
-/// ```
+/// What the webhook accepts and how it answers when things go wrong: the settings a
+/// [`WebhookBuilder`] collects.
 #[derive(Clone)]
-pub struct Config {
+pub(crate) struct Config {
     pub(crate) max_body_bytes: usize,
     pub(crate) deadline: Option<Duration>,
     pub(crate) fallback: CallFlow,
@@ -70,61 +62,88 @@ impl Default for Config {
     }
 }
 
-impl Config {
+/// Builds a [`Webhook`]: [`Webhook::builder`]`(handler)`, the settings, then
+/// [`build`](Self::build). Every setting has a documented default.
+///
+/// ```
+/// use std::time::Duration;
+/// use callflow::{CallFlow, Webhook, handler_fn};
+/// # fn main() -> Result<(), callflow::InvalidFallback> {
+/// let handler = handler_fn(|_ev, _cx| async { Ok(CallFlow::builder().say("Hi").hangup()) });
+/// let webhook = Webhook::builder(handler)
+///     .max_body_bytes(64 * 1024)
+///     .deadline(Duration::from_secs(2))
+///     .auth_token("Bearer current-secret")
+///     .auth_token("Bearer previous-secret") // accepted too, during a key rotation
+///     .fallback(CallFlow::builder().say("Please call again later.").hangup())?
+///     .build();
+/// assert_eq!(webhook.max_body_bytes(), 64 * 1024);
+/// # Ok(()) }
+/// ```
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct WebhookBuilder {
+    pub(crate) handler: Arc<dyn DynCallHandler>,
+    pub(crate) config: Config,
+}
+
+/// The fallback given to [`WebhookBuilder::fallback`] is not a valid reply: a broken
+/// fallback is a programming error that must show at start-up, not during a call.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the fallback callflow is not a valid reply: {0}")]
+pub struct InvalidFallback(#[source] pub Violations);
+
+impl WebhookBuilder {
     /// Largest body accepted; larger ones get 413 (before reading, when `Content-Length`
     /// says so). Default [`DEFAULT_MAX_BODY_BYTES`].
     pub fn max_body_bytes(mut self, limit: usize) -> Self {
-        self.max_body_bytes = limit;
+        self.config.max_body_bytes = limit;
         self
     }
 
     /// How long a handler may take. Default [`DEFAULT_DEADLINE`]. Past it, a `CALL_ACTION`
     /// gets the fallback callflow and other events 503; the handler's future is dropped.
     pub fn deadline(mut self, deadline: Duration) -> Self {
-        self.deadline = Some(deadline);
+        self.config.deadline = Some(deadline);
         self
     }
 
     /// Removes the handler deadline (not recommended: a stuck handler means dead air).
     pub fn no_deadline(mut self) -> Self {
-        self.deadline = None;
+        self.config.deadline = None;
         self
     }
 
     /// The callflow a `CALL_ACTION` gets (with 200) when the handler fails, panics, misses
-    /// the deadline or returns an invalid callflow.
+    /// the deadline or returns an invalid callflow. Default [`default_fallback`].
     ///
-    /// # Panics
+    /// # Errors
     ///
-    /// If `flow` is itself not a valid reply: a broken fallback is a programming error that
-    /// must show at start-up, not during a call.
-    pub fn fallback(mut self, flow: CallFlow) -> Self {
-        if let Err(v) = flow.validate(Mode::Reply) {
-            panic!("the fallback callflow is not a valid reply: {v}");
-        }
-        self.fallback = flow;
-        self
+    /// [`InvalidFallback`] if `flow` is itself not a valid reply.
+    pub fn fallback(mut self, flow: CallFlow) -> Result<Self, InvalidFallback> {
+        flow.validate(Mode::Reply).map_err(InvalidFallback)?;
+        self.config.fallback = flow;
+        Ok(self)
     }
 
     /// Requires this exact header value (8x8's `httpAuthHeader`) on every request; call
     /// again to accept several values during a key rotation. Compared in constant time,
     /// before the body is parsed; a missing or wrong value gets 401.
     pub fn auth_token(mut self, value: impl AsRef<[u8]>) -> Self {
-        self.auth_tokens.push(value.as_ref().to_vec());
+        self.config.auth_tokens.push(value.as_ref().to_vec());
         self
     }
 
     /// The header that carries the token. Default `Authorization` (8x8 does not document
     /// the header name; this is where its messaging webhooks put the same setting).
     pub fn auth_header(mut self, name: HeaderName) -> Self {
-        self.auth_header = name;
+        self.config.auth_header = name;
         self
     }
 
     /// With `true`, a request without `Content-Type` gets 415. Default `false`: the body is
     /// accepted if it parses.
     pub fn strict_content_type(mut self, strict: bool) -> Self {
-        self.strict_content_type = strict;
+        self.config.strict_content_type = strict;
         self
     }
 
@@ -132,14 +151,14 @@ impl Config {
     /// 8x8's rules before they are sent; an invalid one is logged and replaced by the
     /// fallback, because 8x8 would end the call with error -2003.
     pub fn validate_replies(mut self, on: bool) -> Self {
-        self.validate_replies = on;
+        self.config.validate_replies = on;
         self
     }
 
     /// Only peers in `list` may call the webhook; others get 403 before the body is read.
     /// Off by default. See [`AllowList`] for proxies and 8x8's published addresses.
     pub fn allow_list(mut self, list: AllowList) -> Self {
-        self.allow_list = Some(list);
+        self.config.allow_list = Some(list);
         self
     }
 
@@ -147,41 +166,34 @@ impl Config {
     /// in-process [`MemoryIdempotencyStore`]; use a shared store when running many instances.
     /// The `Arc` may be shared (one store for several webhooks).
     pub fn idempotency_store<S: IdempotencyStore>(mut self, store: Arc<S>) -> Self {
-        self.idempotency = Some(store);
+        self.config.idempotency = Some(store);
         self
     }
 
     /// Turns duplicate detection off: every delivery runs the handler.
     pub fn no_idempotency(mut self) -> Self {
-        self.idempotency = None;
+        self.config.idempotency = None;
         self
     }
 
     /// How long a first delivery's answer is kept for its duplicates. Default
     /// [`idempotency::DEFAULT_TTL`] (24 h).
     pub fn idempotency_ttl(mut self, ttl: Duration) -> Self {
-        self.idempotency_ttl = ttl;
+        self.config.idempotency_ttl = ttl;
         self
     }
 
-    /// The body limit in bytes.
-    pub fn max_body(&self) -> usize {
-        self.max_body_bytes
+    /// The webhook.
+    pub fn build(self) -> Webhook {
+        Webhook::from_parts(self.handler, self.config)
     }
+}
 
-    /// The handler deadline, if any.
-    pub fn handler_deadline(&self) -> Option<Duration> {
-        self.deadline
-    }
-
-    /// The fallback callflow.
-    pub fn fallback_flow(&self) -> &CallFlow {
-        &self.fallback
-    }
-
-    /// Whether an auth token is required.
-    pub fn requires_auth(&self) -> bool {
-        !self.auth_tokens.is_empty()
+impl fmt::Debug for WebhookBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookBuilder")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 

@@ -280,3 +280,70 @@ impl WebhookResponse {
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"))
     }
 }
+
+/// A request from an `http::Request` whose body is already read: the peer from its
+/// [`PeerAddr`](crate::adapter::PeerAddr) extension, the other extensions for the handler (a
+/// [`ContextExtensions`](crate::adapter::ContextExtensions) unpacked).
+impl<B: Into<Bytes>> From<http::Request<B>> for WebhookRequest {
+    fn from(request: http::Request<B>) -> Self {
+        let (parts, body) = request.into_parts();
+        let mut extensions = parts.extensions;
+        let peer = extensions.get::<crate::adapter::PeerAddr>().map(|p| p.0);
+        if let Some(crate::adapter::ContextExtensions(values)) =
+            extensions.remove::<crate::adapter::ContextExtensions>()
+        {
+            extensions.extend(values);
+        }
+        Self {
+            method: parts.method,
+            headers: parts.headers,
+            peer,
+            body: body.into(),
+            extensions,
+        }
+    }
+}
+
+/// The request as an `http::Request` (URI `/`); the peer, if known, as a
+/// [`PeerAddr`](crate::adapter::PeerAddr) extension.
+impl From<WebhookRequest> for http::Request<Bytes> {
+    fn from(request: WebhookRequest) -> Self {
+        let mut out = http::Request::new(request.body);
+        *out.method_mut() = request.method;
+        *out.headers_mut() = request.headers;
+        *out.extensions_mut() = request.extensions;
+        if let Some(peer) = request.peer {
+            out.extensions_mut().insert(crate::adapter::PeerAddr(peer));
+        }
+        out
+    }
+}
+
+/// The response as an `http::Response` with the body as one buffer.
+impl From<WebhookResponse> for http::Response<Bytes> {
+    fn from(response: WebhookResponse) -> Self {
+        let mut out = http::Response::new(response.body);
+        *out.status_mut() = response.status;
+        *out.headers_mut() = response.headers;
+        out
+    }
+}
+
+/// The response as an `http::Response` with an `http_body` body (the `Service`'s).
+impl From<WebhookResponse> for http::Response<http_body_util::Full<Bytes>> {
+    fn from(response: WebhookResponse) -> Self {
+        http::Response::<Bytes>::from(response).map(http_body_util::Full::new)
+    }
+}
+
+/// A response given as an `http::Response` (for tests and middleware that rebuild one).
+impl From<http::Response<Bytes>> for WebhookResponse {
+    fn from(response: http::Response<Bytes>) -> Self {
+        let (parts, body) = response.into_parts();
+        Self {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        }
+    }
+}

@@ -27,22 +27,26 @@
 
 mod body;
 mod config;
-mod guard;
+pub(crate) mod guard;
 mod head;
 mod message;
 
 use std::fmt;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderName, Method, StatusCode};
+use http::{HeaderMap, HeaderName, StatusCode};
 use tracing::{Instrument, field};
 
+pub(crate) use body::read as read_body;
 pub use body::{BodyCollector, BodyReadError, BodyTooLarge};
-pub use config::{Config, DEFAULT_DEADLINE, DEFAULT_MAX_BODY_BYTES, default_fallback};
+pub(crate) use config::Config;
+pub use config::{
+    DEFAULT_DEADLINE, DEFAULT_MAX_BODY_BYTES, InvalidFallback, WebhookBuilder, default_fallback,
+};
+pub(crate) use head::{announces_body, check as check_head};
 pub use message::{Rejection, WebhookRequest, WebhookResponse};
 
 use crate::callflow::Mode;
@@ -113,17 +117,21 @@ fn request_id(headers: &HeaderMap) -> RequestId {
 }
 
 impl Webhook {
-    /// Mounts `handler` with the default [`Config`].
+    /// Mounts `handler` with the default settings (`Webhook::builder(handler).build()`).
     pub fn new(handler: impl CallHandler) -> Self {
-        Self::from_arc(Arc::new(handler), Config::default())
+        Self::builder(handler).build()
     }
 
-    /// Mounts a shared handler with `config`.
-    pub fn from_arc<H: CallHandler>(handler: Arc<H>, config: Config) -> Self {
-        Self::from_dyn(handler, config)
+    /// Starts a [`WebhookBuilder`] for `handler` (an `Arc<H>` of a handler shared with other
+    /// code works too), with every setting at its default.
+    pub fn builder(handler: impl CallHandler) -> WebhookBuilder {
+        WebhookBuilder {
+            handler: Arc::new(handler),
+            config: Config::default(),
+        }
     }
 
-    fn from_dyn(handler: Arc<dyn DynCallHandler>, config: Config) -> Self {
+    pub(crate) fn from_parts(handler: Arc<dyn DynCallHandler>, config: Config) -> Self {
         let fallback_body = config.fallback.to_bytes();
         Self {
             inner: Arc::new(Inner {
@@ -134,85 +142,40 @@ impl Webhook {
         }
     }
 
-    /// Replaces the configuration.
-    pub fn config(self, config: Config) -> Self {
-        Self::from_dyn(self.inner.handler.clone(), config)
-    }
-
-    /// The configuration in force.
-    pub fn get_config(&self) -> &Config {
+    pub(crate) fn settings(&self) -> &Config {
         &self.inner.config
     }
 
-    /// The body limit adapters must enforce while reading.
+    /// The body limit in bytes ([`WebhookBuilder::max_body_bytes`]); adapters enforce it while
+    /// reading.
     pub fn max_body_bytes(&self) -> usize {
         self.inner.config.max_body_bytes
     }
 
-    /// The checks that need only the request head (method, auth, content encoding and type,
-    /// declared length), so adapters can refuse a request before reading its body.
-    /// `Some(response)` means: send this and do not read the body. [`dispatch`](Self::dispatch)
-    /// runs the same checks again, so calling this is an optimisation, never a requirement.
-    ///
-    /// A refusal of a request that announces a body (chunked, or a `Content-Length` other
-    /// than 0) comes [`closing`](WebhookResponse::closing): the adapter answers and closes
-    /// the connection rather than read or drain a body it refused.
-    pub fn check_head(
-        &self,
-        method: &Method,
-        headers: &HeaderMap,
-        peer: Option<SocketAddr>,
-    ) -> Option<WebhookResponse> {
-        let refusal = head::check(&self.inner.config, method, headers, peer)?;
-        Some(if head::announces_body(headers) {
-            refusal.closing()
-        } else {
-            refusal
-        })
+    /// The handler deadline, if any ([`WebhookBuilder::deadline`]).
+    pub fn deadline(&self) -> Option<Duration> {
+        self.inner.config.deadline
     }
 
-    /// A collector that enforces the body limit while an adapter reads a streamed body
-    /// itself (see [`read_body`](Self::read_body), which does it all).
-    pub fn body_collector(&self) -> BodyCollector {
-        BodyCollector::new(self.inner.config.max_body_bytes)
+    /// The fallback callflow ([`WebhookBuilder::fallback`]).
+    pub fn fallback(&self) -> &crate::CallFlow {
+        &self.inner.config.fallback
     }
 
-    /// Reads a request body streamed by a web framework: enforces the webhook's body limit
-    /// while reading, and gives up after `deadline` (a client that stalls its upload).
-    /// `on_error` turns the framework's read error into the response to send (usually
-    /// [`WebhookResponse::body_unreadable`]; a framework's own limit error may be re-rendered
-    /// as [`WebhookResponse::payload_too_large`]).
-    ///
-    /// A body that arrives in one chunk is kept as it is (no copy), and a body that is
-    /// already buffered when this is called arms no timer.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-    /// use std::time::Duration;
-    /// use bytes::Bytes;
-    /// use callflow::{BodyReadError, CallFlow, Webhook, WebhookResponse, handler_fn};
-    /// let webhook = Webhook::new(handler_fn(|_e, _c| async { Ok(CallFlow::builder().hangup()) }));
-    /// let chunks = [Ok::<_, std::io::Error>(Bytes::from_static(b"{\"a\":")), Ok(Bytes::from_static(b"1}"))];
-    /// let body = webhook
-    ///     .read_body(futures_util::stream::iter(chunks), Duration::from_secs(10), |_e| {
-    ///         WebhookResponse::body_unreadable()
-    ///     })
-    ///     .await
-    ///     .unwrap();
-    /// assert_eq!(&body[..], b"{\"a\":1}");
-    /// # }
-    /// ```
-    pub async fn read_body<S, B, E>(
-        &self,
-        body: S,
-        deadline: Duration,
-        on_error: impl FnMut(E) -> WebhookResponse,
-    ) -> Result<Bytes, BodyReadError>
-    where
-        S: futures_core::Stream<Item = Result<B, E>>,
-        B: bytes::Buf,
-    {
-        body::read(self.body_collector(), body, deadline, on_error).await
+    /// Whether a request without `Content-Type` is refused
+    /// ([`WebhookBuilder::strict_content_type`]).
+    pub fn strict_content_type(&self) -> bool {
+        self.inner.config.strict_content_type
+    }
+
+    /// Whether the handler's callflows are validated ([`WebhookBuilder::validate_replies`]).
+    pub fn validate_replies(&self) -> bool {
+        self.inner.config.validate_replies
+    }
+
+    /// Whether an auth token is required ([`WebhookBuilder::auth_token`]).
+    pub fn requires_auth(&self) -> bool {
+        !self.inner.config.auth_tokens.is_empty()
     }
 
     /// Handles one request: every check, the parse, the handler (with panic guard and
@@ -330,7 +293,7 @@ impl Webhook {
     /// `CALL_ACTION` (never dead air), 503 otherwise.
     fn unavailable(&self, interactive: bool, why: Rejection) -> WebhookResponse {
         if interactive {
-            self.fallback()
+            self.fallback_response()
         } else {
             WebhookResponse::rejection(why, "the event cannot be handled right now", None)
         }
@@ -416,7 +379,7 @@ impl Webhook {
                 {
                     span.record("outcome", "invalid_reply");
                     tracing::error!(violations = %v, "handler returned an invalid callflow; sending the fallback");
-                    return (self.fallback(), false);
+                    return (self.fallback_response(), false);
                 }
                 span.record("outcome", "ok");
                 (WebhookResponse::json(StatusCode::OK, flow.to_bytes()), true)
@@ -424,27 +387,27 @@ impl Webhook {
             Outcome::Failed(e) if e.is_unavailable() => {
                 span.record("outcome", "store_unavailable");
                 tracing::warn!(error = %format_args!("{e:#}"), "handler's store unavailable; sending the fallback callflow");
-                (self.fallback(), false)
+                (self.fallback_response(), false)
             }
             Outcome::Failed(e) => {
                 span.record("outcome", "handler_error");
                 tracing::error!(error = %format_args!("{e:#}"), "handler failed; sending the fallback callflow");
-                (self.fallback(), false)
+                (self.fallback_response(), false)
             }
             Outcome::Panicked(msg) => {
                 span.record("outcome", "panic");
                 tracing::error!(panic = %msg, "handler panicked; sending the fallback callflow");
-                (self.fallback(), false)
+                (self.fallback_response(), false)
             }
             Outcome::TimedOut => {
                 span.record("outcome", "deadline");
                 tracing::warn!(deadline = ?config.deadline, "handler missed its deadline; sending the fallback callflow");
-                (self.fallback(), false)
+                (self.fallback_response(), false)
             }
         }
     }
 
-    fn fallback(&self) -> WebhookResponse {
+    fn fallback_response(&self) -> WebhookResponse {
         WebhookResponse::json(StatusCode::OK, self.inner.fallback_body.clone())
     }
 }

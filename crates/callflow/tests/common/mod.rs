@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use callflow::event::{CallAction, SessionSummary, UnknownEvent};
 use callflow::testing::TestClient;
-use callflow::{CallFlow, CallHandler, Config, Context, HandlerError, Webhook};
+use callflow::{CallFlow, CallHandler, Context, HandlerError, Webhook, WebhookBuilder};
 
 /// A handler whose behaviour is chosen by the caller number's last digit (and, for
 /// summaries, by the session id `fail`, `panic`, `slow` or `unavailable`):
@@ -67,8 +67,10 @@ impl CallHandler for Scripted {
     }
 }
 
-pub fn client_with(config: Config) -> (TestClient, Arc<Scripted>) {
+pub fn client_with(
+    config: impl FnOnce(WebhookBuilder) -> WebhookBuilder,
+) -> (TestClient, Arc<Scripted>) {
     let handler = Arc::new(Scripted::default());
-    let webhook = Webhook::from_arc(handler.clone(), config);
+    let webhook = config(Webhook::builder(handler.clone())).build();
     (TestClient::new(webhook), handler)
 }

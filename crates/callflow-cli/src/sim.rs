@@ -1,8 +1,5 @@
-//! `callflow-sim`: play call sessions against a webhook, lint callflows, send one event.
-//!
-//! Exit status: 0 when everything holds, 1 when a scenario fails / a callflow is invalid /
-//! a reply is unusable, 2 on usage errors (bad arguments, unreadable or invalid scenario
-//! files, unusable URL).
+//! `callflow play`, `callflow lint`, `callflow send`: the offline simulator and linter of
+//! `callflow-sim` (formerly its own binary), with the same flags and output.
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -14,21 +11,10 @@ use callflow_sim::{
     EventKind, PayloadStyle, PlayOptions, Scenario, SendOptions, check_url, lint_bytes, play_all,
     render_json, render_junit, render_text, send,
 };
-use clap::{Parser, Subcommand, ValueEnum};
-
-#[derive(Parser, Debug)]
-#[command(
-    name = "callflow-sim",
-    version,
-    about = "An offline 8x8 voice platform: plays call sessions against a webhook URL, and lints callflows."
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
+use clap::{Subcommand, ValueEnum};
 
 #[derive(Subcommand, Debug)]
-enum Command {
+pub enum Command {
     /// Play scenario files (TOML) against a webhook, as 8x8 would, and check their expectations.
     Play(PlayArgs),
     /// Validate callflow JSON files ({"callflow": [...]}) with 8x8's status codes.
@@ -65,7 +51,7 @@ impl From<Style> for PayloadStyle {
 }
 
 #[derive(clap::Args, Debug)]
-struct PlayArgs {
+pub struct PlayArgs {
     /// The webhook URL (plain http), e.g. http://127.0.0.1:3000/webhooks/voice.
     #[arg(long)]
     url: String,
@@ -104,7 +90,7 @@ enum LintMode {
 }
 
 #[derive(clap::Args, Debug)]
-struct LintArgs {
+pub struct LintArgs {
     /// Which rules apply.
     #[arg(long, value_enum, default_value_t = LintMode::Reply)]
     mode: LintMode,
@@ -124,7 +110,7 @@ enum EventArg {
 }
 
 #[derive(clap::Args, Debug)]
-struct SendArgs {
+pub struct SendArgs {
     /// The webhook URL (plain http).
     #[arg(long)]
     url: String,
@@ -160,7 +146,8 @@ struct SendArgs {
     show_numbers: bool,
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+/// A current-thread Tokio runtime for one command.
+pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -194,7 +181,7 @@ fn cmd_play(args: PlayArgs) -> ExitCode {
     let files = match expand(&args.scenarios) {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("callflow-sim: {e}");
+            eprintln!("callflow: {e}");
             return ExitCode::from(2);
         }
     };
@@ -204,7 +191,7 @@ fn cmd_play(args: PlayArgs) -> ExitCode {
         match Scenario::load(f) {
             Ok(s) => scenarios.push(s),
             Err(e) => {
-                eprintln!("callflow-sim: invalid scenario: {e}");
+                eprintln!("callflow: invalid scenario: {e}");
                 bad = true;
             }
         }
@@ -213,7 +200,7 @@ fn cmd_play(args: PlayArgs) -> ExitCode {
         return ExitCode::from(2);
     }
     if let Err(e) = check_url(&args.url) {
-        eprintln!("callflow-sim: {e}");
+        eprintln!("callflow: {e}");
         return ExitCode::from(2);
     }
     let mut options = PlayOptions::new(args.url);
@@ -241,7 +228,7 @@ fn cmd_play(args: PlayArgs) -> ExitCode {
                 .filter(|r| !r.passed())
                 .map(|r| r.scenario.as_str())
                 .collect();
-            eprintln!("callflow-sim: failed: {}", failed.join(", "));
+            eprintln!("callflow: failed: {}", failed.join(", "));
         }
         ExitCode::from(1)
     }
@@ -290,7 +277,7 @@ fn cmd_lint(args: LintArgs) -> ExitCode {
 
 fn cmd_send(args: SendArgs) -> ExitCode {
     if let Err(e) = check_url(&args.url) {
-        eprintln!("callflow-sim: {e}");
+        eprintln!("callflow: {e}");
         return ExitCode::from(2);
     }
     let event = match args.event {
@@ -318,15 +305,15 @@ fn cmd_send(args: SendArgs) -> ExitCode {
             }
         }
         Err(e) => {
-            eprintln!("callflow-sim: {e}");
+            eprintln!("callflow: {e}");
             ExitCode::from(2)
         }
     }
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command {
+/// Runs one of the simulator's commands; the exit status is the command's.
+pub fn run(command: Command) -> ExitCode {
+    match command {
         Command::Play(a) => cmd_play(a),
         Command::Lint(a) => cmd_lint(a),
         Command::Send(a) => cmd_send(a),

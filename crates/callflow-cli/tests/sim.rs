@@ -1,23 +1,31 @@
-//! The `callflow-sim` binary: exit codes, output formats, lint codes, `send`.
+//! `callflow play | lint | send` (formerly the `callflow-sim` binary): exit codes, output
+//! formats, lint codes, `send`.
 
+// The simulator's own test servers and handlers (one copy, shared with its engine tests).
+#[path = "../../callflow-sim/tests/common/mod.rs"]
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use callflow::Webhook;
-use common::{Masking, Server, scenarios_dir};
+use common::{Masking, Server};
 use quick_xml::Reader;
 use quick_xml::events::Event as XmlEvent;
 
 fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_callflow-sim"))
+    Command::new(env!("CARGO_BIN_EXE_callflow"))
 }
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/lint")
+        .join("tests/fixtures")
         .join(name)
+}
+
+/// The simulator's shipped scenarios.
+fn scenarios_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../callflow-sim/scenarios")
 }
 
 fn stdout(o: &Output) -> String {
