@@ -18,7 +18,7 @@
 //! | other event: handler error or panic | 500 | JSON error (details only in the log) |
 //! | other event: [`HandlerError::unavailable`](crate::HandlerError::unavailable) | 503 | JSON error `store_unavailable` |
 //! | other event: deadline passed | 503 | JSON error |
-//! | duplicate delivery of a handled event (same id, same bytes) | the first delivery's status and body | handler not run again |
+//! | duplicate delivery of a handled event (same id, same bytes) | the first delivery's status and body, plus `Callflow-Replay: true` ([`REPLAY_HEADER`](crate::idempotency::REPLAY_HEADER)) | handler not run again; `debug` log with the key |
 //! | known id, other bytes (a replayed or forged id) | handled as a new event: its own answer | `warn` log; the first's record kept |
 //! | idempotency store unreachable | `CALL_ACTION`: 200 + fallback; others: 503 | |
 //!
@@ -249,9 +249,13 @@ impl Webhook {
                     return self.run(event, cx).await.0;
                 }
                 Ok(Claim::Done(reply)) => {
-                    tracing::info!("duplicate delivery answered with the first delivery's reply");
+                    tracing::debug!(
+                        event_id = event.ids().event_id.unwrap_or(""),
+                        key = %key,
+                        "duplicate delivery: answered from the idempotency store (replay)"
+                    );
                     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
-                    return WebhookResponse::json(status, reply.body);
+                    return WebhookResponse::json(status, reply.body).replayed();
                 }
                 Ok(Claim::InProgress) if tokio::time::Instant::now() < waited_until => {
                     tokio::time::sleep(pause).await;
