@@ -7,7 +7,6 @@ use callflow::Webhook;
 use callflow_sim::{PlayOptions, Scenario, play, render_text};
 use common::{Ivr, Server, load};
 
-
 #[tokio::test]
 async fn the_caller_and_a_desk_with_the_same_masked_form_get_different_labels() {
     let server = Server::webhook(Webhook::new(Ivr)).await;
@@ -27,7 +26,10 @@ async fn the_caller_and_a_desk_with_the_same_masked_form_get_different_labels() 
     );
     assert!(text.contains("dials +65****0001 (#3)"), "{text}");
     // The caller keeps its label on every line that names it.
-    let caller_lines = text.lines().filter(|l| l.contains("+65****0001 (#1)")).count();
+    let caller_lines = text
+        .lines()
+        .filter(|l| l.contains("+65****0001 (#1)"))
+        .count();
     assert!(caller_lines >= 2, "{text}");
     assert!(!text.contains("+65****0001 (#2)"), "{text}");
 }
@@ -39,7 +41,10 @@ async fn show_numbers_prints_the_transcript_in_clear() {
     options.show_numbers = true;
     let report = play(&load("ivr/two-level-menu.toml"), &options).await;
     let text = render_text(std::slice::from_ref(&report));
-    assert!(text.contains("inbound call from +6591110001 to +6568880000"), "{text}");
+    assert!(
+        text.contains("inbound call from +6591110001 to +6568880000"),
+        "{text}"
+    );
     assert!(text.contains("+6594440002"), "{text}");
     assert!(!text.contains("(#1)"), "{text}");
 }

@@ -142,7 +142,11 @@ async fn a_replayed_duplicate_is_a_debug_line_naming_the_event_id() {
             .map(str::to_owned)
             .collect::<Vec<_>>()
     };
-    assert_eq!(replays(), Vec::<String>::new(), "a first delivery is no replay");
+    assert_eq!(
+        replays(),
+        Vec::<String>::new(),
+        "a first delivery is no replay"
+    );
     assert!(!first.0.is_replay());
     let again = c.post(body).await;
     assert!(again.0.is_replay());

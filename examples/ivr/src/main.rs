@@ -21,6 +21,9 @@ async fn main() -> std::io::Result<()> {
     let listen = std::env::var("LISTEN").unwrap_or_else(|_| "127.0.0.1:3000".into());
     let listener = tokio::net::TcpListener::bind(&listen).await?;
     let addr = listener.local_addr()?;
-    println!("serving POST http://{addr}{} and GET http://{addr}/stats", ivr::WEBHOOK_PATH);
+    println!(
+        "serving POST http://{addr}{} and GET http://{addr}/stats",
+        ivr::WEBHOOK_PATH
+    );
     callflow_axum::serve(listener, app(AppState::default()), ServeConfig::default()).await
 }

@@ -74,7 +74,9 @@ pub fn route(ev: &CallAction) -> CallFlow {
             SUPPORT_MENU,
             "Support. Press 1 for billing, press 2 for technical support.",
         ),
-        (Some(m), Some(d)) => match DESKS.iter().find(|(menu, digit, ..)| *menu == m && *digit == d)
+        (Some(m), Some(d)) => match DESKS
+            .iter()
+            .find(|(menu, digit, ..)| *menu == m && *digit == d)
         {
             Some((_, _, name, desk)) => CallFlow::builder()
                 .say(format!("Connecting you to {name}."))
@@ -89,7 +91,11 @@ pub fn route(ev: &CallAction) -> CallFlow {
 }
 
 impl CallHandler for Ivr {
-    async fn on_call_action(&self, ev: CallAction, _cx: &Context) -> Result<CallFlow, HandlerError> {
+    async fn on_call_action(
+        &self,
+        ev: CallAction,
+        _cx: &Context,
+    ) -> Result<CallFlow, HandlerError> {
         Ok(route(&ev))
     }
 

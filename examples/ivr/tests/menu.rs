@@ -3,14 +3,17 @@
 
 use std::sync::Arc;
 
+use callflow::Webhook;
 use callflow::event::SessionStatus;
 use callflow::testing::{self, ReplyAssertions, TestClient};
-use callflow::Webhook;
 use ivr::{Ivr, Stats};
 
 fn client() -> (TestClient, Arc<Stats>) {
     let stats = Arc::new(Stats::default());
-    (TestClient::new(Webhook::new(Ivr::new(stats.clone()))), stats)
+    (
+        TestClient::new(Webhook::new(Ivr::new(stats.clone()))),
+        stats,
+    )
 }
 
 /// The `CALL_ACTION` 8x8 posts after a `sayAndCapture` of menu `id`.
@@ -27,7 +30,10 @@ async fn an_inbound_call_gets_the_main_menu_with_its_client_action_id() {
     let reply = c.post(testing::call_action().build_json()).await;
     assert_eq!(reply.status(), 200);
     assert_eq!(reply.reply_action_id().as_deref(), Some("main-menu"));
-    assert_eq!(reply.prompts(), ["Welcome. Press 1 for sales, press 2 for support."]);
+    assert_eq!(
+        reply.prompts(),
+        ["Welcome. Press 1 for sales, press 2 for support."]
+    );
     let menu = &reply.captures()[0];
     assert_eq!((menu.min_digits, menu.max_digits), (Some(1), Some(1)));
     assert_eq!(menu.overall_timeout, Some(10_000));

@@ -5,8 +5,8 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
-use callflow_sim::{PlayOptions, Scenario, play_all, render_text};
 use callflow_axum::ServeConfig;
+use callflow_sim::{PlayOptions, Scenario, play_all, render_text};
 use ivr::{AppState, app};
 
 struct Server {

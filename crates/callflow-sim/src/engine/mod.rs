@@ -15,9 +15,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use callflow::PhoneNumber;
 use callflow::event::{CallDirection, LastAction, LegStatus, SessionStatus};
 
+use crate::Labels;
 use crate::events::{LegView, PayloadStyle, SessionView};
 use crate::http::Target;
-use crate::Labels;
 use crate::report::{Exchange, LegOutcome, Line, Report, SessionOutcome};
 use crate::scenario::Scenario;
 use delivery::Outgoing;

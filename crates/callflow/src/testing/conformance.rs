@@ -372,7 +372,9 @@ impl Case {
         }
         match (self.replay, got.replay.as_deref()) {
             (Some(true), Some("true")) | (Some(false), None) | (None, _) => {}
-            (Some(true), _) => return fail("a duplicate's answer must carry `Callflow-Replay: true`"),
+            (Some(true), _) => {
+                return fail("a duplicate's answer must carry `Callflow-Replay: true`");
+            }
             (Some(false), Some(_)) => {
                 return fail("a first delivery's answer must not carry `Callflow-Replay`");
             }
@@ -424,7 +426,9 @@ pub fn cases() -> Vec<Case> {
     let wrong_shape = br#"{"namespace":"VOICE","eventType":"CALL_ACTION","payload":{"eventId":"e1","callId":"c1","sessionId":"s1","callStatus":{"x":1},"source":"+6591110001","destination":"+6568880000"}}"#;
     let internal = StatusCode::INTERNAL_SERVER_ERROR;
     // Ids no other case uses, so that the first is a first delivery wherever it runs.
-    let first_delivery = call_action().event_id("conformance-first-delivery").build_json();
+    let first_delivery = call_action()
+        .event_id("conformance-first-delivery")
+        .build_json();
     let duplicate = call_action().event_id("conformance-duplicate").build_json();
     vec![
         happy_path(),
