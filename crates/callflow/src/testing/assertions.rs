@@ -35,14 +35,10 @@ pub trait ReplyAssertions {
     /// The texts of its `say` actions, in order (not the `sayAndCapture` prompts: see
     /// [`prompts`](Self::prompts)).
     fn said(&self) -> Vec<String> {
-        self.reply_callflow()
-            .actions()
-            .iter()
-            .filter_map(|a| match a {
-                Action::Say(s) => Some(s.text.clone()),
-                _ => None,
-            })
-            .collect()
+        each(&self.reply_callflow(), |a| match a {
+            Action::Say(s) => Some(s.text.clone()),
+            _ => None,
+        })
     }
 
     /// The prompts of its `sayAndCapture` actions, in order.
@@ -55,26 +51,18 @@ pub trait ReplyAssertions {
 
     /// The destinations of its `makeCall` actions (E.164, in clear: it is a test), in order.
     fn dialled(&self) -> Vec<String> {
-        self.reply_callflow()
-            .actions()
-            .iter()
-            .filter_map(|a| match a {
-                Action::MakeCall(m) => Some(m.destination.as_str().to_owned()),
-                _ => None,
-            })
-            .collect()
+        each(&self.reply_callflow(), |a| match a {
+            Action::MakeCall(m) => Some(m.destination.as_str().to_owned()),
+            _ => None,
+        })
     }
 
     /// Its `sayAndCapture` actions, in order.
     fn captures(&self) -> Vec<SayAndCapture> {
-        self.reply_callflow()
-            .actions()
-            .iter()
-            .filter_map(|a| match a {
-                Action::SayAndCapture(c) => Some(c.clone()),
-                _ => None,
-            })
-            .collect()
+        each(&self.reply_callflow(), |a| match a {
+            Action::SayAndCapture(c) => Some(c.clone()),
+            _ => None,
+        })
     }
 
     /// Its `clientActionId`, which 8x8 sends back in the next `CALL_ACTION`.
@@ -86,6 +74,11 @@ pub trait ReplyAssertions {
     fn hangs_up(&self) -> bool {
         matches!(self.reply_callflow().actions().last(), Some(Action::Hangup))
     }
+}
+
+/// What `pick` takes from each action of `flow`, in order.
+fn each<T>(flow: &CallFlow, pick: impl Fn(&Action) -> Option<T>) -> Vec<T> {
+    flow.actions().iter().filter_map(pick).collect()
 }
 
 impl ReplyAssertions for CallFlow {
