@@ -19,7 +19,7 @@ pub mod builder;
 mod call;
 mod enums;
 mod fast;
-mod lenient;
+pub mod lenient;
 pub(crate) mod open_enum;
 mod other;
 mod summary;
