@@ -2,14 +2,15 @@
 # Instructions per request of every bench-server route, counted by callgrind (GitHub issue
 # #18; method and figures in BENCHMARKS.md, "Instructions per request").
 #
-#   scripts/bench-instr.sh                  # every route, N = 2000: ~10 min on 2 busy cores
-#   scripts/bench-instr.sh -n 500           # smaller N (counts stay within ~1 %)
+#   scripts/bench-instr.sh                  # every route, N = 2000, 3 rounds: ~15 min
+#   scripts/bench-instr.sh -n 500 --rounds 1  # a quick look (~3 min)
 #   scripts/bench-instr.sh --only axum      # routes whose label contains "axum"
 #
 # Each route is served by bench-server under `valgrind --tool=callgrind` twice: answering
 # 50 + N and 50 + 2N keep-alive POSTs of the CALL_ACTION fixture (vca_nm_inbound.json,
 # 737 bytes), on one connection to 127.0.0.1; (Ir(2N) - Ir(N)) / N is one request,
-# start-up and shutdown subtracted. Counts do not depend on the machine's load. The
+# start-up and shutdown subtracted. Counts do not depend on the machine's load (they move
+# by about 1.5 % between runs: 3 interleaved rounds, median and min-max). The
 # /masking over Redis row starts its own redis-server on a free loopback port (skipped if
 # redis-server is not installed).
 # Installs valgrind (apt-get) if missing. Every valgrind run is bounded (timeout 600 s).

@@ -5,11 +5,15 @@ Counts the server's instructions per request of every bench-server route with ca
 for each route, bench-server runs twice under `valgrind --tool=callgrind`, once answering
 WARMUP + N keep-alive POSTs of the CALL_ACTION fixture (vca_nm_inbound.json, 737 bytes) on
 one connection, once WARMUP + 2N; (Ir(2N run) - Ir(N run)) / N is what one request costs,
-start-up, warm-up and shutdown subtracted. Every answer is checked: status 200, the same callflow on every route.
-Instruction counts do not depend on the machine's load, so one run per route is enough.
+start-up, warm-up and shutdown subtracted. Every answer is checked: status 200, the same
+callflow on every route. The count does not depend on the machine's load, but it moves by
+about ±1.5 % from run to run (how often the runtime parks between two requests, the state
+of malloc's free lists): every route runs ROUNDS times, interleaved, and the table gives
+the median with the min–max.
 
 Prints a table (instructions per request, ratio to the hyper floor, ratio to the same
-framework's /bare) and writes it with the raw counts to OUT/instr.md and OUT/instr.json.
+framework's /bare, and the part spent in `Event::from_slice`) and writes it with the raw
+counts to OUT/instr.md and OUT/instr.json.
 """
 
 import argparse
@@ -20,6 +24,7 @@ import os
 import platform
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -88,6 +93,20 @@ def total_ir(path):
     raise SystemExit(f"no totals in {path}")
 
 
+PARSE_FN = "callflow::event::Event::from_slice"
+
+
+def inclusive(path, function):
+    """The inclusive Ir of `function` in a callgrind file (0 if it never ran)."""
+    out = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", str(path)],
+                         capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[2].endswith(":" + function):
+            return int(parts[0].replace(",", ""))
+    return 0
+
+
 def post_all(port, path, body, count):
     """POSTs the body COUNT times on one keep-alive connection; the reply (all equal)."""
     first = None
@@ -107,10 +126,12 @@ def post_all(port, path, body, count):
     return first
 
 
-def one_run(args, out, case, count, redis_url):
-    """Total Ir of one bench-server run answering WARMUP + COUNT requests, and the reply."""
+def one_run(args, out, case, count, redis_url, rnd):
+    """Total Ir of one bench-server run answering WARMUP + COUNT requests, the reply, and
+    the callgrind file."""
     label, framework, handler, path, _ = case
     stem = label.replace(" ", "_").replace("/", "").replace("(", "").replace(")", "")
+    stem = f"{stem}.r{rnd + 1}"
     cg_out = out / f"{stem}.{count}.callgrind"
     cmd = ["timeout", "600", "valgrind", "--tool=callgrind", f"--callgrind-out-file={cg_out}",
            args.server, "--framework", framework, "--listen", "127.0.0.1:0",
@@ -132,7 +153,7 @@ def one_run(args, out, case, count, redis_url):
             p.kill()
             p.wait()
         log_file.close()
-    return total_ir(cg_out), reply
+    return total_ir(cg_out), reply, cg_out
 
 
 def main():
@@ -143,6 +164,8 @@ def main():
     ap.add_argument("-n", "--requests", type=int, default=2000,
                     help="N: the difference between the two runs of a route (default 2000)")
     ap.add_argument("--warmup", type=int, default=50, help="requests before the counted ones")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="runs of every route, interleaved; the table gives their median")
     ap.add_argument("--only", default="", help="comma-separated substrings of route labels")
     args = ap.parse_args()
     args.body = FIXTURE.read_bytes()
@@ -163,33 +186,48 @@ def main():
             redis_url = f"redis://127.0.0.1:{port}/0"
 
     # Every route answers the same bytes (the no-op handler's callflow): checked below.
-    results, replies = {}, set()
+    results, replies = {c[0]: [] for c in cases}, set()
     try:
-        for case in cases:
-            label = case[0]
-            t0 = time.time()
-            ir1, reply1 = one_run(args, out, case, args.requests, redis_url)
-            ir2, reply2 = one_run(args, out, case, 2 * args.requests, redis_url)
-            replies |= {reply1, reply2}
-            if len(replies) != 1 or b"makeCall" not in reply1:
-                raise SystemExit(f"{label}: another reply than the other routes: {reply1[:200]!r}")
-            per = (ir2 - ir1) / args.requests
-            results[label] = {"ir_n": ir1, "ir_2n": ir2, "per_request": per}
-            log(f"   {label:32} {per / 1000:8.1f} k instr/request  ({time.time() - t0:.0f} s)")
+        for rnd in range(args.rounds):
+            log(f"== round {rnd + 1} of {args.rounds}")
+            for case in (cases if rnd % 2 == 0 else cases[::-1]):
+                label = case[0]
+                t0 = time.time()
+                ir1, reply1, _ = one_run(args, out, case, args.requests, redis_url, rnd)
+                ir2, reply2, cg2 = one_run(args, out, case, 2 * args.requests, redis_url, rnd)
+                replies |= {reply1, reply2}
+                if len(replies) != 1 or b"makeCall" not in reply1:
+                    raise SystemExit(f"{label}: another reply than the other routes: "
+                                     f"{reply1[:200]!r}")
+                per = (ir2 - ir1) / args.requests
+                results[label].append({"ir_n": ir1, "ir_2n": ir2, "per_request": per,
+                                       "parse_2n": inclusive(cg2, PARSE_FN)})
+                log(f"   {label:32} {per / 1000:8.1f} k instr/request  "
+                    f"({time.time() - t0:.0f} s)")
     finally:
         if redis is not None:
             redis.terminate()
             redis.wait()
 
-    floor = results.get("hyper floor (constant reply)", {}).get("per_request")
-    rows = ["| route | instructions / request | × hyper floor | × same framework's /bare |",
-            "|---|---:|---:|---:|"]
+    def median_of(label, key="per_request"):
+        values = [r[key] for r in results.get(label, [])]
+        return statistics.median(values) if values else None
+
+    floor = median_of("hyper floor (constant reply)")
+    rows = ["| route | instructions / request, median (min–max) | × hyper floor "
+            "| × same framework's /bare | of which `Event::from_slice` |",
+            "|---|---:|---:|---:|---:|"]
     for label, _, _, _, bare in cases:
-        per = results[label]["per_request"]
+        per = median_of(label)
+        lo = min(r["per_request"] for r in results[label])
+        hi = max(r["per_request"] for r in results[label])
         x_floor = f"{per / floor:.2f}×" if floor else "–"
-        b = results.get(bare or label.rsplit(" ", 1)[0] + " /bare", {}).get("per_request")
+        b = median_of(bare or label.rsplit(" ", 1)[0] + " /bare")
         x_bare = f"{per / b:.2f}×" if b and (bare or label.endswith("/bare")) else "–"
-        rows.append(f"| {label} | {per / 1000:.1f} k | {x_floor} | {x_bare} |")
+        parse = median_of(label, "parse_2n")
+        parse = f"{parse / (2 * args.requests + args.warmup) / 1000:.1f} k" if parse else "–"
+        rows.append(f"| {label} | {per / 1000:.1f} k ({lo / 1000:.1f}–{hi / 1000:.1f}) "
+                    f"| {x_floor} | {x_bare} | {parse} |")
     sha = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
                          capture_output=True, text=True).stdout.strip()
     dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain",
@@ -202,7 +240,8 @@ def main():
     meta = (f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
             f"git {sha}{' (modified)' if dirty else ''}, {rustc}, {valgrind}, {cpu}; "
             f"N = {args.requests} keep-alive POSTs of the {len(args.body)}-byte CALL_ACTION "
-            f"after {args.warmup} warm-up ones, (Ir(2N) − Ir(N)) / N")
+            f"after {args.warmup} warm-up ones, (Ir(2N) − Ir(N)) / N; {args.rounds} rounds; "
+            f"the parse column: Event::from_slice's inclusive Ir in the 2N run / its requests")
     table = "\n".join(rows) + "\n\n" + meta + "\n"
     print(table)
     (out / "instr.md").write_text(table)
