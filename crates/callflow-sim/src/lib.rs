@@ -33,6 +33,11 @@
 //! The `callflow` command line (`crates/callflow-cli`: `callflow play`, `callflow lint`,
 //! `callflow send`) wraps all three; see the README.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(feature = "emulator")]
+#[cfg_attr(docsrs, doc(cfg(feature = "emulator")))]
+pub mod emulator;
 mod engine;
 mod events;
 mod http;
@@ -49,7 +54,7 @@ pub use lint::{LintResult, lint_bytes};
 pub use mask::mask_json;
 pub(crate) use mask::mask_text;
 pub use report::{
-    Check, Exchange, LegOutcome, Line, Report, SessionOutcome, render_json, render_junit,
+    Check, Exchange, LegOutcome, Line, RecordingOutcome, Report, SessionOutcome, render_json, render_junit,
     render_text,
 };
 pub use scenario::{Call, Callee, Dial, Expect, Outcome, SCENARIOS_DIR, Scenario, ScenarioError};

@@ -112,6 +112,22 @@ pub struct SessionOutcome {
     pub client_action_ids: Vec<String>,
     /// How many `CALL_ACTION` requests were sent (first deliveries only).
     pub call_actions: usize,
+    /// The recording, when a `makeCall` asked for one (`callRecording: true`).
+    pub recording: Option<RecordingOutcome>,
+}
+
+/// A session's recording, as told in its `CALL_RECORDING_STATUS`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecordingOutcome {
+    /// `recordingId`.
+    pub recording_id: String,
+    /// Seconds recorded (the recorded leg's connected time).
+    pub duration_seconds: u64,
+    /// `filePath`, where the platform put the file.
+    pub file_path: String,
+    /// Simulated milliseconds since the session started when recording began.
+    pub started_at_ms: u64,
 }
 
 /// One leg of the session.
@@ -225,9 +241,16 @@ fn masked(n: &PhoneNumber) -> String {
     Masked(n.as_str()).to_string()
 }
 
-/// One report as JSON (numbers masked).
-fn report_json(r: &Report) -> Value {
+/// One report as JSON; phone numbers masked unless `show_numbers`.
+pub(crate) fn report_json(r: &Report, show_numbers: bool) -> Value {
     let o = &r.outcome;
+    let masked = |n: &PhoneNumber| {
+        if show_numbers {
+            n.as_str().to_owned()
+        } else {
+            masked(n)
+        }
+    };
     json!({
         "scenario": r.scenario,
         "file": r.source.as_ref().map(|p| p.display().to_string()),
@@ -279,7 +302,7 @@ pub fn render_json(reports: &[Report]) -> String {
         "passed": failed == 0,
         "total": reports.len(),
         "failed": failed,
-        "scenarios": reports.iter().map(report_json).collect::<Vec<_>>(),
+        "scenarios": reports.iter().map(|r| report_json(r, false)).collect::<Vec<_>>(),
     });
     let mut s = serde_json::to_string_pretty(&doc).expect("JSON values serialize");
     s.push('\n');

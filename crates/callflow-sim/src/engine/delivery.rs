@@ -6,10 +6,9 @@ use callflow::CallFlow;
 use callflow::callflow::{Mode, Violation};
 use callflow::event::CallStatus;
 
-use super::{Sim, short};
+use super::{Routes, Sim, short, webhook_type_of};
 use crate::events::{CallEvent, PayloadStyle};
-use crate::http::{HttpError, HttpReply, Target, post_json};
-use crate::mask_text;
+use crate::http::{HttpError, HttpReply, post_json};
 use crate::report::{Exchange, Line};
 
 /// A body waiting to be delivered.
@@ -90,20 +89,34 @@ impl Sim<'_> {
         }
     }
 
-    /// Posts `ev` (twice with `--duplicate`) and records every delivery; returns the first
-    /// delivery's result.
+    /// Posts `ev` to the route of its type (twice with `--duplicate`) and records every
+    /// delivery; returns every delivery's result, none when no webhook of its type is
+    /// registered.
     pub(super) async fn deliver(
         &mut self,
-        target: &Target,
+        routes: &Routes,
         ev: &Outgoing,
     ) -> Vec<Result<HttpReply, HttpError>> {
+        let Some(route) = routes.for_event(ev.event_type) else {
+            let text = format!(
+                "-- {}: not posted (no {} webhook registered)",
+                ev.label,
+                webhook_type_of(ev.event_type)
+            );
+            let text = self.shown(&text);
+            self.transcript.push(Line {
+                at_ms: ev.at_ms,
+                text,
+            });
+            return Vec::new();
+        };
         let times = if self.opt.duplicate { 2 } else { 1 };
         let mut results = Vec::with_capacity(times);
         for n in 0..times {
             let (result, took) = post_json(
-                target,
+                &route.target,
                 ev.body.clone(),
-                self.opt.auth_header.as_deref(),
+                route.auth_header.as_deref(),
                 self.opt.timeout,
             )
             .await;
@@ -143,9 +156,10 @@ impl Sim<'_> {
                 ev.label,
                 crate::report::fmt_duration(took)
             );
+            let text = self.shown(&text);
             self.transcript.push(Line {
                 at_ms: ev.at_ms,
-                text: mask_text(&text),
+                text,
             });
             self.exchanges.push(ex);
             results.push(result);
@@ -154,7 +168,7 @@ impl Sim<'_> {
     }
 
     /// Delivers a status event now, or holds it back with `--reorder`.
-    pub(super) async fn status(&mut self, target: &Target, i: usize, status: CallStatus) {
+    pub(super) async fn status(&mut self, target: &Routes, i: usize, status: CallStatus) {
         let ev = self.call_event(false, i, status, None, None);
         if self.opt.reorder {
             self.held_status.push(ev);
@@ -203,11 +217,16 @@ impl Sim<'_> {
 
     pub(super) async fn call_action(
         &mut self,
-        target: &Target,
+        target: &Routes,
         ev: Outgoing,
     ) -> Result<CallFlow, ReplyFailure> {
         self.call_actions += 1;
         let results = self.deliver(target, &ev).await;
+        if results.is_empty() {
+            return Err(ReplyFailure {
+                reason: "no VCA webhook registered to ask what the call does next".to_owned(),
+            });
+        }
         let first_ex = self.exchanges.len() - results.len();
         let mut first: Option<Result<CallFlow, ReplyFailure>> = None;
         let mut first_body: Option<Bytes> = None;
