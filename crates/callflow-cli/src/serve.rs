@@ -45,7 +45,9 @@ pub fn run(args: ServeArgs) -> ExitCode {
     for n in &args.virtual_numbers {
         let digits = n.trim().trim_start_matches('+');
         if !(7..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            eprintln!("error: --virtual-number: not a phone number (7 to 15 digits, a leading '+' allowed)");
+            eprintln!(
+                "error: --virtual-number: not a phone number (7 to 15 digits, a leading '+' allowed)"
+            );
             return ExitCode::from(2);
         }
         config = config.virtual_number(n);

@@ -54,8 +54,8 @@ pub use lint::{LintResult, lint_bytes};
 pub use mask::mask_json;
 pub(crate) use mask::mask_text;
 pub use report::{
-    Check, Exchange, LegOutcome, Line, RecordingOutcome, Report, SessionOutcome, render_json, render_junit,
-    render_text,
+    Check, Exchange, LegOutcome, Line, RecordingOutcome, Report, SessionOutcome, render_json,
+    render_junit, render_text,
 };
 pub use scenario::{Call, Callee, Dial, Expect, Outcome, SCENARIOS_DIR, Scenario, ScenarioError};
 pub use send::{EventKind, SendOptions, SendResult, send};

@@ -56,25 +56,28 @@ fn route(
     expected: &'static str,
     reply: Reply,
 ) -> axum::routing::MethodRouter<App> {
-    post(move |State(app): State<App>, headers: HeaderMap, body: Bytes| async move {
-        let accepted = headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(expected);
-        let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        let event_type = body["eventType"].as_str().unwrap_or("").to_owned();
-        app.log.lock().unwrap().push(Received {
-            route: name,
-            event_type: event_type.clone(),
-            accepted,
-            body: body.clone(),
-        });
-        if !accepted {
-            return (StatusCode::UNAUTHORIZED, String::new());
-        }
-        if event_type == "CALL_ACTION" {
-            (StatusCode::OK, reply(&body))
-        } else {
-            (StatusCode::OK, String::new())
-        }
-    })
+    post(
+        move |State(app): State<App>, headers: HeaderMap, body: Bytes| async move {
+            let accepted =
+                headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(expected);
+            let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let event_type = body["eventType"].as_str().unwrap_or("").to_owned();
+            app.log.lock().unwrap().push(Received {
+                route: name,
+                event_type: event_type.clone(),
+                accepted,
+                body: body.clone(),
+            });
+            if !accepted {
+                return (StatusCode::UNAUTHORIZED, String::new());
+            }
+            if event_type == "CALL_ACTION" {
+                (StatusCode::OK, reply(&body))
+            } else {
+                (StatusCode::OK, String::new())
+            }
+        },
+    )
 }
 
 /// Serves `router` on 127.0.0.1:0; returns its base URL and the server task.
@@ -172,15 +175,22 @@ async fn send_callflow_reaches_separate_vca_and_vss_routes_each_with_its_own_aut
     };
     let actions = at("vca", "CALL_ACTION");
     assert_eq!(actions.len(), 1, "{got:#?}");
-    assert!(actions[0].accepted, "the VCA route got the VCA webhook's header");
+    assert!(
+        actions[0].accepted,
+        "the VCA route got the VCA webhook's header"
+    );
     assert_eq!(actions[0].body["payload"]["sessionId"], id.as_str());
     assert_eq!(actions[0].body["payload"]["callStatus"], "ACTION_COMPLETED");
     let summaries = at("vss", "SESSION_SUMMARY");
     assert_eq!(summaries.len(), 1, "{got:#?}");
-    assert!(summaries[0].accepted, "the VSS route got the VSS webhook's header");
+    assert!(
+        summaries[0].accepted,
+        "the VSS route got the VSS webhook's header"
+    );
     assert_eq!(summaries[0].body["payload"]["sessionId"], id.as_str());
     assert!(
-        got.iter().all(|r| r.route != "vca" || r.event_type == "CALL_ACTION"),
+        got.iter()
+            .all(|r| r.route != "vca" || r.event_type == "CALL_ACTION"),
         "only CALL_ACTION reaches the VCA route: {got:#?}"
     );
     let statuses = at("vss", "CALL_STATUS");
@@ -221,7 +231,10 @@ async fn no_webhook_registered_for_a_type_means_no_post_of_that_type() {
         .make_call(MakeCall::to(CALLEE).caller_id(VN))
         .say("Your parcel arrives today.")
         .hangup();
-    let created = client.send_callflow(&SendCallflow::new(flow).unwrap()).await.unwrap();
+    let created = client
+        .send_callflow(&SendCallflow::new(flow).unwrap())
+        .await
+        .unwrap();
     ended_session(&emulator, created.session_id.as_deref().unwrap()).await;
     let got = app.received();
     assert_eq!(got.len(), 1, "only the summary is posted: {got:#?}");
@@ -242,18 +255,29 @@ async fn the_clients_operations_work_against_the_emulator() {
     let emulator = emulator().await;
     let app = App::default();
     let router = Router::new()
-        .route("/voice", route("voice", "Bearer app-secret", record_the_bridge))
+        .route(
+            "/voice",
+            route("voice", "Bearer app-secret", record_the_bridge),
+        )
         .with_state(app.clone());
     let (base, server) = serve_app(router).await;
     let client = client(&emulator, KEY);
 
     // A wrong key is answered 401, as 8x8 does.
-    let err = client_with_wrong_key(&emulator).webhooks().await.unwrap_err();
+    let err = client_with_wrong_key(&emulator)
+        .webhooks()
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unauthorized);
     assert_eq!(err.status(), Some(401));
 
     // Webhooks: create every type, list, delete one.
-    for t in [WebhookType::Vca, WebhookType::Vcs, WebhookType::Vss, WebhookType::Vru] {
+    for t in [
+        WebhookType::Vca,
+        WebhookType::Vcs,
+        WebhookType::Vss,
+        WebhookType::Vru,
+    ] {
         let hook = CreateWebhook::new(t, format!("{base}/voice"))
             .unwrap()
             .http_auth_header("Bearer app-secret");
@@ -261,7 +285,12 @@ async fn the_clients_operations_work_against_the_emulator() {
     }
     let list = client.webhooks().await.unwrap();
     assert_eq!(list.count, Some(4));
-    assert_eq!(list.get(WebhookType::Vca).unwrap().http_auth_header_available, Some(true));
+    assert_eq!(
+        list.get(WebhookType::Vca)
+            .unwrap()
+            .http_auth_header_available,
+        Some(true)
+    );
 
     // Numbers and speech profiles.
     let numbers = client.virtual_numbers().await.unwrap();
@@ -269,9 +298,18 @@ async fn the_clients_operations_work_against_the_emulator() {
     let vn = VirtualNumber::new(VN).unwrap();
     let check = client.virtual_number(&vn).await.unwrap();
     assert_eq!(check.payload.unwrap().msisdn.unwrap().as_str(), VN);
-    let unknown = client.virtual_number(&VirtualNumber::new("6500000000").unwrap()).await;
+    let unknown = client
+        .virtual_number(&VirtualNumber::new("6500000000").unwrap())
+        .await;
     assert_eq!(unknown.unwrap_err().kind(), ErrorKind::NotFound);
-    assert!(!client.speech_profiles().await.unwrap().speech_profiles.is_empty());
+    assert!(
+        !client
+            .speech_profiles()
+            .await
+            .unwrap()
+            .speech_profiles
+            .is_empty()
+    );
 
     // Send Callflow: a refusal carries 8x8's code; a good request creates a session.
     let refused = client
@@ -307,9 +345,15 @@ async fn the_clients_operations_work_against_the_emulator() {
     assert_eq!(recorded.len(), 1, "{got:#?}");
     assert_eq!(recorded[0].body["payload"]["durationSeconds"], 20);
     assert!(got.iter().all(|r| r.accepted));
-    let recordings = client.recordings(&SessionId::new(&id).unwrap()).await.unwrap();
+    let recordings = client
+        .recordings(&SessionId::new(&id).unwrap())
+        .await
+        .unwrap();
     assert_eq!(recordings.recordings.len(), 1);
-    assert_eq!(recordings.recordings[0].session_id.as_deref(), Some(id.as_str()));
+    assert_eq!(
+        recordings.recordings[0].session_id.as_deref(),
+        Some(id.as_str())
+    );
     assert_eq!(recordings.recordings[0].duration, Some(20));
     let never = SessionId::new("00000000-0000-11ef-0000-000000000000").unwrap();
     assert_eq!(
@@ -318,9 +362,10 @@ async fn the_clients_operations_work_against_the_emulator() {
     );
 
     // Recording push config: set, read, delete, gone.
-    let push = RecordingPushConfigRequest::new(PushProtocol::Sftp, "files.example.com", "rec", "pw")
-        .unwrap()
-        .port(22);
+    let push =
+        RecordingPushConfigRequest::new(PushProtocol::Sftp, "files.example.com", "rec", "pw")
+            .unwrap()
+            .port(22);
     client.set_recording_push_config(&push).await.unwrap();
     let read = client.recording_push_config().await.unwrap();
     assert_eq!((read.port, read.password_set), (Some(22), Some(true)));
@@ -331,14 +376,24 @@ async fn the_clients_operations_work_against_the_emulator() {
     );
 
     // Log exports: start, read, cancel.
-    let job = client.start_log_export(&LogExportRequest::new()).await.unwrap();
+    let job = client
+        .start_log_export(&LogExportRequest::new())
+        .await
+        .unwrap();
     let job = callflow_client::api::JobId::new(job.job_id.unwrap()).unwrap();
     assert!(client.log_export(&job).await.unwrap().status.is_some());
     client.cancel_log_export(&job).await.unwrap();
 
     // Delete a webhook: its type is no longer listed.
     client.delete_webhook(WebhookType::Vcs).await.unwrap();
-    assert!(client.webhooks().await.unwrap().get(WebhookType::Vcs).is_none());
+    assert!(
+        client
+            .webhooks()
+            .await
+            .unwrap()
+            .get(WebhookType::Vcs)
+            .is_none()
+    );
 
     server.abort();
     emulator.shutdown().await;

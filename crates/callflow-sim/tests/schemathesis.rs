@@ -19,13 +19,19 @@ fn inputs() -> Result<(PathBuf, PathBuf), String> {
         .map(PathBuf::from)
         .ok_or("CALLFLOW_SCHEMATHESIS is not set (bash .ci/run installs schemathesis)")?;
     if !tool.is_file() {
-        return Err(format!("CALLFLOW_SCHEMATHESIS={} does not exist", tool.display()));
+        return Err(format!(
+            "CALLFLOW_SCHEMATHESIS={} does not exist",
+            tool.display()
+        ));
     }
     let doc = std::env::var_os("CALLFLOW_8X8_OPENAPI")
         .map(PathBuf::from)
         .ok_or("CALLFLOW_8X8_OPENAPI is not set (8x8's voice_v1_api.json)")?;
     if !doc.is_file() {
-        return Err(format!("CALLFLOW_8X8_OPENAPI={} does not exist", doc.display()));
+        return Err(format!(
+            "CALLFLOW_8X8_OPENAPI={} does not exist",
+            doc.display()
+        ));
     }
     Ok((tool, doc))
 }
@@ -81,5 +87,8 @@ async fn schemathesis_finds_every_operation_conforming_to_8x8s_document() {
         .lines()
         .find(|l| l.contains("generated,"))
         .expect("a summary of the test cases");
-    assert!(cases.contains("passed") && !cases.contains("fail"), "{cases}");
+    assert!(
+        cases.contains("passed") && !cases.contains("fail"),
+        "{cases}"
+    );
 }

@@ -83,7 +83,11 @@ async fn place_call(State(shared): St, body: Bytes) -> Response {
         Ok(c) => c,
         Err(e) => return error(StatusCode::BAD_REQUEST, &mask_text(&e.to_string())),
     };
-    if callflow::PhoneNumber::new(call.from.as_str()).digits().len() < 7 {
+    if callflow::PhoneNumber::new(call.from.as_str())
+        .digits()
+        .len()
+        < 7
+    {
         return error(StatusCode::BAD_REQUEST, "`from` must be a phone number");
     }
     if !shared
@@ -97,11 +101,10 @@ async fn place_call(State(shared): St, body: Bytes) -> Response {
             "`to` is not one of the emulator's virtual numbers (--virtual-number)",
         );
     }
-    if let Some(d) = call
-        .digits
-        .iter()
-        .find(|d| !d.chars().all(|c| c.is_ascii_digit() || c == '*' || c == '#'))
-    {
+    if let Some(d) = call.digits.iter().find(|d| {
+        !d.chars()
+            .all(|c| c.is_ascii_digit() || c == '*' || c == '#')
+    }) {
         return error(
             StatusCode::BAD_REQUEST,
             &format!("digits: {d:?} is not DTMF (digits, * and # only)"),

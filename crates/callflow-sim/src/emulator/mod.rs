@@ -64,7 +64,10 @@ pub struct EmulatorConfig {
 impl std::fmt::Debug for EmulatorConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EmulatorConfig")
-            .field("api_keys", &format_args!("<{} redacted>", self.api_keys.len()))
+            .field(
+                "api_keys",
+                &format_args!("<{} redacted>", self.api_keys.len()),
+            )
             .field("virtual_numbers", &self.virtual_numbers)
             .field("sub_account", &self.sub_account)
             .field("reveal", &self.reveal)

@@ -71,7 +71,10 @@ impl Shared {
     /// Whether `Authorization` carries an accepted key.
     pub(super) fn authorized(&self, header: Option<&str>) -> bool {
         let Some(token) = header
-            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .filter(|t| !t.is_empty())
         else {

@@ -76,7 +76,9 @@ fn unix_millis() -> i64 {
 }
 
 fn now_text() -> String {
-    Timestamp::from_unix_millis(unix_millis()).as_str().to_owned()
+    Timestamp::from_unix_millis(unix_millis())
+        .as_str()
+        .to_owned()
 }
 
 fn status_body(code: i64, message: &str) -> ApiErrorBody {
@@ -454,17 +456,17 @@ async fn start_export(State(shared): St, Path(sub): Path<String>, body: Bytes) -
     let sub = sub_account(&sub).unwrap_or_default();
     let readable = body.iter().all(u8::is_ascii_whitespace)
         || serde_json::from_slice::<LogExportRequest>(&body).is_ok();
-    let job_id = format!("job{}", callflow::event::builder::fresh_id().replace('-', ""));
+    let job_id = format!(
+        "job{}",
+        callflow::event::builder::fresh_id().replace('-', "")
+    );
     let status = if readable {
         JobStatus::Empty
     } else {
         JobStatus::Failed
     };
     shared.account(&sub, |a| {
-        a.exports.insert(
-            job_id.clone(),
-            ExportJob { status },
-        )
+        a.exports.insert(job_id.clone(), ExportJob { status })
     });
     let mut answer = LogExportJob::default();
     answer.job_id = Some(job_id);

@@ -199,7 +199,12 @@ impl Sim<'_> {
     }
 
     /// Sends `request` and follows the callflows that come back until the session ends.
-    async fn drive(&mut self, target: &Routes, mut request: super::delivery::Outgoing, mut first: bool) {
+    async fn drive(
+        &mut self,
+        target: &Routes,
+        mut request: super::delivery::Outgoing,
+        mut first: bool,
+    ) {
         loop {
             if self.call_actions >= self.opt.max_call_actions {
                 self.loop_exceeded = true;
@@ -467,8 +472,7 @@ impl Sim<'_> {
         }
 
         let a = self.legs[0].status.clone().unwrap_or(LegStatus::Completed);
-        let status = if self.legs.len() == 1 && self.legs[0].direction == CallDirection::Outbound
-        {
+        let status = if self.legs.len() == 1 && self.legs[0].direction == CallDirection::Outbound {
             // Send Callflow: the dialled callA decides, as an outbound leg does.
             session_status_for(&LegStatus::Completed, Some(&a))
         } else {
