@@ -151,6 +151,7 @@ pub(crate) fn webhook_type_of(event_type: &str) -> &'static str {
 }
 
 /// How a session the emulator runs begins.
+#[cfg_attr(not(feature = "emulator"), allow(dead_code))]
 pub(crate) enum Start {
     /// An inbound call from the scenario's caller to its number.
     Inbound,
@@ -159,6 +160,7 @@ pub(crate) enum Start {
 }
 
 /// Runs one session with the given id and routes (the emulator's sessions).
+#[cfg_attr(not(feature = "emulator"), allow(dead_code))]
 pub(crate) async fn run_session(
     scenario: &Scenario,
     options: &PlayOptions,

@@ -97,6 +97,7 @@ impl Sim<'_> {
     /// An outbound session started by Send Callflow: the first `makeCall` dials `callA`
     /// (its outcome is the scenario's callee), the rest of the callflow runs once it answers,
     /// and every `CALL_ACTION` after a `sayAndCapture` goes to the VCA webhook.
+    #[cfg_attr(not(feature = "emulator"), allow(dead_code))]
     pub(crate) async fn run_outbound(&mut self, target: &Routes, flow: &CallFlow) {
         let Some(Action::MakeCall(m)) = flow.actions().first() else {
             self.line("Send Callflow: the callflow does not start with makeCall");
