@@ -118,9 +118,8 @@ enum Command {
     },
     /// Register the webhook with 8x8 (VCA and VSS) with the auth value `serve` requires.
     Register(register::RegisterArgs),
-    /// Walk through a masked call on each framework against a local 8x8 (the emulator of
-    /// `callflow serve`, in-process) with a temporary SQLite database (ignores --db and
-    /// --store).
+    /// Walk through a masked call on each framework with a temporary SQLite database
+    /// (ignores --db and --store).
     Demo,
 }
 
