@@ -1,7 +1,7 @@
 //! # callflow-sim
 //!
 //! An offline 8x8 voice platform. It plays whole call sessions, scripted as TOML
-//! [scenarios](Scenario), against any webhook URL over plain HTTP, the way 8x8 would:
+//! [scenarios](Scenario), against any webhook URL over HTTP or HTTPS, the way 8x8 would:
 //!
 //! - the inbound `CALL_ACTION` (`CALL_RECEIVED`) with fresh, consistent ids (one session id,
 //!   one call id per leg, a new event id per event);
@@ -55,7 +55,7 @@ pub use mask::mask_json;
 pub(crate) use mask::mask_text;
 pub use report::{
     Check, Exchange, LegOutcome, Line, RecordingOutcome, Report, SessionOutcome, render_json,
-    render_junit, render_text,
+    render_junit, render_text, render_text_report, render_text_summary,
 };
 pub use scenario::{Call, Callee, Dial, Expect, Outcome, SCENARIOS_DIR, Scenario, ScenarioError};
 pub use send::{EventKind, SendOptions, SendResult, send};

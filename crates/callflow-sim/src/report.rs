@@ -192,36 +192,51 @@ pub(crate) fn fmt_duration(d: Duration) -> String {
 pub fn render_text(reports: &[Report]) -> String {
     let mut out = String::new();
     for r in reports {
-        let _ = write!(out, "scenario {}", r.scenario);
-        if let Some(p) = &r.source {
-            let _ = write!(out, " ({})", p.display());
+        out.push_str(&render_text_report(r));
+    }
+    out.push_str(&render_text_summary(reports));
+    out
+}
+
+/// One report as text: its transcript, checks and verdict (what `render_text` prints for
+/// each scenario, for printing each as it finishes).
+pub fn render_text_report(r: &Report) -> String {
+    let mut out = String::new();
+    let _ = write!(out, "scenario {}", r.scenario);
+    if let Some(p) = &r.source {
+        let _ = write!(out, " ({})", p.display());
+    }
+    out.push('\n');
+    let _ = writeln!(out, "  session {}", r.session_id);
+    for l in &r.transcript {
+        let _ = writeln!(out, "  {:>8}  {}", fmt_secs(l.at_ms), l.text);
+    }
+    out.push_str("  checks:\n");
+    for c in &r.checks {
+        let mark = if c.passed { "ok  " } else { "FAIL" };
+        let _ = write!(out, "    {mark} {}", c.name);
+        if let Some(d) = &c.detail {
+            let _ = write!(out, ": {d}");
         }
         out.push('\n');
-        let _ = writeln!(out, "  session {}", r.session_id);
-        for l in &r.transcript {
-            let _ = writeln!(out, "  {:>8}  {}", fmt_secs(l.at_ms), l.text);
-        }
-        out.push_str("  checks:\n");
-        for c in &r.checks {
-            let mark = if c.passed { "ok  " } else { "FAIL" };
-            let _ = write!(out, "    {mark} {}", c.name);
-            if let Some(d) = &c.detail {
-                let _ = write!(out, ": {d}");
-            }
-            out.push('\n');
-        }
-        let failed = r.failures().count();
-        let _ = writeln!(
-            out,
-            "  {} {} ({} of {} checks hold, {} webhook calls, {})\n",
-            if failed == 0 { "PASS" } else { "FAIL" },
-            r.scenario,
-            r.checks.len() - failed,
-            r.checks.len(),
-            r.exchanges.len(),
-            fmt_duration(r.elapsed),
-        );
     }
+    let failed = r.failures().count();
+    let _ = writeln!(
+        out,
+        "  {} {} ({} of {} checks hold, {} webhook calls, {})\n",
+        if failed == 0 { "PASS" } else { "FAIL" },
+        r.scenario,
+        r.checks.len() - failed,
+        r.checks.len(),
+        r.exchanges.len(),
+        fmt_duration(r.elapsed),
+    );
+    out
+}
+
+/// The closing line of `render_text`: `N scenario(s): P passed, F failed`.
+pub fn render_text_summary(reports: &[Report]) -> String {
+    let mut out = String::new();
     let passed = reports.iter().filter(|r| r.passed()).count();
     let _ = writeln!(
         out,

@@ -11,6 +11,13 @@ use crate::events::{CallEvent, PayloadStyle};
 use crate::http::{HttpError, HttpReply, post_json};
 use crate::report::{Exchange, Line};
 
+/// `text` on one line (every run of white space one space), cut to `max` characters: an HTML
+/// error page shown in a transcript line.
+pub(crate) fn one_line(text: &str, max: usize) -> String {
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    short(&flat, max)
+}
+
 /// A body waiting to be delivered.
 pub(super) struct Outgoing {
     pub(super) event_type: &'static str,
@@ -193,7 +200,7 @@ impl Sim<'_> {
                     reason: format!(
                         "HTTP {} instead of 200 with a callflow (body: {})",
                         r.status,
-                        short(&String::from_utf8_lossy(&r.body), 120)
+                        one_line(&String::from_utf8_lossy(&r.body), 120)
                     ),
                 }),
                 Vec::new(),
@@ -255,5 +262,20 @@ impl Sim<'_> {
             }
         }
         first.expect("at least one delivery")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn a_non_json_error_body_is_shown_on_one_line_and_cut() {
+        let page = "<html>\n  <head><title>500 Internal Server Error</title></head>\n\t<body>\n</body></html>";
+        assert_eq!(
+            one_line(page, 60),
+            "<html> <head><title>500 Internal Server Error</title></head>…"
+        );
+        assert_eq!(one_line("short\nbody", 60), "short body");
     }
 }

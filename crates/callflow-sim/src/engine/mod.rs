@@ -21,6 +21,7 @@ use crate::mask_text;
 use crate::report::{Exchange, LegOutcome, Line, RecordingOutcome, Report, SessionOutcome};
 use crate::scenario::Scenario;
 use delivery::Outgoing;
+pub(crate) use delivery::one_line;
 
 pub use platform::{error_message, session_status_for};
 
@@ -28,7 +29,7 @@ pub use platform::{error_message, session_status_for};
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct PlayOptions {
-    /// The webhook URL (plain `http://`); every event type is posted to it.
+    /// The webhook URL (`http://` or `https://`); every event type is posted to it.
     pub url: String,
     /// Sent verbatim as the `Authorization` header (8x8's `httpAuthHeader`).
     pub auth_header: Option<String>,

@@ -33,7 +33,7 @@ fn speech_ms(text: &str, repetition: Option<u32>, speed: Option<f64>) -> u64 {
 
 /// A one-line description of a reply's actions (numbers masked later).
 fn describe_flow(flow: &CallFlow) -> String {
-    let mut parts: Vec<String> = flow
+    let parts: Vec<String> = flow
         .actions()
         .iter()
         .map(|a| match a {
@@ -50,10 +50,23 @@ fn describe_flow(flow: &CallFlow) -> String {
             Action::Hangup => "hangup".to_owned(),
         })
         .collect();
+    let mut text = parts.join(", ");
     if let Some(id) = flow.client_action_id() {
-        parts.push(format!("(clientActionId {id})"));
+        // After the actions, not one more of them ("hangup, (clientActionId …)").
+        text.push_str(&format!(" (clientActionId {id})"));
     }
-    parts.join(", ")
+    text
+}
+
+/// A number as 8x8 shows it in events: `+` and its digits (`6592220002`, `+65 9222-0002` →
+/// `+6592220002`); text without digits is kept as is.
+pub(crate) fn normalised(number: &str) -> String {
+    let digits: String = number.chars().filter(char::is_ascii_digit).collect();
+    if digits.is_empty() {
+        number.to_owned()
+    } else {
+        format!("+{digits}")
+    }
 }
 
 impl Sim<'_> {
@@ -371,6 +384,9 @@ impl Sim<'_> {
 
     async fn dial(&mut self, target: &Routes, source: &str, destination: &str) -> DialResult {
         let key = format!("call{}", char::from(b'A' + self.legs.len().min(25) as u8));
+        // 8x8 shows a dialled leg's numbers as `+` and digits, whatever the callflow wrote.
+        let source = &normalised(source);
+        let destination = &normalised(destination);
         let vn = PhoneNumber::new(self.sc.call.to.as_str());
         let leg = Leg {
             key: key.clone(),
@@ -559,6 +575,27 @@ impl Sim<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dialled_numbers_are_normalised_to_plus_and_digits() {
+        assert_eq!(normalised("6592220002"), "+6592220002");
+        assert_eq!(normalised("+65 9222-0002"), "+6592220002");
+        assert_eq!(normalised("+6592220002"), "+6592220002");
+        assert_eq!(normalised("anonymous"), "anonymous");
+    }
+
+    #[test]
+    fn a_client_action_id_follows_the_actions_without_a_comma() {
+        let flow = CallFlow::parse(
+            br#"{"clientActionId":"menu","callflow":[{"action":"say","params":{"text":"Bye","voiceProfile":"en-US-BenjaminRUS"}},{"action":"hangup"}]}"#,
+            callflow::callflow::Mode::Reply,
+        )
+        .unwrap();
+        assert_eq!(
+            describe_flow(&flow),
+            "say \"Bye\", hangup (clientActionId menu)"
+        );
+    }
 
     #[test]
     fn speech_takes_time_by_length_repetition_and_speed() {
