@@ -182,10 +182,17 @@ impl Webhook {
     /// deadline), and the response. Needs a Tokio runtime with the time driver (every
     /// supported web framework runs on one).
     pub async fn dispatch(&self, req: WebhookRequest) -> WebhookResponse {
-        let config = &self.inner.config;
-        if let Some(r) = head::check(config, &req.method, &req.headers, req.peer) {
+        if let Some(r) = head::check(&self.inner.config, &req.method, &req.headers, req.peer) {
             return r;
         }
+        self.dispatch_checked(req).await
+    }
+
+    /// [`Webhook::dispatch`] for a request whose head (method, peer, headers) already passed
+    /// the head checks against this webhook's config, unchanged since: what
+    /// [`crate::adapter::handle`] sends after its own check. The head checks are not run twice.
+    pub(crate) async fn dispatch_checked(&self, req: WebhookRequest) -> WebhookResponse {
+        let config = &self.inner.config;
         if req.body.len() > config.max_body_bytes {
             return WebhookResponse::payload_too_large(config.max_body_bytes);
         }
