@@ -2,8 +2,10 @@
 //!
 //! - `callflow play | lint | send`: the offline simulator and linter ([`sim`]).
 //! - `callflow api …`: 8x8's Voice REST API through `callflow-client` ([`api`]).
+//! - `callflow serve`: a local 8x8, the Voice API and the call platform ([`serve`]).
 
 mod api;
+mod serve;
 mod sim;
 
 use std::process::ExitCode;
@@ -38,11 +40,15 @@ enum Command {
     /// Talk to 8x8's Voice API: webhooks, Send Callflow, numbers, recordings, log exports.
     #[command(after_help = EXIT_CODES)]
     Api(api::ApiArgs),
+    /// A local 8x8: the Voice API (every operation of 8x8's document) and the call platform
+    /// (Send Callflow sessions, inbound calls), posting events to the registered webhooks.
+    Serve(serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Sim(c) => sim::run(c),
         Command::Api(a) => api::run(a),
+        Command::Serve(a) => serve::run(a),
     }
 }

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use callflow_sim::callflow::callflow::Mode;
 use callflow_sim::{
-    EventKind, PayloadStyle, PlayOptions, Scenario, SendOptions, check_url, lint_bytes, play_all,
-    render_json, render_junit, render_text, send,
+    EventKind, PayloadStyle, PlayOptions, Scenario, SendOptions, check_url, lint_bytes, play,
+    render_json, render_junit, render_text_report, render_text_summary, send,
 };
 use clap::{Subcommand, ValueEnum};
 
@@ -52,7 +52,7 @@ impl From<Style> for PayloadStyle {
 
 #[derive(clap::Args, Debug)]
 pub struct PlayArgs {
-    /// The webhook URL (plain http), e.g. http://127.0.0.1:3000/webhooks/voice.
+    /// The webhook URL (http or https), e.g. http://127.0.0.1:3000/webhooks/voice.
     #[arg(long)]
     url: String,
     /// Sent verbatim as the Authorization header (8x8's httpAuthHeader).
@@ -115,7 +115,7 @@ enum EventArg {
 
 #[derive(clap::Args, Debug)]
 pub struct SendArgs {
-    /// The webhook URL (plain http).
+    /// The webhook URL (http or https).
     #[arg(long)]
     url: String,
     /// The event to send.
@@ -148,6 +148,14 @@ pub struct SendArgs {
     /// Print phone numbers in the reply in clear (masked by default).
     #[arg(long)]
     show_numbers: bool,
+}
+
+/// Prints `text` to stdout at once (a pipe would otherwise hold it until the end).
+fn print_flushed(text: &str) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
 }
 
 /// A current-thread Tokio runtime for one command.
@@ -216,10 +224,26 @@ fn cmd_play(args: PlayArgs) -> ExitCode {
     options.timeout = Duration::from_millis(args.timeout.max(1));
     options.show_numbers = args.show_numbers;
 
+    // Each scenario's result is shown as it finishes (progress on long runs): the text
+    // report on stdout, or one line on stderr for the JSON and JUnit documents.
     let rt = runtime();
-    let reports = rt.block_on(play_all(&scenarios, &options));
+    let mut reports = Vec::with_capacity(scenarios.len());
+    for (i, scenario) in scenarios.iter().enumerate() {
+        let report = rt.block_on(play(scenario, &options));
+        match args.format {
+            Format::Text => print_flushed(&render_text_report(&report)),
+            Format::Json | Format::Junit => eprintln!(
+                "[{}/{}] {} {}",
+                i + 1,
+                scenarios.len(),
+                if report.passed() { "PASS" } else { "FAIL" },
+                report.scenario
+            ),
+        }
+        reports.push(report);
+    }
     let out = match args.format {
-        Format::Text => render_text(&reports),
+        Format::Text => render_text_summary(&reports),
         Format::Json => render_json(&reports),
         Format::Junit => render_junit(&reports),
     };

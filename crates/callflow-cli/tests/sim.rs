@@ -413,12 +413,12 @@ fn play_usage_errors_exit_2() {
     );
     let good = scenarios_dir().join("unknown-caller.toml");
     let out = bin()
-        .args(["play", "--url", "https://example.com/v"])
+        .args(["play", "--url", "ftp://example.com/v"])
         .arg(&good)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("https is not supported"));
+    assert!(stderr(&out).contains("must start with http:// or https://"));
     let out = bin()
         .args(["play", "--url", "http://127.0.0.1:9/v"])
         .output()

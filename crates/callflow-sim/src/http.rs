@@ -1,25 +1,24 @@
-//! A minimal HTTP/1.1 client: one connection per webhook call, as a platform sending
-//! webhooks would, with the response time measured around the whole exchange.
+//! Posting webhooks: reqwest (rustls for `https://`), one connection per webhook call, as a
+//! platform sending webhooks would, with the response time measured around the whole
+//! exchange.
 
 use std::fmt;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue, USER_AGENT};
-use http::{Request, StatusCode, Uri};
-use http_body_util::{BodyExt, Full, Limited};
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
+use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use http::{StatusCode, Uri};
 
 /// Replies larger than this are cut off (a callflow is a few hundred bytes).
 const MAX_REPLY_BYTES: usize = 1024 * 1024;
 
-/// A webhook URL the simulator can post to (plain `http://`).
+/// A webhook URL the simulator can post to (`http://` or `https://`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Target {
+    url: String,
     host: String,
     port: u16,
-    authority: String,
     path: String,
 }
 
@@ -32,7 +31,7 @@ pub struct UrlError {
 }
 
 impl Target {
-    /// Parses `http://host[:port]/path`.
+    /// Parses `http[s]://host[:port]/path`.
     pub fn parse(url: &str) -> Result<Self, UrlError> {
         let err = |reason: &str| UrlError {
             url: url.to_owned(),
@@ -41,42 +40,35 @@ impl Target {
         let uri: Uri = url
             .parse()
             .map_err(|e: http::uri::InvalidUri| err(&e.to_string()))?;
-        match uri.scheme_str() {
-            Some("http") => {}
-            Some("https") => {
-                return Err(err(
-                    "https is not supported: the simulator speaks plain HTTP, point it at the service directly (e.g. http://127.0.0.1:3000/webhooks/voice)",
-                ));
-            }
-            _ => return Err(err("must start with http://")),
-        }
+        let default_port = match uri.scheme_str() {
+            Some("http") => 80,
+            Some("https") => 443,
+            _ => return Err(err("must start with http:// or https://")),
+        };
         let host = uri.host().ok_or_else(|| err("has no host"))?;
         let host = host
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_owned();
-        let port = uri.port_u16().unwrap_or(80);
-        let authority = uri
-            .authority()
-            .map(|a| a.as_str().to_owned())
-            .unwrap_or_default();
+        let port = uri.port_u16().unwrap_or(default_port);
         let path = uri
             .path_and_query()
             .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
         Ok(Self {
+            url: url.to_owned(),
             host,
             port,
-            authority,
             path,
         })
     }
 }
 
-/// Checks that `url` is one the simulator can post to (`http://HOST[:PORT]/PATH`).
+/// Checks that `url` is one the simulator can post to (`http[s]://HOST[:PORT]/PATH`).
 ///
 /// ```
 /// assert!(callflow_sim::check_url("http://127.0.0.1:3000/webhooks/voice").is_ok());
-/// assert!(callflow_sim::check_url("https://example.com/voice").is_err());
+/// assert!(callflow_sim::check_url("https://example.com/voice").is_ok());
+/// assert!(callflow_sim::check_url("ftp://example.com/voice").is_err());
 /// ```
 pub fn check_url(url: &str) -> Result<(), UrlError> {
     Target::parse(url).map(|_| ())
@@ -101,13 +93,31 @@ impl fmt::Display for HttpError {
     }
 }
 
-/// Aborts the connection task when the exchange ends (or times out).
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
+/// The client every webhook call goes through: rustls, no proxy, no kept-alive connection
+/// (each call opens its own, as a platform's would), no redirect followed.
+fn client() -> &'static reqwest::Client {
+    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+    CLIENT.get_or_init(|| {
+        reqwest::Client::builder()
+            .no_proxy()
+            .pool_max_idle_per_host(0)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("callflow-sim/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("the HTTP client's settings are valid")
+    })
+}
 
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
+/// The causes of a reqwest error, innermost last, on one line.
+fn describe(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
     }
+    text
 }
 
 /// POSTs `body` as JSON; returns the reply (or why there is none) and the time it took.
@@ -133,48 +143,45 @@ async fn exchange(
     body: Bytes,
     auth: Option<&str>,
 ) -> Result<HttpReply, HttpError> {
-    let stream = TcpStream::connect((target.host.as_str(), target.port))
-        .await
-        .map_err(|e| {
-            HttpError(format!(
-                "cannot connect to {}:{}: {e}",
-                target.host, target.port
-            ))
-        })?;
-    let _ = stream.set_nodelay(true);
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| HttpError(format!("HTTP handshake failed: {e}")))?;
-    let _conn = AbortOnDrop(tokio::spawn(async move {
-        let _ = conn.await;
-    }));
-    let mut req = Request::post(target.path.as_str())
-        .header(HOST, target.authority.as_str())
+    let mut req = client()
+        .post(target.url.as_str())
         .header(CONTENT_TYPE, "application/json")
-        .header(
-            USER_AGENT,
-            concat!("callflow-sim/", env!("CARGO_PKG_VERSION")),
-        )
-        .body(Full::new(body))
-        .map_err(|e| HttpError(format!("cannot build the request: {e}")))?;
+        .body(body);
     if let Some(v) = auth {
         let value = HeaderValue::from_str(v)
             .map_err(|_| HttpError("the auth header value is not a valid header".to_owned()))?;
-        req.headers_mut().insert(AUTHORIZATION, value);
+        req = req.header(AUTHORIZATION, value);
     }
-    let resp = sender
-        .send_request(req)
+    let mut resp = req.send().await.map_err(|e| {
+        if e.is_connect() {
+            HttpError(format!(
+                "cannot connect to {}:{}: {}",
+                target.host,
+                target.port,
+                describe(&e)
+            ))
+        } else {
+            HttpError(format!("request failed: {}", describe(&e)))
+        }
+    })?;
+    let status = StatusCode::from_u16(resp.status().as_u16())
+        .map_err(|_| HttpError("the reply's status is not valid".to_owned()))?;
+    let mut body = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
         .await
-        .map_err(|e| HttpError(format!("request failed: {e}")))?;
-    let (parts, body) = resp.into_parts();
-    let body = Limited::new(body, MAX_REPLY_BYTES)
-        .collect()
-        .await
-        .map_err(|e| HttpError(format!("cannot read the reply body: {e}")))?
-        .to_bytes();
+        .map_err(|e| HttpError(format!("cannot read the reply body: {}", describe(&e))))?
+    {
+        if body.len() + chunk.len() > MAX_REPLY_BYTES {
+            return Err(HttpError(format!(
+                "the reply body is larger than {MAX_REPLY_BYTES} bytes"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
     Ok(HttpReply {
-        status: parts.status,
-        body,
+        status,
+        body: Bytes::from(body),
     })
 }
 
@@ -188,7 +195,6 @@ mod tests {
         assert_eq!(t.host, "127.0.0.1");
         assert_eq!(t.port, 3000);
         assert_eq!(t.path, "/webhooks/voice?x=1");
-        assert_eq!(t.authority, "127.0.0.1:3000");
         let t = Target::parse("http://localhost").unwrap();
         assert_eq!((t.port, t.path.as_str()), (80, "/"));
         let t = Target::parse("http://[::1]:8080/v").unwrap();
@@ -196,9 +202,14 @@ mod tests {
     }
 
     #[test]
-    fn refuses_https_and_garbage() {
-        let e = Target::parse("https://example.com/v").unwrap_err();
-        assert!(e.to_string().contains("https is not supported"));
+    fn accepts_https_and_refuses_garbage() {
+        let t = Target::parse("https://example.com/v").unwrap();
+        assert_eq!((t.port, t.path.as_str()), (443, "/v"));
+        let e = Target::parse("ftp://example.com/v").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("must start with http:// or https://")
+        );
         assert!(Target::parse("example.com/v").is_err());
         assert!(Target::parse("ftp://example.com/v").is_err());
     }

@@ -1,7 +1,7 @@
 //! # callflow-sim
 //!
 //! An offline 8x8 voice platform. It plays whole call sessions, scripted as TOML
-//! [scenarios](Scenario), against any webhook URL over plain HTTP, the way 8x8 would:
+//! [scenarios](Scenario), against any webhook URL over HTTP or HTTPS, the way 8x8 would:
 //!
 //! - the inbound `CALL_ACTION` (`CALL_RECEIVED`) with fresh, consistent ids (one session id,
 //!   one call id per leg, a new event id per event);
@@ -33,6 +33,11 @@
 //! The `callflow` command line (`crates/callflow-cli`: `callflow play`, `callflow lint`,
 //! `callflow send`) wraps all three; see the README.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(feature = "emulator")]
+#[cfg_attr(docsrs, doc(cfg(feature = "emulator")))]
+pub mod emulator;
 mod engine;
 mod events;
 mod http;
@@ -49,8 +54,8 @@ pub use lint::{LintResult, lint_bytes};
 pub use mask::mask_json;
 pub(crate) use mask::{Labels, mask_text};
 pub use report::{
-    Check, Exchange, LegOutcome, Line, Report, SessionOutcome, render_json, render_junit,
-    render_text,
+    Check, Exchange, LegOutcome, Line, RecordingOutcome, Report, SessionOutcome, render_json,
+    render_junit, render_text, render_text_report, render_text_summary,
 };
 pub use scenario::{Call, Callee, Dial, Expect, Outcome, SCENARIOS_DIR, Scenario, ScenarioError};
 pub use send::{EventKind, SendOptions, SendResult, send};

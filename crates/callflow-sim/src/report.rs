@@ -112,6 +112,22 @@ pub struct SessionOutcome {
     pub client_action_ids: Vec<String>,
     /// How many `CALL_ACTION` requests were sent (first deliveries only).
     pub call_actions: usize,
+    /// The recording, when a `makeCall` asked for one (`callRecording: true`).
+    pub recording: Option<RecordingOutcome>,
+}
+
+/// A session's recording, as told in its `CALL_RECORDING_STATUS`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecordingOutcome {
+    /// `recordingId`.
+    pub recording_id: String,
+    /// Seconds recorded (the recorded leg's connected time).
+    pub duration_seconds: u64,
+    /// `filePath`, where the platform put the file.
+    pub file_path: String,
+    /// Simulated milliseconds since the session started when recording began.
+    pub started_at_ms: u64,
 }
 
 /// One leg of the session.
@@ -176,36 +192,51 @@ pub(crate) fn fmt_duration(d: Duration) -> String {
 pub fn render_text(reports: &[Report]) -> String {
     let mut out = String::new();
     for r in reports {
-        let _ = write!(out, "scenario {}", r.scenario);
-        if let Some(p) = &r.source {
-            let _ = write!(out, " ({})", p.display());
+        out.push_str(&render_text_report(r));
+    }
+    out.push_str(&render_text_summary(reports));
+    out
+}
+
+/// One report as text: its transcript, checks and verdict (what `render_text` prints for
+/// each scenario, for printing each as it finishes).
+pub fn render_text_report(r: &Report) -> String {
+    let mut out = String::new();
+    let _ = write!(out, "scenario {}", r.scenario);
+    if let Some(p) = &r.source {
+        let _ = write!(out, " ({})", p.display());
+    }
+    out.push('\n');
+    let _ = writeln!(out, "  session {}", r.session_id);
+    for l in &r.transcript {
+        let _ = writeln!(out, "  {:>8}  {}", fmt_secs(l.at_ms), l.text);
+    }
+    out.push_str("  checks:\n");
+    for c in &r.checks {
+        let mark = if c.passed { "ok  " } else { "FAIL" };
+        let _ = write!(out, "    {mark} {}", c.name);
+        if let Some(d) = &c.detail {
+            let _ = write!(out, ": {d}");
         }
         out.push('\n');
-        let _ = writeln!(out, "  session {}", r.session_id);
-        for l in &r.transcript {
-            let _ = writeln!(out, "  {:>8}  {}", fmt_secs(l.at_ms), l.text);
-        }
-        out.push_str("  checks:\n");
-        for c in &r.checks {
-            let mark = if c.passed { "ok  " } else { "FAIL" };
-            let _ = write!(out, "    {mark} {}", c.name);
-            if let Some(d) = &c.detail {
-                let _ = write!(out, ": {d}");
-            }
-            out.push('\n');
-        }
-        let failed = r.failures().count();
-        let _ = writeln!(
-            out,
-            "  {} {} ({} of {} checks hold, {} webhook calls, {})\n",
-            if failed == 0 { "PASS" } else { "FAIL" },
-            r.scenario,
-            r.checks.len() - failed,
-            r.checks.len(),
-            r.exchanges.len(),
-            fmt_duration(r.elapsed),
-        );
     }
+    let failed = r.failures().count();
+    let _ = writeln!(
+        out,
+        "  {} {} ({} of {} checks hold, {} webhook calls, {})\n",
+        if failed == 0 { "PASS" } else { "FAIL" },
+        r.scenario,
+        r.checks.len() - failed,
+        r.checks.len(),
+        r.exchanges.len(),
+        fmt_duration(r.elapsed),
+    );
+    out
+}
+
+/// The closing line of `render_text`: `N scenario(s): P passed, F failed`.
+pub fn render_text_summary(reports: &[Report]) -> String {
+    let mut out = String::new();
     let passed = reports.iter().filter(|r| r.passed()).count();
     let _ = writeln!(
         out,
@@ -225,9 +256,16 @@ fn masked(n: &PhoneNumber) -> String {
     Masked(n.as_str()).to_string()
 }
 
-/// One report as JSON (numbers masked).
-fn report_json(r: &Report) -> Value {
+/// One report as JSON; phone numbers masked unless `show_numbers`.
+pub(crate) fn report_json(r: &Report, show_numbers: bool) -> Value {
     let o = &r.outcome;
+    let masked = |n: &PhoneNumber| {
+        if show_numbers {
+            n.as_str().to_owned()
+        } else {
+            masked(n)
+        }
+    };
     json!({
         "scenario": r.scenario,
         "file": r.source.as_ref().map(|p| p.display().to_string()),
@@ -279,7 +317,7 @@ pub fn render_json(reports: &[Report]) -> String {
         "passed": failed == 0,
         "total": reports.len(),
         "failed": failed,
-        "scenarios": reports.iter().map(report_json).collect::<Vec<_>>(),
+        "scenarios": reports.iter().map(|r| report_json(r, false)).collect::<Vec<_>>(),
     });
     let mut s = serde_json::to_string_pretty(&doc).expect("JSON values serialize");
     s.push('\n');

@@ -28,7 +28,7 @@ pub enum EventKind {
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct SendOptions {
-    /// The webhook URL (plain `http://`).
+    /// The webhook URL (`http://` or `https://`).
     pub url: String,
     /// Sent verbatim as the `Authorization` header.
     pub auth_header: Option<String>,
@@ -141,12 +141,9 @@ impl SendResult {
                     );
                 }
                 Err(_) => {
-                    let text = String::from_utf8_lossy(&self.body);
-                    let text = if show_numbers {
-                        text.into_owned()
-                    } else {
-                        mask_text(&text)
-                    };
+                    // Not JSON (an HTML error page): one line, cut to 200 characters.
+                    let text = crate::engine::one_line(&String::from_utf8_lossy(&self.body), 200);
+                    let text = if show_numbers { text } else { mask_text(&text) };
                     let _ = writeln!(out, "{text}");
                 }
             }

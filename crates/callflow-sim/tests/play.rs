@@ -620,10 +620,10 @@ async fn a_handler_that_re_prompts_forever_is_stopped_and_fails() {
 }
 
 #[tokio::test]
-async fn https_urls_are_refused_with_a_clear_message() {
+async fn urls_other_than_http_and_https_are_refused_with_a_clear_message() {
     let report = play(
         &load("unknown-caller.toml"),
-        &PlayOptions::new("https://example.com/v"),
+        &PlayOptions::new("ftp://example.com/v"),
     )
     .await;
     assert!(!report.passed());
@@ -636,8 +636,27 @@ async fn https_urls_are_refused_with_a_clear_message() {
             .detail
             .as_deref()
             .unwrap()
-            .contains("https is not supported")
+            .contains("must start with http:// or https://")
     );
+}
+
+/// An `https://` URL is spoken to with TLS: against a plain-HTTP server the handshake fails,
+/// and the session ends with a webhook failure instead of a refusal of the URL.
+#[tokio::test]
+async fn https_urls_are_posted_with_tls() {
+    let server = Server::fixed(200, r#"{"callflow":[{"action":"hangup"}]}"#).await;
+    let url = server.url.replacen("http://", "https://", 1);
+    let mut opts = PlayOptions::new(&url);
+    opts.timeout = std::time::Duration::from_secs(5);
+    let report = play(&load("unknown-caller.toml"), &opts).await;
+    assert!(!report.passed());
+    let first = &report.exchanges[0];
+    assert_eq!(first.event_type, "CALL_ACTION");
+    assert_eq!(
+        first.http_status, None,
+        "no HTTP answer over a failed TLS handshake"
+    );
+    assert!(first.error.is_some());
 }
 
 /// The recipe for the workspace integration tests: every scenario directly in

@@ -62,6 +62,41 @@ impl ApiErrorBody {
     }
 }
 
+/// The `422 Invalid param` body of the webhooks and recording push config operations, as a
+/// server of the API sends it: `errorId`, `statusCode` as a **string** (`"1001"`),
+/// `statusMessage`, `timestamp` (a string, as the schema types it). A client reads the same
+/// body as an [`ApiErrorBody`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+#[non_exhaustive]
+pub struct InvalidParamBody {
+    /// The id given to the error (a UUID).
+    pub error_id: String,
+    /// 8x8's code, as a string (`"1001"`).
+    pub status_code: String,
+    /// What is wrong.
+    pub status_message: String,
+    /// When (RFC 3339).
+    pub timestamp: String,
+}
+
+impl InvalidParamBody {
+    /// A body with `code` and `message`, made at `timestamp`.
+    pub fn new(
+        error_id: impl Into<String>,
+        code: i64,
+        message: impl Into<String>,
+        timestamp: impl Into<String>,
+    ) -> Self {
+        Self {
+            error_id: error_id.into(),
+            status_code: code.to_string(),
+            status_message: message.into(),
+            timestamp: timestamp.into(),
+        }
+    }
+}
+
 /// A request the library refuses to send: a callflow that breaks 8x8's rules (with the core's
 /// [`Violations`] and 8x8's codes), or a value outside what 8x8's document allows.
 #[derive(Clone, PartialEq, Eq, thiserror::Error)]

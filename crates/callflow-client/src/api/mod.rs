@@ -30,7 +30,7 @@ mod webhooks;
 pub use callflows::{SendCallflow, SendCallflowResponse, SessionStatus};
 #[cfg(feature = "client")]
 pub(crate) use error::mask_numbers;
-pub use error::{ApiErrorBody, InvalidRequest};
+pub use error::{ApiErrorBody, InvalidParamBody, InvalidRequest};
 pub use exports::{JobStatus, LogExportJob, LogExportRequest, LogExportStatus};
 pub use ids::{JobId, Secret, SessionId, SubAccountId, VirtualNumber};
 pub use numbers::{

@@ -102,6 +102,21 @@ impl RecordingPushConfigRequest {
     pub fn host(&self) -> &str {
         &self.host
     }
+
+    /// The port, if set.
+    pub fn port_number(&self) -> Option<u16> {
+        self.port
+    }
+
+    /// The user name.
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    /// The remote path (or bucket), if set.
+    pub fn remote_path(&self) -> Option<&str> {
+        self.path.as_deref()
+    }
 }
 
 /// The recording push configuration as 8x8 returns it (get, create and delete answer alike;
@@ -150,8 +165,13 @@ pub struct Recording {
     /// The recording's id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recording_id: Option<String>,
-    /// The session's id (the schema spells it `sessionid`, the guide `sessionId`: both read).
-    #[serde(alias = "sessionid", skip_serializing_if = "Option::is_none")]
+    /// The session's id (the schema and its example spell it `sessionid`, the guide
+    /// `sessionId`: both read, written as the schema's `sessionid`).
+    #[serde(
+        rename = "sessionid",
+        alias = "sessionId",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub session_id: Option<String>,
     /// The sub-account.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -6,10 +6,17 @@ use callflow::CallFlow;
 use callflow::callflow::{Mode, Violation};
 use callflow::event::CallStatus;
 
-use super::{Sim, short};
+use super::{Routes, Sim, short, webhook_type_of};
 use crate::events::{CallEvent, PayloadStyle};
-use crate::http::{HttpError, HttpReply, Target, post_json};
+use crate::http::{HttpError, HttpReply, post_json};
 use crate::report::{Exchange, Line};
+
+/// `text` on one line (every run of white space one space), cut to `max` characters: an HTML
+/// error page shown in a transcript line.
+pub(crate) fn one_line(text: &str, max: usize) -> String {
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    short(&flat, max)
+}
 
 /// A body waiting to be delivered.
 pub(super) struct Outgoing {
@@ -89,20 +96,33 @@ impl Sim<'_> {
         }
     }
 
-    /// Posts `ev` (twice with `--duplicate`) and records every delivery; returns the first
-    /// delivery's result.
+    /// Posts `ev` to the route of its type (twice with `--duplicate`) and records every
+    /// delivery; returns every delivery's result, none when no webhook of its type is
+    /// registered.
     pub(super) async fn deliver(
         &mut self,
-        target: &Target,
+        routes: &Routes,
         ev: &Outgoing,
     ) -> Vec<Result<HttpReply, HttpError>> {
+        let Some(route) = routes.for_event(ev.event_type) else {
+            let text = format!(
+                "-- {}: not posted (no {} webhook registered)",
+                ev.label,
+                webhook_type_of(ev.event_type)
+            );
+            self.transcript.push(Line {
+                at_ms: ev.at_ms,
+                text: self.labels.apply(&text),
+            });
+            return Vec::new();
+        };
         let times = if self.opt.duplicate { 2 } else { 1 };
         let mut results = Vec::with_capacity(times);
         for n in 0..times {
             let (result, took) = post_json(
-                target,
+                &route.target,
                 ev.body.clone(),
-                self.opt.auth_header.as_deref(),
+                route.auth_header.as_deref(),
                 self.opt.timeout,
             )
             .await;
@@ -153,7 +173,7 @@ impl Sim<'_> {
     }
 
     /// Delivers a status event now, or holds it back with `--reorder`.
-    pub(super) async fn status(&mut self, target: &Target, i: usize, status: CallStatus) {
+    pub(super) async fn status(&mut self, target: &Routes, i: usize, status: CallStatus) {
         let ev = self.call_event(false, i, status, None, None);
         if self.opt.reorder {
             self.held_status.push(ev);
@@ -178,7 +198,7 @@ impl Sim<'_> {
                     reason: format!(
                         "HTTP {} instead of 200 with a callflow (body: {})",
                         r.status,
-                        short(&String::from_utf8_lossy(&r.body), 120)
+                        one_line(&String::from_utf8_lossy(&r.body), 120)
                     ),
                 }),
                 Vec::new(),
@@ -202,11 +222,16 @@ impl Sim<'_> {
 
     pub(super) async fn call_action(
         &mut self,
-        target: &Target,
+        target: &Routes,
         ev: Outgoing,
     ) -> Result<CallFlow, ReplyFailure> {
         self.call_actions += 1;
         let results = self.deliver(target, &ev).await;
+        if results.is_empty() {
+            return Err(ReplyFailure {
+                reason: "no VCA webhook registered to ask what the call does next".to_owned(),
+            });
+        }
         let first_ex = self.exchanges.len() - results.len();
         let mut first: Option<Result<CallFlow, ReplyFailure>> = None;
         let mut first_body: Option<Bytes> = None;
@@ -235,5 +260,20 @@ impl Sim<'_> {
             }
         }
         first.expect("at least one delivery")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn a_non_json_error_body_is_shown_on_one_line_and_cut() {
+        let page = "<html>\n  <head><title>500 Internal Server Error</title></head>\n\t<body>\n</body></html>";
+        assert_eq!(
+            one_line(page, 60),
+            "<html> <head><title>500 Internal Server Error</title></head>…"
+        );
+        assert_eq!(one_line("short\nbody", 60), "short body");
     }
 }

@@ -18,9 +18,10 @@ use callflow::event::{CallDirection, LastAction, LegStatus, SessionStatus};
 use crate::Labels;
 use crate::events::{LegView, PayloadStyle, SessionView};
 use crate::http::Target;
-use crate::report::{Exchange, LegOutcome, Line, Report, SessionOutcome};
+use crate::report::{Exchange, LegOutcome, Line, RecordingOutcome, Report, SessionOutcome};
 use crate::scenario::Scenario;
 use delivery::Outgoing;
+pub(crate) use delivery::one_line;
 
 pub use platform::{error_message, session_status_for};
 
@@ -28,7 +29,7 @@ pub use platform::{error_message, session_status_for};
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct PlayOptions {
-    /// The webhook URL (plain `http://`); every event type is posted to it.
+    /// The webhook URL (`http://` or `https://`); every event type is posted to it.
     pub url: String,
     /// Sent verbatim as the `Authorization` header (8x8's `httpAuthHeader`).
     pub auth_header: Option<String>,
@@ -85,11 +86,97 @@ pub async fn play(scenario: &Scenario, options: &PlayOptions) -> Report {
     let started = Instant::now();
     let mut sim = Sim::new(scenario, options);
     match Target::parse(&options.url) {
-        Ok(target) => sim.run(&target).await,
+        Ok(target) => {
+            let routes = Routes::all(Route {
+                target,
+                auth_header: options.auth_header.clone(),
+            });
+            sim.run(&routes).await
+        }
         Err(e) => {
             sim.line(format!("cannot play: {e}"));
             sim.setup_error = Some(e.to_string());
         }
+    }
+    sim.finish(started.elapsed())
+}
+
+/// Where one webhook type is posted: a URL and the `Authorization` value sent with it.
+#[derive(Clone, Debug)]
+pub(crate) struct Route {
+    pub(crate) target: Target,
+    pub(crate) auth_header: Option<String>,
+}
+
+/// Where each event type goes, as registered per webhook type on 8x8: `CALL_ACTION` to VCA,
+/// `CALL_STATUS` to VCS, `SESSION_SUMMARY` to VSS, `CALL_RECORDING_STATUS` to VRU. A type
+/// without a route is not posted.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Routes {
+    pub(crate) action: Option<Route>,
+    pub(crate) status: Option<Route>,
+    pub(crate) summary: Option<Route>,
+    pub(crate) recording: Option<Route>,
+}
+
+impl Routes {
+    /// Every event type to one route (`callflow play`).
+    pub(crate) fn all(route: Route) -> Self {
+        Self {
+            action: Some(route.clone()),
+            status: Some(route.clone()),
+            summary: Some(route.clone()),
+            recording: Some(route),
+        }
+    }
+
+    /// The route of an event type, if one is registered.
+    pub(crate) fn for_event(&self, event_type: &str) -> Option<&Route> {
+        match event_type {
+            "CALL_ACTION" => self.action.as_ref(),
+            "CALL_STATUS" => self.status.as_ref(),
+            "SESSION_SUMMARY" => self.summary.as_ref(),
+            "CALL_RECORDING_STATUS" => self.recording.as_ref(),
+            _ => None,
+        }
+    }
+}
+
+/// The webhook type 8x8 posts an event type to.
+pub(crate) fn webhook_type_of(event_type: &str) -> &'static str {
+    match event_type {
+        "CALL_ACTION" => "VCA",
+        "CALL_STATUS" => "VCS",
+        "SESSION_SUMMARY" => "VSS",
+        "CALL_RECORDING_STATUS" => "VRU",
+        _ => "?",
+    }
+}
+
+/// How a session the emulator runs begins.
+#[cfg_attr(not(feature = "emulator"), allow(dead_code))]
+pub(crate) enum Start {
+    /// An inbound call from the scenario's caller to its number.
+    Inbound,
+    /// A Send Callflow request: its first `makeCall` dials.
+    Outbound(callflow::CallFlow),
+}
+
+/// Runs one session with the given id and routes (the emulator's sessions).
+#[cfg_attr(not(feature = "emulator"), allow(dead_code))]
+pub(crate) async fn run_session(
+    scenario: &Scenario,
+    options: &PlayOptions,
+    routes: &Routes,
+    session_id: String,
+    start: Start,
+) -> Report {
+    let started = Instant::now();
+    let mut sim = Sim::new(scenario, options);
+    sim.session_id = session_id;
+    match start {
+        Start::Inbound => sim.run(routes).await,
+        Start::Outbound(flow) => sim.run_outbound(routes, &flow).await,
     }
     sim.finish(started.elapsed())
 }
@@ -153,6 +240,7 @@ struct Sim<'a> {
     loop_exceeded: bool,
     setup_error: Option<String>,
     summary_status: SessionStatus,
+    recording: Option<RecordingOutcome>,
 }
 
 fn unix_millis_now() -> i64 {
@@ -211,6 +299,7 @@ impl<'a> Sim<'a> {
             loop_exceeded: false,
             setup_error: None,
             summary_status: SessionStatus::Completed,
+            recording: None,
         }
     }
 
@@ -221,6 +310,7 @@ impl<'a> Sim<'a> {
         });
     }
 
+    /// `text` as the transcript shows it: numbers masked unless `show_numbers`.
     fn session_view(&self) -> SessionView<'_> {
         SessionView {
             session_id: &self.session_id,
@@ -252,6 +342,7 @@ impl<'a> Sim<'a> {
             said: self.said.clone(),
             client_action_ids: self.client_action_ids.clone(),
             call_actions: self.call_actions,
+            recording: self.recording.clone(),
         }
     }
 

@@ -7,9 +7,8 @@ use callflow::event::{CallDirection, CallStatus, LastAction, LegStatus};
 use callflow::{CallFlow, PhoneNumber};
 
 use super::delivery::Outgoing;
-use super::{Leg, Sim, error_message, session_status_for, short};
+use super::{Leg, Routes, Sim, error_message, session_status_for, short};
 use crate::events::{SummaryEvent, SummaryLeg};
-use crate::http::Target;
 use crate::scenario::Outcome;
 
 enum Step {
@@ -34,7 +33,7 @@ fn speech_ms(text: &str, repetition: Option<u32>, speed: Option<f64>) -> u64 {
 
 /// A one-line description of a reply's actions (numbers masked later).
 fn describe_flow(flow: &CallFlow) -> String {
-    let mut parts: Vec<String> = flow
+    let parts: Vec<String> = flow
         .actions()
         .iter()
         .map(|a| match a {
@@ -51,10 +50,23 @@ fn describe_flow(flow: &CallFlow) -> String {
             Action::Hangup => "hangup".to_owned(),
         })
         .collect();
+    let mut text = parts.join(", ");
     if let Some(id) = flow.client_action_id() {
-        parts.push(format!("(clientActionId {id})"));
+        // After the actions, not one more of them ("hangup, (clientActionId …)").
+        text.push_str(&format!(" (clientActionId {id})"));
     }
-    parts.join(", ")
+    text
+}
+
+/// A number as 8x8 shows it in events: `+` and its digits (`6592220002`, `+65 9222-0002` →
+/// `+6592220002`); text without digits is kept as is.
+pub(crate) fn normalised(number: &str) -> String {
+    let digits: String = number.chars().filter(char::is_ascii_digit).collect();
+    if digits.is_empty() {
+        number.to_owned()
+    } else {
+        format!("+{digits}")
+    }
 }
 
 impl Sim<'_> {
@@ -68,14 +80,14 @@ impl Sim<'_> {
         }
     }
 
-    async fn connect_a_and_report(&mut self, target: &Target) {
+    async fn connect_a_and_report(&mut self, target: &Routes) {
         if self.connect_a() {
             self.status(target, 0, CallStatus::CallConnected).await;
         }
     }
 
     /// Ends leg `i` with `status` and `sip` now, and reports it.
-    pub(super) async fn end_leg(&mut self, target: &Target, i: usize, status: LegStatus, sip: u16) {
+    pub(super) async fn end_leg(&mut self, target: &Routes, i: usize, status: LegStatus, sip: u16) {
         let leg = &mut self.legs[i];
         if leg.disconnected.is_some() {
             return;
@@ -86,13 +98,127 @@ impl Sim<'_> {
         self.status(target, i, CallStatus::CallDisconnected).await;
     }
 
-    pub(super) async fn run(&mut self, target: &Target) {
+    pub(super) async fn run(&mut self, target: &Routes) {
         self.line(format!(
             "inbound call from {} to {}",
             self.sc.call.from, self.sc.call.to
         ));
-        let mut request = self.call_event(true, 0, CallStatus::CallReceived, None, None);
-        let mut first = true;
+        let request = self.call_event(true, 0, CallStatus::CallReceived, None, None);
+        self.drive(target, request, true).await;
+    }
+
+    /// An outbound session started by Send Callflow: the first `makeCall` dials `callA`
+    /// (its outcome is the scenario's callee), the rest of the callflow runs once it answers,
+    /// and every `CALL_ACTION` after a `sayAndCapture` goes to the VCA webhook.
+    #[cfg_attr(not(feature = "emulator"), allow(dead_code))]
+    pub(crate) async fn run_outbound(&mut self, target: &Routes, flow: &CallFlow) {
+        let Some(Action::MakeCall(m)) = flow.actions().first() else {
+            self.line("Send Callflow: the callflow does not start with makeCall");
+            self.finish_session(target).await;
+            return;
+        };
+        {
+            let a = &mut self.legs[0];
+            a.direction = CallDirection::Outbound;
+            a.source = m.source.as_str().to_owned();
+            a.destination = m.destination.as_str().to_owned();
+            a.source_ref = Some(self.sc.call.ref_id.clone());
+            a.destination_ref = None;
+            a.sip = 100;
+        }
+        self.record_actions(flow);
+        self.last_action = Some(LastAction::MakeCall);
+        self.dialled.push((m.source.clone(), m.destination.clone()));
+        let callee = &self.sc.callee;
+        let ring = callee.ring();
+        let outcome = callee.outcome;
+        self.line(format!(
+            "Send Callflow: callA dials {} with caller id {}; scripted outcome: {} after {ring} s",
+            m.destination.as_str(),
+            m.source.as_str(),
+            outcome.as_str()
+        ));
+        self.status(target, 0, CallStatus::CallInitiated).await;
+        self.now += ring * 1000;
+        let answered = match outcome {
+            Outcome::Answered => true,
+            Outcome::Busy => {
+                self.line("   callA is busy");
+                self.end_leg(target, 0, LegStatus::Busy, 486).await;
+                false
+            }
+            Outcome::NoAnswer | Outcome::CallerHangsUp => {
+                self.line("   callA does not answer");
+                self.end_leg(target, 0, LegStatus::NoAnswer, 480).await;
+                false
+            }
+            Outcome::Failed => {
+                self.line("   callA cannot be reached");
+                self.end_leg(target, 0, LegStatus::Failed, 404).await;
+                false
+            }
+            Outcome::Error => {
+                let code = self.sc.callee.error_code.unwrap_or(-2004);
+                self.line(format!(
+                    "   callA fails on the platform: {code} {}",
+                    error_message(code)
+                ));
+                self.error = Some((
+                    code,
+                    error_message(code).to_owned(),
+                    Some(LastAction::MakeCall),
+                ));
+                self.end_leg(target, 0, LegStatus::Error, 503).await;
+                false
+            }
+        };
+        if !answered {
+            self.finish_session(target).await;
+            return;
+        }
+        let a = &mut self.legs[0];
+        a.connected = Some(self.now);
+        a.sip = 200;
+        self.line("   callA answers");
+        self.status(target, 0, CallStatus::CallConnected).await;
+        if m.call_recording == Some(true) {
+            self.start_recording();
+        }
+        match self.execute_from(target, flow, 1).await {
+            Step::Next(next) => self.drive(target, next, false).await,
+            Step::End => self.finish_session(target).await,
+        }
+    }
+
+    fn record_actions(&mut self, flow: &CallFlow) {
+        for a in flow.actions() {
+            self.actions.push(a.kind().as_str().to_owned());
+        }
+        if let Some(id) = flow.client_action_id() {
+            self.client_action_ids.push(id.to_owned());
+        }
+    }
+
+    fn start_recording(&mut self) {
+        if self.recording.is_none() {
+            let recording_id = callflow::event::builder::fresh_id();
+            self.line("   the call is recorded");
+            self.recording = Some(crate::report::RecordingOutcome {
+                file_path: format!("recordings/{}/{recording_id}.mp3", self.session_id),
+                recording_id,
+                duration_seconds: 0,
+                started_at_ms: self.now,
+            });
+        }
+    }
+
+    /// Sends `request` and follows the callflows that come back until the session ends.
+    async fn drive(
+        &mut self,
+        target: &Routes,
+        mut request: super::delivery::Outgoing,
+        mut first: bool,
+    ) {
         loop {
             if self.call_actions >= self.opt.max_call_actions {
                 self.loop_exceeded = true;
@@ -127,13 +253,8 @@ impl Sim<'_> {
                     return;
                 }
             };
-            for a in flow.actions() {
-                self.actions.push(a.kind().as_str().to_owned());
-            }
-            if let Some(id) = flow.client_action_id() {
-                self.client_action_ids.push(id.to_owned());
-            }
-            match self.execute(target, &flow).await {
+            self.record_actions(&flow);
+            match self.execute_from(target, &flow, 0).await {
                 Step::Next(next) => request = next,
                 Step::End => {
                     self.finish_session(target).await;
@@ -143,9 +264,10 @@ impl Sim<'_> {
         }
     }
 
-    async fn execute(&mut self, target: &Target, flow: &CallFlow) -> Step {
+    /// Runs the actions of `flow` from index `start` on.
+    async fn execute_from(&mut self, target: &Routes, flow: &CallFlow, start: usize) -> Step {
         let actions = flow.actions();
-        for (i, action) in actions.iter().enumerate() {
+        for (i, action) in actions.iter().enumerate().skip(start) {
             let rest = actions.len() - i - 1;
             match action {
                 Action::Say(s) => {
@@ -228,7 +350,11 @@ impl Sim<'_> {
                         .dial(target, m.source.as_str(), m.destination.as_str())
                         .await
                     {
-                        DialResult::Bridged => {}
+                        DialResult::Bridged => {
+                            if m.call_recording == Some(true) {
+                                self.start_recording();
+                            }
+                        }
                         DialResult::Ended => {
                             if rest > 0 {
                                 self.line(format!(
@@ -256,8 +382,11 @@ impl Sim<'_> {
         Step::End
     }
 
-    async fn dial(&mut self, target: &Target, source: &str, destination: &str) -> DialResult {
+    async fn dial(&mut self, target: &Routes, source: &str, destination: &str) -> DialResult {
         let key = format!("call{}", char::from(b'A' + self.legs.len().min(25) as u8));
+        // 8x8 shows a dialled leg's numbers as `+` and digits, whatever the callflow wrote.
+        let source = &normalised(source);
+        let destination = &normalised(destination);
         let vn = PhoneNumber::new(self.sc.call.to.as_str());
         let leg = Leg {
             key: key.clone(),
@@ -332,7 +461,7 @@ impl Sim<'_> {
     }
 
     /// Disconnects what is still up, delivers held-back status events and the summary.
-    async fn finish_session(&mut self, target: &Target) {
+    async fn finish_session(&mut self, target: &Routes) {
         let a_status = if self.error.as_ref().is_some_and(|(c, _, _)| *c == -2003) {
             LegStatus::Error
         } else {
@@ -360,8 +489,13 @@ impl Sim<'_> {
         }
 
         let a = self.legs[0].status.clone().unwrap_or(LegStatus::Completed);
-        let b = self.legs.last().filter(|_| self.legs.len() > 1);
-        let status = session_status_for(&a, b.and_then(|l| l.status.as_ref()));
+        let status = if self.legs.len() == 1 && self.legs[0].direction == CallDirection::Outbound {
+            // Send Callflow: the dialled callA decides, as an outbound leg does.
+            session_status_for(&LegStatus::Completed, Some(&a))
+        } else {
+            let b = self.legs.last().filter(|_| self.legs.len() > 1);
+            session_status_for(&a, b.and_then(|l| l.status.as_ref()))
+        };
         self.summary_status = status.clone();
         let session = self.session_view();
         let legs: Vec<SummaryLeg<'_>> = self
@@ -406,12 +540,62 @@ impl Sim<'_> {
             label,
         };
         self.deliver(target, &ev).await;
+        self.finish_recording(target).await;
+    }
+
+    /// Posts the `CALL_RECORDING_STATUS` of a recorded session (`UPLOAD_COMPLETED`).
+    async fn finish_recording(&mut self, target: &Routes) {
+        let Some(rec) = self.recording.as_mut() else {
+            return;
+        };
+        rec.duration_seconds = self.now.saturating_sub(rec.started_at_ms) / 1000;
+        let rec = rec.clone();
+        let mut event = callflow::event::builder::recording_status();
+        event.payload.session_id.clone_from(&self.session_id);
+        event.payload.recording_id = Some(rec.recording_id.clone());
+        event.payload.duration_seconds = Some(rec.duration_seconds);
+        event.payload.file_path = Some(rec.file_path.clone());
+        let body = serde_json::to_vec(&event).expect("events serialize");
+        let ev = Outgoing {
+            event_type: "CALL_RECORDING_STATUS",
+            status: "UPLOAD_COMPLETED".to_owned(),
+            leg: None,
+            event_id: None,
+            body: Bytes::from(body),
+            at_ms: self.now,
+            label: format!(
+                "CALL_RECORDING_STATUS UPLOAD_COMPLETED ({} s)",
+                rec.duration_seconds
+            ),
+        };
+        self.deliver(target, &ev).await;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dialled_numbers_are_normalised_to_plus_and_digits() {
+        assert_eq!(normalised("6592220002"), "+6592220002");
+        assert_eq!(normalised("+65 9222-0002"), "+6592220002");
+        assert_eq!(normalised("+6592220002"), "+6592220002");
+        assert_eq!(normalised("anonymous"), "anonymous");
+    }
+
+    #[test]
+    fn a_client_action_id_follows_the_actions_without_a_comma() {
+        let flow = CallFlow::parse(
+            br#"{"clientActionId":"menu","callflow":[{"action":"say","params":{"text":"Bye","voiceProfile":"en-US-BenjaminRUS"}},{"action":"hangup"}]}"#,
+            callflow::callflow::Mode::Reply,
+        )
+        .unwrap();
+        assert_eq!(
+            describe_flow(&flow),
+            "say \"Bye\", hangup (clientActionId menu)"
+        );
+    }
 
     #[test]
     fn speech_takes_time_by_length_repetition_and_speed() {
