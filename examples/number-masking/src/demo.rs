@@ -78,7 +78,11 @@ pub async fn run() -> Result<()> {
         let health = Health::new(store.clone(), handler.write_failures());
         let webhook = Webhook::new(handler);
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        let running = server::start(framework, webhook, health, listener).await?;
+        let routes = crate::routes::Routes::new(
+            crate::api::Api::new(store.clone(), crate::api::ApiKeys::default()),
+            health,
+        );
+        let running = server::start(framework, webhook, routes, listener).await?;
         let url = format!("http://{}{WEBHOOK_PATH}", running.addr);
         out!("\n== {} on {url}", framework.name());
 

@@ -17,11 +17,13 @@ macro_rules! out {
     }};
 }
 
+mod api;
 mod auth;
 mod demo;
 mod health;
 mod output;
 mod register;
+mod routes;
 mod server;
 mod store;
 mod ttl;
@@ -115,9 +117,15 @@ enum Command {
         /// The header that carries it.
         #[arg(long, default_value = "authorization")]
         auth_header_name: String,
+        /// A file with the keys of the /v1 API, one a line (also NUMBER_MASKING_API_KEYS,
+        /// comma-separated). No key: the API is off.
+        #[arg(long, value_name = "FILE")]
+        api_keys_file: Option<PathBuf>,
     },
     /// Register the webhook with 8x8 (VCA and VSS) with the auth value `serve` requires.
     Register(register::RegisterArgs),
+    /// Print the OpenAPI 3.1 document of the /v1 API (as served at /v1/openapi.json).
+    Openapi,
     /// Walk through a masked call on each framework with a temporary SQLite database
     /// (ignores --db and --store).
     Demo,
@@ -164,6 +172,10 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Demo => return demo::run().await,
         Command::Register(args) => return register::run(args).await,
+        Command::Openapi => {
+            out!("{}", api::openapi_json().trim_end());
+            return Ok(());
+        }
         _ => {}
     }
     let url = match (cli.store, cli.db) {
@@ -214,8 +226,13 @@ async fn run(cli: Cli) -> Result<()> {
             framework,
             auth,
             auth_header_name,
+            api_keys_file,
         } => {
             let auth_header = auth.values()?;
+            let api_keys = api::ApiKeys::load(
+                std::env::var(api::keys::KEYS_ENV).ok().as_deref(),
+                api_keys_file.as_deref(),
+            )?;
             let shared = store.idempotency();
             store
                 .check_writable()
@@ -235,7 +252,10 @@ async fn run(cli: Cli) -> Result<()> {
             tracing::info!(store = %url.describe(), "serving");
             let store = std::sync::Arc::new(store);
             let handler = MaskingHandler::from_arc(store.clone());
-            let health = health::Health::new(store, handler.write_failures());
+            let health = health::Health::new(store.clone(), handler.write_failures());
+            let api = api::Api::new(store, api_keys);
+            let api_on = api.enabled();
+            let routes = routes::Routes::new(api, health.clone());
             let mut builder = Webhook::builder(handler);
             if let Some(shared) = shared {
                 // Duplicates are recognised by every instance on this Redis.
@@ -251,12 +271,13 @@ async fn run(cli: Cli) -> Result<()> {
             let listener = std::net::TcpListener::bind(listen)
                 .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
             tokio::spawn(health.clone().watch());
-            let running = server::start(framework, webhook, health, listener).await?;
+            let running = server::start(framework, webhook, routes, listener).await?;
             out!(
-                "listening on http://{} ({}): webhook POST {}, health GET /healthz",
+                "listening on http://{} ({}): webhook POST {}, health GET /healthz, API {}",
                 running.addr,
                 framework.name(),
-                server::WEBHOOK_PATH
+                server::WEBHOOK_PATH,
+                if api_on { "/v1" } else { "off (no API key)" }
             );
             server::shutdown_signal().await;
             tracing::info!("shutting down");
@@ -264,7 +285,7 @@ async fn run(cli: Cli) -> Result<()> {
             // stdout may be gone by now (a closed pipe): that is no reason to fail.
             let _ = writeln!(std::io::stdout(), "stopped");
         }
-        Command::Demo | Command::Register(_) => unreachable!("handled above"),
+        Command::Demo | Command::Register(_) | Command::Openapi => unreachable!("handled above"),
     }
     Ok(())
 }
