@@ -1,5 +1,6 @@
 //! `Idempotency-Key`: a repeated create answers the first result; the same key with another
-//! body is a 422. Kept in memory for [`KEEP`] (one process: behind a load balancer, send a
+//! body is a 422. A key is forgotten when the binding it created is deleted (so it never
+//! answers with a binding that is gone). Kept in memory for [`KEEP`] (one process: behind a load balancer, send a
 //! client's retries to the same instance, or rely on the 409 of a repeated binding).
 
 use std::collections::HashMap;
@@ -26,6 +27,8 @@ pub struct Stored {
     pub status: StatusCode,
     /// The body answered.
     pub body: Bytes,
+    /// The binding it created, if it did.
+    pub binding_id: Option<String>,
 }
 
 struct Entry {
@@ -88,5 +91,13 @@ impl Idempotency {
             );
         }
         Ok(result)
+    }
+
+    /// Forgets the key that created binding `id`, if any.
+    pub async fn forget_binding(&self, id: &str) {
+        self.entries
+            .lock()
+            .await
+            .retain(|_, e| e.result.binding_id.as_deref() != Some(id));
     }
 }

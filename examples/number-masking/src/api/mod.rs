@@ -196,9 +196,14 @@ impl Api {
             .idempotency
             .run(&key, &body, async {
                 let r = create_binding(&self.inner.store, &body).await;
+                let binding_id = (r.status() == StatusCode::CREATED)
+                    .then(|| serde_json::from_slice::<serde_json::Value>(r.body()).ok())
+                    .flatten()
+                    .and_then(|b| b["id"].as_str().map(str::to_owned));
                 idempotency::Stored {
                     status: r.status(),
                     body: r.into_body(),
+                    binding_id,
                 }
             })
             .await;
@@ -217,7 +222,9 @@ impl Api {
     }
 
     async fn delete(&self, id: &str) -> Result<Response, ApiError> {
-        delete_binding(&self.inner.store, id).await
+        let r = delete_binding(&self.inner.store, id).await?;
+        self.inner.idempotency.forget_binding(id).await;
+        Ok(r)
     }
 
     async fn list(&self, query: Option<&str>) -> Result<Response, ApiError> {
@@ -242,7 +249,7 @@ fn is_json(headers: &http::HeaderMap) -> bool {
 /// Create a binding.
 ///
 /// With an `Idempotency-Key`, a repeat of the same request answers the first result (for
-/// 24 h); the same key with another body is a 422.
+/// 24 h, or until that binding is deleted); the same key with another body is a 422.
 #[utoipa::path(
     post,
     path = "/v1/bindings",
