@@ -58,7 +58,7 @@ fn turned_away(f: &CallFlow) -> bool {
 pub async fn run() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("demo.db");
-    let store = Arc::new(Store::Sqlite(SqliteStore::open_async(&db).await?));
+    let store = Arc::new(Store::sqlite(SqliteStore::open_async(&db).await?));
     let binding = store
         .create(NewBinding::new(VN, A, B)?.reference("demo-order-1"))
         .await?;

@@ -21,6 +21,7 @@ mod api;
 mod auth;
 mod demo;
 mod health;
+mod metrics;
 mod output;
 mod register;
 mod routes;
@@ -250,13 +251,17 @@ async fn run(cli: Cli) -> Result<()> {
                 Some(http_header_name(&auth_header_name)?)
             };
             tracing::info!(store = %url.describe(), "serving");
-            let store = std::sync::Arc::new(store);
-            let handler = MaskingHandler::from_arc(store.clone());
+            let metrics = metrics::Metrics::new();
+            let store = std::sync::Arc::new(store.metered(metrics.store()));
+            let handler = MaskingHandler::from_arc(store.clone()).on_outcome({
+                let metrics = metrics.clone();
+                move |outcome| metrics.call(outcome)
+            });
             let health = health::Health::new(store.clone(), handler.write_failures());
-            let api = api::Api::new(store, api_keys);
+            let api = api::Api::with_metrics(store.clone(), api_keys, Some(metrics.clone()));
             let api_on = api.enabled();
-            let routes = routes::Routes::new(api, health.clone());
-            let mut builder = Webhook::builder(handler);
+            let routes = routes::Routes::new(api, health.clone()).metrics(metrics.clone(), store);
+            let mut builder = Webhook::builder(handler).observer(metrics.webhook());
             if let Some(shared) = shared {
                 // Duplicates are recognised by every instance on this Redis.
                 builder = builder.idempotency_store(shared);
@@ -273,7 +278,7 @@ async fn run(cli: Cli) -> Result<()> {
             tokio::spawn(health.clone().watch());
             let running = server::start(framework, webhook, routes, listener).await?;
             out!(
-                "listening on http://{} ({}): webhook POST {}, health GET /healthz, API {}",
+                "listening on http://{} ({}): webhook POST {}, health GET /healthz, metrics GET /metrics, API {}",
                 running.addr,
                 framework.name(),
                 server::WEBHOOK_PATH,

@@ -14,12 +14,27 @@ use crate::health::Health;
 pub struct Routes {
     api: Api,
     health: Health,
+    metrics: Option<(crate::metrics::Metrics, std::sync::Arc<crate::store::Store>)>,
 }
 
 impl Routes {
     /// The API and the health endpoint.
     pub fn new(api: Api, health: Health) -> Self {
-        Self { api, health }
+        Self {
+            api,
+            health,
+            metrics: None,
+        }
+    }
+
+    /// Serves `metrics` at `GET /metrics` (the active bindings counted in `store`).
+    pub fn metrics(
+        mut self,
+        metrics: crate::metrics::Metrics,
+        store: std::sync::Arc<crate::store::Store>,
+    ) -> Self {
+        self.metrics = Some((metrics, store));
+        self
     }
 
     /// Answers one request whose body was read (the body may be cut at
@@ -33,6 +48,19 @@ impl Routes {
             r.headers_mut().insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
+            );
+            return r;
+        }
+        if path == "/metrics"
+            && let Some((metrics, store)) = &self.metrics
+        {
+            if req.method() != http::Method::GET {
+                return ApiError::method_not_allowed("GET").into_response();
+            }
+            let mut r = http::Response::new(Bytes::from(metrics.render(store).await));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
             );
             return r;
         }

@@ -73,6 +73,13 @@ impl Service {
         self.send(self.req(reqwest::Method::GET, path)).await
     }
 
+    async fn metrics(&self) -> String {
+        let r = self.http.get(self.server.at("/metrics")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/openmetrics-text"));
+        r.text().await.unwrap()
+    }
+
     async fn call(&self, from: &str) -> CallFlow {
         let r = self
             .http
@@ -126,6 +133,20 @@ async fn a_binding_made_through_the_api_routes_a_simulated_call_until_it_is_dele
         assert_eq!(items[0]["virtualNumber"], VN, "{fw}");
         assert!(items[0]["durationSecs"].as_u64().unwrap() >= 45, "{fw}: {calls}");
 
+        let metrics = svc.metrics().await;
+        for series in [
+            r#"number_masking_calls_total{outcome="bridged"} 1"#,
+            "number_masking_bindings_active 1",
+            r#"number_masking_api_requests_total{route="/v1/bindings",method="POST",status="201"} 1"#,
+            r#"callflow_webhook_requests_total{event="CALL_ACTION",status="200"}"#,
+            r#"callflow_webhook_requests_total{event="SESSION_SUMMARY",status="200"} 1"#,
+            r#"callflow_webhook_handler_duration_seconds_count{event="CALL_ACTION"}"#,
+            r#"number_masking_store_operation_duration_seconds_count{op="create"} 1"#,
+            r#"number_masking_store_operation_duration_seconds_count{op="record_call"} 1"#,
+        ] {
+            assert!(metrics.contains(series), "{fw}: no {series} in\n{metrics}");
+        }
+
         let (status, _) = svc.send(svc.req(reqwest::Method::DELETE, &format!("/v1/bindings/{id}"))).await;
         assert_eq!(status, 204, "{fw}");
         let (status, body) = svc.send(svc.req(reqwest::Method::DELETE, &format!("/v1/bindings/{id}"))).await;
@@ -137,6 +158,21 @@ async fn a_binding_made_through_the_api_routes_a_simulated_call_until_it_is_dele
             matches!(flow.actions(), [Action::Say(_), Action::Hangup]),
             "{fw}: the next call is refused: {flow:?}"
         );
+        // The same delivery twice: the second is answered as a duplicate.
+        let again = testing::call_action().from(A).to(VN).build_json();
+        for _ in 0..2 {
+            let r = svc.http.post(svc.server.url()).header("content-type", "application/json").body(again.clone()).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{fw}");
+        }
+        let metrics = svc.metrics().await;
+        for series in [
+            r#"number_masking_calls_total{outcome="not_bound"} 2"#,
+            r#"callflow_webhook_duplicates_total{event="CALL_ACTION"} 1"#,
+            "number_masking_bindings_active 0",
+            r#"number_masking_api_requests_total{route="/v1/bindings/{id}",method="DELETE",status="404"} 1"#,
+        ] {
+            assert!(metrics.contains(series), "{fw}: no {series} in\n{metrics}");
+        }
         let log = svc.server.log();
         assert!(!log.contains("91110001") && !log.contains("92220002"), "{fw}: a number in clear in the log:\n{log}");
         svc.server.terminate();

@@ -53,6 +53,7 @@ use crate::callflow::Mode;
 use crate::event::{Event, ParseErrorKind};
 use crate::handler::{DynCallHandler, RequestId};
 use crate::idempotency::{self, Claim, Fingerprint, IdempotencyError, StoredReply};
+use crate::observe::FallbackReason;
 use crate::{CallHandler, Context};
 use guard::{Outcome, guarded};
 
@@ -182,6 +183,20 @@ impl Webhook {
     /// deadline), and the response. Needs a Tokio runtime with the time driver (every
     /// supported web framework runs on one).
     pub async fn dispatch(&self, req: WebhookRequest) -> WebhookResponse {
+        let mut event = "none";
+        let response = self.dispatch_labelled(req, &mut event).await;
+        if let Some(o) = &self.inner.config.observer {
+            o.answered(event, response.status().as_u16());
+        }
+        response
+    }
+
+    /// [`dispatch`](Self::dispatch), setting `label` to the event's once it is parsed.
+    async fn dispatch_labelled(
+        &self,
+        req: WebhookRequest,
+        label: &mut &'static str,
+    ) -> WebhookResponse {
         let config = &self.inner.config;
         if let Some(r) = head::check(config, &req.method, &req.headers, req.peer) {
             return r;
@@ -201,6 +216,7 @@ impl Webhook {
                 return WebhookResponse::rejection(kind, e.message(), e.path());
             }
         };
+        *label = crate::observe::event_label(&event);
         let ids = event.ids();
         let request_id = request_id(&req.headers);
         let span = tracing::info_span!(
@@ -249,6 +265,7 @@ impl Webhook {
                     return self.run(event, cx).await.0;
                 }
                 Ok(Claim::Done(reply)) => {
+                    self.observe_duplicate(&event);
                     tracing::info!("duplicate delivery answered with the first delivery's reply");
                     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
                     return WebhookResponse::json(status, reply.body);
@@ -261,10 +278,12 @@ impl Webhook {
                     tracing::warn!(
                         "duplicate delivery: the first is still running at the deadline"
                     );
+                    self.observe_fallback(&event, FallbackReason::Deadline);
                     return self.unavailable(interactive, Rejection::DeadlineExceeded);
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "idempotency store failed");
+                    self.observe_fallback(&event, FallbackReason::StoreUnavailable);
                     return self.unavailable(interactive, Rejection::StoreUnavailable);
                 }
             }
@@ -289,6 +308,24 @@ impl Webhook {
         response
     }
 
+    fn observe_duplicate(&self, event: &Event) {
+        if let Some(o) = &self.inner.config.observer {
+            o.duplicate(crate::observe::event_label(event));
+        }
+    }
+
+    fn observe_fallback(&self, event: &Event, reason: FallbackReason) {
+        if let Some(o) = &self.inner.config.observer {
+            o.fallback(crate::observe::event_label(event), reason);
+        }
+    }
+
+    fn observe_label(&self, label: &str, reason: FallbackReason) {
+        if let Some(o) = &self.inner.config.observer {
+            o.fallback(label, reason);
+        }
+    }
+
     /// The answer when the event cannot be handled now: the fallback callflow for a
     /// `CALL_ACTION` (never dead air), 503 otherwise.
     fn unavailable(&self, interactive: bool, why: Rejection) -> WebhookResponse {
@@ -304,9 +341,18 @@ impl Webhook {
     async fn run(&self, event: Box<Event>, cx: Context) -> (WebhookResponse, bool) {
         let h = &*self.inner.handler;
         let deadline = self.inner.config.deadline;
+        let label = crate::observe::event_label(&event);
+        let started = std::time::Instant::now();
+        let handled = |observer: &Option<Arc<dyn crate::observe::Observer>>| {
+            if let Some(o) = observer {
+                o.handled(label, started.elapsed());
+            }
+        };
         let outcome = match *event {
             Event::CallAction(ev) => {
-                return self.reply(guarded(h.on_call_action(ev, &cx), deadline).await);
+                let outcome = guarded(h.on_call_action(ev, &cx), deadline).await;
+                handled(&self.inner.config.observer);
+                return self.reply(outcome);
             }
             Event::CallStatus(ev) => guarded(h.on_call_status(ev, &cx), deadline).await,
             Event::SessionSummary(ev) => guarded(h.on_session_summary(ev, &cx), deadline).await,
@@ -319,6 +365,7 @@ impl Webhook {
                 guarded(h.on_unknown(ev, &cx), deadline).await
             }
         };
+        handled(&self.inner.config.observer);
         let span = tracing::Span::current();
         match outcome {
             Outcome::Done(()) => {
@@ -330,6 +377,7 @@ impl Webhook {
             }
             Outcome::Failed(e) if e.is_unavailable() => {
                 span.record("outcome", "store_unavailable");
+                self.observe_label(label, FallbackReason::StoreUnavailable);
                 tracing::warn!(error = %format_args!("{e:#}"), "handler's store unavailable; answering 503 so the event is delivered again");
                 return (
                     WebhookResponse::rejection(
@@ -342,14 +390,17 @@ impl Webhook {
             }
             Outcome::Failed(e) => {
                 span.record("outcome", "handler_error");
+                self.observe_label(label, FallbackReason::Error);
                 tracing::error!(error = %format_args!("{e:#}"), "handler failed");
             }
             Outcome::Panicked(msg) => {
                 span.record("outcome", "panic");
+                self.observe_label(label, FallbackReason::Panic);
                 tracing::error!(panic = %msg, "handler panicked");
             }
             Outcome::TimedOut => {
                 span.record("outcome", "deadline");
+                self.observe_label(label, FallbackReason::Deadline);
                 tracing::warn!(deadline = ?self.inner.config.deadline, "handler missed its deadline");
                 return (
                     WebhookResponse::rejection(
@@ -378,6 +429,7 @@ impl Webhook {
                     && let Err(v) = flow.validate(Mode::Reply)
                 {
                     span.record("outcome", "invalid_reply");
+                    self.observe_label("CALL_ACTION", FallbackReason::InvalidReply);
                     tracing::error!(violations = %v, "handler returned an invalid callflow; sending the fallback");
                     return (self.fallback_response(), false);
                 }
@@ -386,21 +438,25 @@ impl Webhook {
             }
             Outcome::Failed(e) if e.is_unavailable() => {
                 span.record("outcome", "store_unavailable");
+                self.observe_label("CALL_ACTION", FallbackReason::StoreUnavailable);
                 tracing::warn!(error = %format_args!("{e:#}"), "handler's store unavailable; sending the fallback callflow");
                 (self.fallback_response(), false)
             }
             Outcome::Failed(e) => {
                 span.record("outcome", "handler_error");
+                self.observe_label("CALL_ACTION", FallbackReason::Error);
                 tracing::error!(error = %format_args!("{e:#}"), "handler failed; sending the fallback callflow");
                 (self.fallback_response(), false)
             }
             Outcome::Panicked(msg) => {
                 span.record("outcome", "panic");
+                self.observe_label("CALL_ACTION", FallbackReason::Panic);
                 tracing::error!(panic = %msg, "handler panicked; sending the fallback callflow");
                 (self.fallback_response(), false)
             }
             Outcome::TimedOut => {
                 span.record("outcome", "deadline");
+                self.observe_label("CALL_ACTION", FallbackReason::Deadline);
                 tracing::warn!(deadline = ?config.deadline, "handler missed its deadline; sending the fallback callflow");
                 (self.fallback_response(), false)
             }

@@ -47,6 +47,7 @@ struct Inner {
     store: Arc<Store>,
     keys: ApiKeys,
     idempotency: idempotency::Idempotency,
+    metrics: Option<crate::metrics::Metrics>,
 }
 
 /// The route a request matched, for metrics and logs.
@@ -80,11 +81,21 @@ impl Route {
 impl Api {
     /// The API over `store`, accepting `keys` (none: the API is off).
     pub fn new(store: Arc<Store>, keys: ApiKeys) -> Self {
+        Self::with_metrics(store, keys, None)
+    }
+
+    /// [`new`](Self::new), counting requests by route and status into `metrics`.
+    pub fn with_metrics(
+        store: Arc<Store>,
+        keys: ApiKeys,
+        metrics: Option<crate::metrics::Metrics>,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 store,
                 keys,
                 idempotency: Default::default(),
+                metrics,
             }),
         }
     }
@@ -115,6 +126,9 @@ impl Api {
             Ok(r) => r,
             Err(e) => e.into_response(),
         };
+        if let Some(m) = &self.inner.metrics {
+            m.api_request(route.label(), &method, response.status().as_u16());
+        }
         tracing::info!(
             route = route.label(),
             %method,
