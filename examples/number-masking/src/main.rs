@@ -18,6 +18,7 @@ macro_rules! out {
 }
 
 mod api;
+mod dashboard;
 mod auth;
 mod demo;
 mod health;

@@ -15,12 +15,14 @@ pub struct Routes {
     api: Api,
     health: Health,
     metrics: Option<(crate::metrics::Metrics, std::sync::Arc<crate::store::Store>)>,
+    dashboard: crate::dashboard::Dashboard,
 }
 
 impl Routes {
     /// The API and the health endpoint.
     pub fn new(api: Api, health: Health) -> Self {
         Self {
+            dashboard: crate::dashboard::Dashboard::new(api.clone()),
             api,
             health,
             metrics: None,
@@ -66,6 +68,9 @@ impl Routes {
         }
         if path == "/v1" || path.starts_with("/v1/") {
             return self.api.handle(req).await;
+        }
+        if crate::dashboard::Dashboard::owns(path) {
+            return self.dashboard.handle(req).await;
         }
         ApiError::not_found("no such route").into_response()
     }
