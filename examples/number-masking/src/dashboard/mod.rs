@@ -333,6 +333,7 @@ fn set_cookie(r: &mut Response, cookie: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     const KEY: &str = "dash-key-0123456789abcdef";
 
@@ -403,6 +404,48 @@ mod tests {
         let d = Dashboard::new(Api::new(store(&dir).await, Default::default()));
         let r = d.handle(req(Method::GET, "/login", None, "")).await;
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    }
+
+    fn rows(html: &str) -> usize {
+        html.matches("<tr data-binding=").count()
+    }
+
+    fn next_link(html: &str) -> String {
+        let at = html.find("id=\"next-page\" href=\"").expect("a next page") + 21;
+        html[at..].split('"').next().unwrap().replace("&amp;", "&")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn ten_thousand_bindings_are_shown_a_page_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir).await;
+        // Seeded in one transaction (one create at a time would take a minute).
+        let mut conn = rusqlite::Connection::open(dir.path().join("d.db")).unwrap();
+        let tx = conn.transaction().unwrap();
+        let now = callflow_masking::now_millis();
+        for i in 0..10_000i64 {
+            tx.execute(
+                "INSERT INTO bindings (id, virtual_number, party_a, party_b, expires_at, record, reference, created_at) VALUES (?1, '+6568880000', ?2, ?3, NULL, 0, NULL, ?4)",
+                rusqlite::params![format!("b{i:05}"), format!("+659{i:07}"), format!("+658{i:07}"), now - 10_000 + i],
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+        drop(conn);
+        let keys = crate::api::ApiKeys::new([KEY.to_owned()]).unwrap();
+        let d = Dashboard::new(Api::new(store, keys));
+        let cookie = login(&d).await;
+        let started = std::time::Instant::now();
+        let r = d.handle(req(Method::GET, "/", Some(&cookie), "")).await;
+        let first = String::from_utf8(r.body().to_vec()).unwrap();
+        assert_eq!(rows(&first), PAGE_SIZE);
+        let r = d.handle(req(Method::GET, &next_link(&first), Some(&cookie), "")).await;
+        let second = String::from_utf8(r.body().to_vec()).unwrap();
+        assert_eq!(rows(&second), PAGE_SIZE);
+        assert!(second.contains("id=\"first-page\""));
+        let id = |html: &str| html.split("<tr data-binding=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        assert_ne!(id(&first), id(&second), "the next page starts after the first");
+        assert!(started.elapsed() < Duration::from_secs(5), "two pages took {:?}", started.elapsed());
     }
 
     #[test]
