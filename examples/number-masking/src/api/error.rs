@@ -3,8 +3,8 @@
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
 
-use super::model::{ErrorBody, ErrorFields, FieldError};
 use super::Response;
+use super::model::{ErrorBody, ErrorFields, FieldError};
 
 /// An error answer: status, code, message, and where it applies.
 #[derive(Debug)]
