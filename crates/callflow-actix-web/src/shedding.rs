@@ -32,16 +32,11 @@ pub(crate) fn threshold(cap: usize) -> usize {
     cap.saturating_sub((cap / 8).max(1)).max(1)
 }
 
-/// How long a keep-alive connection is spared after its last answer: its client is likely
-/// to send its next request on it, and a connection shut down just as a `POST` goes out
-/// loses that request (clients do not retry it).
-pub(crate) const KEEP_ALIVE_GRACE: Duration = Duration::from_secs(1);
+/// How long a keep-alive connection is spared after its last answer.
+pub(crate) const KEEP_ALIVE_GRACE: Duration = callflow::serve::SHED_KEEP_ALIVE_GRACE;
 
-/// How long a new connection is spared before its first head: a legitimate client's head is
-/// on its way, and under a flood of reconnecting idlers the newest connection would
-/// otherwise become the oldest within milliseconds and be shed before its head is read. The
-/// HTTP/1 server of the axum and warp adapters spares new connections as long.
-pub(crate) const FRESH_GRACE: Duration = Duration::from_millis(100);
+/// How long a new connection is spared before its first head.
+pub(crate) const FRESH_GRACE: Duration = callflow::serve::SHED_FRESH_GRACE;
 
 /// How long after the head timeout a kept-alive connection is taken for one with a head
 /// under way (actix-web closes an idle one at the head timeout itself).

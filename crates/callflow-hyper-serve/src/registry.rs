@@ -16,12 +16,10 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use crate::phase::{ConnState, Phase};
 
 /// The shortest wait for a head after which a connection may be shed.
-const SHED_AFTER: Duration = Duration::from_millis(100);
+const SHED_AFTER: Duration = callflow::serve::SHED_FRESH_GRACE;
 
-/// How long a kept-alive connection is spared after its answer: its client is likely to send
-/// its next request on it, and a connection closed just as a `POST` goes out loses that
-/// request (clients do not retry it). The actix-web adapter spares them as long.
-const KEEP_ALIVE_GRACE: Duration = Duration::from_secs(1);
+/// How long a kept-alive connection is spared after its answer.
+const KEEP_ALIVE_GRACE: Duration = callflow::serve::SHED_KEEP_ALIVE_GRACE;
 
 /// How long to wait for a shed connection to free its slot before shedding another (it may
 /// have started a request meanwhile, or a busy one may have gone idle).

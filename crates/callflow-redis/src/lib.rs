@@ -65,10 +65,27 @@ pub enum OpenError {
     /// The URL is not a Redis URL this crate can use. The URL itself is not repeated (it may
     /// hold a password).
     #[error("invalid Redis URL (expected redis://HOST:PORT/DB): {0}")]
-    InvalidUrl(String),
+    InvalidUrl(InvalidUrl),
     /// Called outside a Tokio runtime.
     #[error("Redis::open must be called inside a Tokio runtime")]
     NoRuntime,
+}
+
+/// What is wrong with a Redis URL ([`OpenError::InvalidUrl`]): a sanitized description that
+/// never repeats the URL (it may hold a password). Read it through `Display`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidUrl(String);
+
+impl InvalidUrl {
+    fn new(reason: String) -> Self {
+        Self(reason)
+    }
+}
+
+impl std::fmt::Display for InvalidUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 /// A Redis server as the stores use it: a connection opened on first use and re-opened
@@ -125,7 +142,7 @@ impl Redis {
             .set_min_delay(Duration::from_millis(20))
             .set_max_delay(Duration::from_millis(100));
         let manager = ConnectionManager::new_lazy_with_config(client.clone(), config)
-            .map_err(|e| OpenError::InvalidUrl(describe(&e)))?;
+            .map_err(|e| OpenError::InvalidUrl(InvalidUrl::new(describe(&e))))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 client,
@@ -237,11 +254,13 @@ fn parse_url(url: &str) -> Result<(redis::Client, String), OpenError> {
     let scheme = url.split_once("://").map(|(s, _)| s);
     let tls = cfg!(feature = "tls") && scheme == Some("rediss");
     if scheme != Some("redis") && !tls {
-        return Err(OpenError::InvalidUrl(if cfg!(feature = "tls") {
-            "the scheme must be redis:// or rediss:// (unix sockets are not supported)".into()
-        } else {
-            "the scheme must be redis:// (rediss:// needs the feature `tls`; unix sockets are not supported)".into()
-        }));
+        return Err(OpenError::InvalidUrl(InvalidUrl::new(
+            if cfg!(feature = "tls") {
+                "the scheme must be redis:// or rediss:// (unix sockets are not supported)".into()
+            } else {
+                "the scheme must be redis:// (rediss:// needs the feature `tls`; unix sockets are not supported)".into()
+            },
+        )));
     }
     let client = redis::Client::open(url).map_err(|e| {
         // The message, unless it repeats the credentials (then only its category).
@@ -253,7 +272,11 @@ fn parse_url(url: &str) -> Result<(redis::Client, String), OpenError> {
             s.split(':')
                 .any(|part| !part.is_empty() && msg.contains(part))
         });
-        OpenError::InvalidUrl(if leaks { e.category().to_owned() } else { msg })
+        OpenError::InvalidUrl(InvalidUrl::new(if leaks {
+            e.category().to_owned()
+        } else {
+            msg
+        }))
     })?;
     let info = client.get_connection_info();
     let address = format!("{}/{}", info.addr(), info.redis_settings().db());

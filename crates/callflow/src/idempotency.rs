@@ -198,7 +198,7 @@ impl std::error::Error for IdempotencyError {
 /// another fingerprint is [`Claim::OtherBody`], never its answer, and stays as it is.
 ///
 /// The methods return `impl Future + Send`: implement them with plain `async fn`. The trait
-/// is not dyn-compatible; [`Config::idempotency_store`](crate::Config::idempotency_store)
+/// is not dyn-compatible; [`WebhookBuilder::idempotency_store`](crate::WebhookBuilder::idempotency_store)
 /// takes an `Arc` of any store and keeps it behind a type of its own. A store chosen at run
 /// time (in memory for one process, a shared one for many) is an `Option` of the shared store
 /// (`None`: keep the default) or an `enum` of the stores that implements this trait.
@@ -261,7 +261,7 @@ pub trait IdempotencyStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), IdempotencyError>> + Send;
 }
 
-/// The object-safe form of [`IdempotencyStore`] that a [`Config`](crate::Config) holds: every
+/// The object-safe form of [`IdempotencyStore`] that a [`WebhookBuilder`](crate::WebhookBuilder) holds: every
 /// method boxes the store's future (the method names are the same, so the webhook calls
 /// `store.claim(..)` either way).
 pub(crate) trait DynIdempotencyStore: Send + Sync + 'static {

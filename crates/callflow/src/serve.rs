@@ -15,6 +15,18 @@ pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(10);
 /// Default [`ServeConfig::max_connections`]: 1024 (8x8 sends a few requests per call).
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
+/// At the connection cap, how long a new connection is spared before its first head: a
+/// legitimate client's head is on its way, and under a flood of reconnecting idlers the
+/// newest connection would otherwise become the oldest within milliseconds and be shed before
+/// its head is read. Every adapter's server uses it: 100 ms.
+pub const SHED_FRESH_GRACE: Duration = Duration::from_millis(100);
+
+/// At the connection cap, how long a kept-alive connection is spared after its last answer:
+/// its client is likely to send its next request on it, and a connection closed just as a
+/// `POST` goes out loses that request (clients do not retry it). Every adapter's server uses
+/// it: 1 s.
+pub const SHED_KEEP_ALIVE_GRACE: Duration = Duration::from_secs(1);
+
 /// How an adapter's `serve` guards the server; every field has a documented default (the
 /// table is in the adapters' `serve` docs).
 ///

@@ -48,17 +48,23 @@ use store::{Store, StoreUrl};
 struct Cli {
     /// The SQLite database file (created if missing; default number-masking.db). Same as
     /// `--store sqlite:FILE`.
-    #[arg(long, global = true, value_name = "FILE", conflicts_with = "store")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        conflicts_with = "store",
+        env = "NUMBER_MASKING_DB"
+    )]
     db: Option<PathBuf>,
 
     /// Where bindings and call records live: `sqlite:FILE` (the default,
     /// sqlite:number-masking.db) or `redis://HOST:PORT/DB` (shared by many `serve` instances,
     /// which then also recognise duplicate deliveries together).
-    #[arg(long, global = true, value_name = "URL", value_parser = StoreUrl::parse)]
+    #[arg(long, global = true, value_name = "URL", value_parser = StoreUrl::parse, env = "NUMBER_MASKING_STORE")]
     store: Option<StoreUrl>,
 
     /// Prefix of every key in Redis (to share one Redis database between services).
-    #[arg(long, global = true, value_name = "PREFIX", default_value = callflow_redis::DEFAULT_PREFIX)]
+    #[arg(long, global = true, value_name = "PREFIX", default_value = callflow_redis::DEFAULT_PREFIX, env = "NUMBER_MASKING_REDIS_PREFIX")]
     redis_prefix: String,
 
     #[command(subcommand)]
@@ -108,21 +114,39 @@ enum Command {
     /// Serve the webhook at POST /webhooks/voice (and GET /healthz).
     Serve {
         /// Address to listen on (port 0 picks a free one).
-        #[arg(long, default_value = "127.0.0.1:3000")]
+        #[arg(long, default_value = "127.0.0.1:3000", env = "NUMBER_MASKING_LISTEN")]
         listen: SocketAddr,
         /// Web framework.
-        #[arg(long, value_enum, default_value = "axum")]
+        #[arg(
+            long,
+            value_enum,
+            default_value = "axum",
+            env = "NUMBER_MASKING_FRAMEWORK"
+        )]
         framework: Framework,
         /// The auth values to require (8x8's `httpAuthHeader`).
         #[command(flatten)]
         auth: auth::AuthArgs,
         /// The header that carries it.
-        #[arg(long, default_value = "authorization")]
+        #[arg(
+            long,
+            default_value = "authorization",
+            env = "NUMBER_MASKING_AUTH_HEADER_NAME"
+        )]
         auth_header_name: String,
         /// A file with the keys of the /v1 API, one a line (also NUMBER_MASKING_API_KEYS,
         /// comma-separated). No key: the API is off.
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", env = "NUMBER_MASKING_API_KEYS_FILE")]
         api_keys_file: Option<PathBuf>,
+        /// How logs are written: `text` (default) or `json` (one object a line). The level
+        /// comes from RUST_LOG (default info).
+        #[arg(
+            long,
+            value_enum,
+            default_value = "text",
+            env = "NUMBER_MASKING_LOG_FORMAT"
+        )]
+        log_format: LogFormat,
     },
     /// Register the webhook with 8x8 (VCA and VSS) with the auth value `serve` requires.
     Register(register::RegisterArgs),
@@ -133,16 +157,31 @@ enum Command {
     Demo,
 }
 
+/// How logs are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object a line.
+    Json,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
+    let (default_level, format) = match &cli.command {
+        Command::Serve { log_format, .. } => ("info", *log_format),
+        _ => ("warn", LogFormat::Text),
+    };
+    // RUST_LOG (an env-filter: `warn`, `number_masking=debug,callflow=info`) wins.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_max_level(if matches!(cli.command, Command::Serve { .. }) {
-            tracing::Level::INFO
-        } else {
-            tracing::Level::WARN
-        })
-        .init();
+        .with_env_filter(filter);
+    match format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -229,6 +268,7 @@ async fn run(cli: Cli) -> Result<()> {
             auth,
             auth_header_name,
             api_keys_file,
+            log_format: _,
         } => {
             let auth_header = auth.values()?;
             let api_keys = api::ApiKeys::load(

@@ -92,7 +92,9 @@ impl Metrics {
         let webhook = PrometheusObserver::register(&mut registry);
         let store = StoreMetrics {
             latency: Family::new_with_constructor(|| {
-                Histogram::new([0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0])
+                Histogram::new([
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+                ])
             }),
             errors: Family::default(),
         };

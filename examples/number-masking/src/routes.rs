@@ -1,5 +1,5 @@
-//! Every route but the webhook, written once for the three frameworks: `GET /healthz`, and
-//! the `/v1` API. Each framework's server reads the request body (at most
+//! Every route but the webhook, written once for the three frameworks: `GET /healthz`,
+//! `GET /readyz`, `GET /metrics` and the `/v1` API. Each framework's server reads the request body (at most
 //! [`api::BODY_LIMIT`] + 1 bytes) and hands it to [`Routes::handle`]; the webhook keeps its
 //! own adapter (`callflow-axum`, `callflow-actix-web`, `callflow-warp`).
 
@@ -46,7 +46,18 @@ impl Routes {
         if path == "/healthz" {
             let (status, body) = self.health.report().await;
             let mut r = http::Response::new(Bytes::from(body));
-            *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            *r.status_mut() =
+                StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            return r;
+        }
+        if path == "/readyz" {
+            let (status, body) = self.health.readiness().await;
+            let mut r = http::Response::new(Bytes::from(body));
+            *r.status_mut() = status;
             r.headers_mut().insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
@@ -62,7 +73,9 @@ impl Routes {
             let mut r = http::Response::new(Bytes::from(metrics.render(store).await));
             r.headers_mut().insert(
                 header::CONTENT_TYPE,
-                HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+                HeaderValue::from_static(
+                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                ),
             );
             return r;
         }

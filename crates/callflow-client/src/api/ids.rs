@@ -255,18 +255,11 @@ impl<'de> Deserialize<'de> for Secret {
     }
 }
 
-/// Whether `s` is an absolute `http` or `https` URL with a host and no white space.
+/// Whether `s` is a webhook URL 8x8 takes: the core's URL rule
+/// ([`callflow::callflow::is_http_url`]), and no control character either (a URL sent to a
+/// REST API is refused here rather than by 8x8).
 pub(crate) fn is_http_url(s: &str) -> bool {
-    let lower = s.get(..8).map(str::to_ascii_lowercase).unwrap_or_default();
-    let rest = if lower.starts_with("https://") {
-        &s[8..]
-    } else if lower.starts_with("http://") {
-        &s[7..]
-    } else {
-        return false;
-    };
-    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    !host.is_empty() && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+    callflow::callflow::is_http_url(s) && !s.chars().any(char::is_control)
 }
 
 #[cfg(test)]

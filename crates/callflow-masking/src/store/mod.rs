@@ -116,6 +116,7 @@ impl StoreError {
 
     /// The same error with its message rewritten (kind and source kept); a refusal is kept
     /// as it is.
+    #[cfg(feature = "sqlite")]
     pub(crate) fn map_message(self, f: impl FnOnce(&str) -> String) -> Self {
         match self.repr {
             Repr::Message(m) => Self {

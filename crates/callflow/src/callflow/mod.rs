@@ -29,7 +29,7 @@ pub use action::{
     Action, ActionKind, DEFAULT_VOICE_PROFILE, MakeCall, MakeCallTo, PlayFile, Say, SayAndCapture,
 };
 pub use builder::CallFlowBuilder;
-pub use validate::{Code, Mode, Violation, Violations};
+pub use validate::{Code, Mode, Violation, Violations, is_http_url};
 
 /// A reply to a `CALL_ACTION` (or the body of a Send Callflow request).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -4,17 +4,32 @@
 //!   a JSON number or a string holding a number;
 //! - digits (`dtmf`): a string, or a JSON number in legacy payloads;
 //! - reference ids: `null`, missing, or the string `"null"` (a documented typo) are all `None`.
+//!
+//! The event types use them; they are public for code that reads other 8x8 JSON (the REST
+//! API's answers) with the same tolerance, through `#[serde(default, deserialize_with = …)]`:
+//!
+//! ```
+//! #[derive(serde::Deserialize)]
+//! struct Answer {
+//!     #[serde(default, deserialize_with = "callflow::event::lenient::opt_num")]
+//!     status_code: Option<i64>,
+//! }
+//! let a: Answer = serde_json::from_str(r#"{"status_code": "1001"}"#).unwrap();
+//! assert_eq!(a.status_code, Some(1001));
+//! ```
 
 use std::fmt;
 use std::marker::PhantomData;
 use std::str::FromStr;
 
-use serde::Deserializer;
 use serde::de::{self, Visitor};
+use serde::{Deserialize, Deserializer};
 
-/// Integer types [`opt_num`] can produce.
-pub(crate) trait LenientInt: Sized + FromStr + Copy {
+/// Integer types [`opt_num`] can produce (`i32`, `i64`, `u16`, `u32`, `u64`).
+pub trait LenientInt: Sized + FromStr + Copy {
+    /// `v` in this type, or `None` when out of range.
     fn from_i64(v: i64) -> Option<Self>;
+    /// `v` in this type, or `None` when out of range.
     fn from_u64(v: u64) -> Option<Self>;
 }
 
@@ -75,7 +90,7 @@ impl<'de, T: LenientInt> Visitor<'de> for OptNum<T> {
 
 /// An optional integer given as a JSON number or a numeric string. `null`, `""` and `"null"`
 /// are `None`; anything else that is not an integer in range is an error.
-pub(crate) fn opt_num<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+pub fn opt_num<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: LenientInt,
@@ -122,7 +137,7 @@ impl<'de> Visitor<'de> for OptFloat {
 }
 
 /// An optional finite float given as a JSON number or a numeric string.
-pub(crate) fn opt_float<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+pub fn opt_float<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
     d.deserialize_option(OptFloat)
 }
 
@@ -162,16 +177,25 @@ impl<'de> Visitor<'de> for OptDigits {
 
 /// Optional DTMF digits: a string (kept as is), a non-negative JSON integer (legacy payloads),
 /// or `null`.
-pub(crate) fn opt_digits<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+pub fn opt_digits<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     d.deserialize_option(OptDigits)
 }
 
 /// An optional reference id: `null`, `""` and the string `"null"` (a typo in one of 8x8's
 /// examples) are all `None`.
-pub(crate) fn opt_ref<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    let s: Option<String> = serde::Deserialize::deserialize(d)?;
+pub fn opt_ref<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let s: Option<String> = Option::deserialize(d)?;
     Ok(s.filter(|s| {
         let t = s.trim();
         !t.is_empty() && !t.eq_ignore_ascii_case("null")
     }))
+}
+
+/// A list given as an array, `null` or nothing (then empty).
+pub fn vec_or_null<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
 }

@@ -19,7 +19,7 @@ pub mod builder;
 mod call;
 mod enums;
 mod fast;
-mod lenient;
+pub mod lenient;
 pub(crate) mod open_enum;
 mod other;
 mod summary;
@@ -254,23 +254,13 @@ impl ParseError {
         }
     }
 
-    fn shape(prefix: &str, e: serde_path_to_error::Error<serde_json::Error>) -> Self {
+    fn shape(
+        prefix: &str,
+        e: serde_path_to_error::Error<serde_json::Error>,
+        missing: impl FnOnce() -> Option<MissingField>,
+    ) -> Self {
         let mut path = String::from(prefix);
-        for seg in e.path().iter() {
-            use serde_path_to_error::Segment;
-            match seg {
-                Segment::Seq { index } => path.push_str(&format!("[{index}]")),
-                Segment::Map { key } => {
-                    path.push('.');
-                    path.push_str(key);
-                }
-                Segment::Enum { variant } => {
-                    path.push('.');
-                    path.push_str(variant);
-                }
-                Segment::Unknown => path.push_str(".?"),
-            }
-        }
+        push_path(&mut path, e.path());
         let inner = e.into_inner();
         if matches!(
             inner.classify(),
@@ -278,18 +268,12 @@ impl ParseError {
         ) {
             return Self::syntax(&inner);
         }
-        let full = inner.to_string();
-        // serde_json appends the position it knows (line and column); the path says more.
-        let position = format!(" at line {} column {}", inner.line(), inner.column());
-        let msg = full
-            .strip_suffix(position.as_str())
-            .unwrap_or(full.as_str())
-            .to_owned();
-        // A missing field is reported at its parent: name the field itself.
-        if let Some(field) = msg
-            .strip_prefix("missing field `")
-            .and_then(|r| r.strip_suffix('`'))
-        {
+        // A missing field is reported at its parent: name the field itself. serde_json says
+        // "missing field" only in its message text, so ask a deserializer whose error type
+        // has a `MissingField` variant (the slow path pays for it, only on a shape error).
+        if let Some((at, field)) = missing() {
+            let mut path = String::from(prefix);
+            push_path(&mut path, &at);
             path.push('.');
             path.push_str(field);
             return Self {
@@ -298,11 +282,60 @@ impl ParseError {
                 message: "is missing but it is required".to_owned(),
             };
         }
+        let full = inner.to_string();
+        // serde_json appends the position it knows (line and column); the path says more.
+        let position = format!(" at line {} column {}", inner.line(), inner.column());
+        let msg = full
+            .strip_suffix(position.as_str())
+            .unwrap_or(full.as_str())
+            .to_owned();
         Self {
             kind: ParseErrorKind::Shape,
             path: Some(path),
             message: msg,
         }
+    }
+}
+
+/// Appends `at` to a JSON path (`.key`, `[index]`).
+fn push_path(path: &mut String, at: &serde_path_to_error::Path) {
+    use serde_path_to_error::Segment;
+    for seg in at.iter() {
+        match seg {
+            Segment::Seq { index } => {
+                path.push('[');
+                path.push_str(&index.to_string());
+                path.push(']');
+            }
+            Segment::Map { key } => {
+                path.push('.');
+                path.push_str(key);
+            }
+            Segment::Enum { variant } => {
+                path.push('.');
+                path.push_str(variant);
+            }
+            Segment::Unknown => path.push_str(".?"),
+        }
+    }
+}
+
+/// Where a required field is missing (its parent's path) and its name.
+type MissingField = (serde_path_to_error::Path, &'static str);
+
+/// Where `T` misses a required field in `json`, and which: `None` when the first error of
+/// `T` in `json` is another one. Runs `T`'s deserializer over a `serde_value::Value`, whose
+/// error type reports a missing field as a variant rather than as text.
+fn missing_field<T: DeserializeOwned>(json: &str) -> Option<MissingField> {
+    use serde_value::{DeserializerError, Value, ValueDeserializer};
+    let value: Value = serde_json::from_str(json).ok()?;
+    let de = ValueDeserializer::<DeserializerError>::new(value);
+    match serde_path_to_error::deserialize::<_, T>(de) {
+        Err(e) => match e.inner() {
+            DeserializerError::MissingField(field) => Some((e.path().clone(), *field)),
+            _ => None,
+        },
+        Ok(_) => None,
     }
 }
 
@@ -322,7 +355,11 @@ struct RawEnvelope<'a> {
 
 /// Deserializes `T` from `json`; on failure, deserializes again with path tracking to name
 /// the offending field. The fast path pays nothing for the error report.
-fn parse_at<'de, T: Deserialize<'de>>(json: &'de str, prefix: &str) -> Result<T, ParseError> {
+fn parse_at<'de, T: Deserialize<'de>>(
+    json: &'de str,
+    prefix: &str,
+    missing: fn(&str) -> Option<MissingField>,
+) -> Result<T, ParseError> {
     match serde_json::from_str::<T>(json) {
         Ok(v) => Ok(v),
         Err(e)
@@ -336,7 +373,7 @@ fn parse_at<'de, T: Deserialize<'de>>(json: &'de str, prefix: &str) -> Result<T,
         Err(_) => {
             let mut de = serde_json::Deserializer::from_str(json);
             match serde_path_to_error::deserialize::<_, T>(&mut de) {
-                Err(e) => Err(ParseError::shape(prefix, e)),
+                Err(e) => Err(ParseError::shape(prefix, e, || missing(json))),
                 Ok(_) => Err(ParseError {
                     kind: ParseErrorKind::Shape,
                     path: Some(prefix.to_owned()),
@@ -353,7 +390,7 @@ fn payload_of<T: DeserializeOwned>(raw: Option<&RawValue>) -> Result<T, ParseErr
         path: Some("$.payload".to_owned()),
         message: "is missing but it is required".to_owned(),
     })?;
-    parse_at(raw.get(), "$.payload")
+    parse_at(raw.get(), "$.payload", missing_field::<T>)
 }
 
 fn parse(body: &[u8]) -> Result<Event, ParseError> {
@@ -387,7 +424,8 @@ fn parse(body: &[u8]) -> Result<Event, ParseError> {
 /// The envelope first (the payload kept as raw JSON), then the payload: handles every order
 /// of keys and reports every error.
 fn parse_two_pass(text: &str) -> Result<Event, ParseError> {
-    let env: RawEnvelope<'_> = parse_at(text, "$")?;
+    // Every envelope field has a default: none can be missing.
+    let env: RawEnvelope<'_> = parse_at(text, "$", |_| None)?;
     let event_type = env.event_type.ok_or_else(|| ParseError {
         kind: ParseErrorKind::Shape,
         path: Some("$.eventType".to_owned()),

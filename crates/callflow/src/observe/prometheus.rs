@@ -38,16 +38,19 @@ struct Fallback {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use callflow::{CallFlow, Webhook, handler_fn, observe::PrometheusObserver};
+/// use callflow::{CallFlow, Webhook, WebhookRequest, handler_fn, observe::PrometheusObserver};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// let mut registry = prometheus_client::registry::Registry::default();
 /// let observer = PrometheusObserver::register(&mut registry);
 /// let webhook = Webhook::builder(handler_fn(|_e, _c| async { Ok(CallFlow::builder().hangup()) }))
 ///     .observer(Arc::new(observer))
 ///     .build();
-/// # let _ = webhook;
+/// let body = callflow::testing::call_action().build_json();
+/// webhook.dispatch(WebhookRequest::post_json(body)).await;
 /// let mut text = String::new();
 /// prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
-/// assert!(text.contains("callflow_webhook_requests_total"));
+/// assert!(text.contains(r#"callflow_webhook_requests_total{event="CALL_ACTION",status="200"} 1"#));
+/// # }
 /// ```
 #[derive(Clone, Debug)]
 pub struct PrometheusObserver {

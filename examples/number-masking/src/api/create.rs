@@ -43,11 +43,8 @@ pub fn parse(body: &[u8]) -> Result<NewBinding, ApiError> {
     }
     let vn = number(&obj, "virtualNumber", &mut bad);
     let parties = parties(&obj, &mut bad);
-    let ttl = optional(&obj, "ttl", &mut bad, Value::as_str).and_then(|s| {
-        crate::ttl::parse_ttl(s)
-            .map_err(|e| bad("$.ttl", e))
-            .ok()
-    });
+    let ttl = optional(&obj, "ttl", &mut bad, Value::as_str)
+        .and_then(|s| crate::ttl::parse_ttl(s).map_err(|e| bad("$.ttl", e)).ok());
     let expires_at = optional(&obj, "expiresAt", &mut bad, Value::as_str).and_then(|s| {
         match time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339) {
             Ok(t) => {
@@ -73,10 +70,7 @@ pub fn parse(body: &[u8]) -> Result<NewBinding, ApiError> {
     let record = optional(&obj, "record", &mut bad, Value::as_bool).unwrap_or(false);
     let reference = optional(&obj, "reference", &mut bad, Value::as_str).and_then(|r| {
         if r.chars().count() > MAX_REFERENCE {
-            bad(
-                "$.reference",
-                format!("at most {MAX_REFERENCE} characters"),
-            );
+            bad("$.reference", format!("at most {MAX_REFERENCE} characters"));
             None
         } else {
             Some(r.to_owned())
@@ -87,7 +81,10 @@ pub fn parse(body: &[u8]) -> Result<NewBinding, ApiError> {
             match NewBinding::new(&vn, &a, &b) {
                 Ok(n) => Some(n),
                 Err(BindingError::SameParties) => {
-                    bad("$.parties", "the two parties must be different numbers".into());
+                    bad(
+                        "$.parties",
+                        "the two parties must be different numbers".into(),
+                    );
                     None
                 }
                 Err(BindingError::PartyIsVirtualNumber) => {
@@ -121,7 +118,11 @@ pub fn parse(body: &[u8]) -> Result<NewBinding, ApiError> {
 }
 
 /// A required phone number field, normalised.
-fn number(obj: &Map<String, Value>, key: &str, bad: &mut impl FnMut(&str, String)) -> Option<String> {
+fn number(
+    obj: &Map<String, Value>,
+    key: &str,
+    bad: &mut impl FnMut(&str, String),
+) -> Option<String> {
     let path = format!("$.{key}");
     match obj.get(key) {
         None | Some(Value::Null) => {
@@ -140,13 +141,19 @@ fn checked_number(s: &str, path: &str, bad: &mut impl FnMut(&str, String)) -> Op
     // The API is stricter than the CLI: digits with an optional `+`, no separators.
     let digits = s.strip_prefix('+').unwrap_or(s);
     if !digits.bytes().all(|b| b.is_ascii_digit()) {
-        bad(path, "not an E.164 phone number (digits, `+` optional)".into());
+        bad(
+            path,
+            "not an E.164 phone number (digits, `+` optional)".into(),
+        );
         return None;
     }
     match normalize_number(s) {
         Ok(n) => Some(n.as_str().to_owned()),
         Err(_) => {
-            bad(path, "not an E.164 phone number (6 to 15 digits, not starting with 0)".into());
+            bad(
+                path,
+                "not an E.164 phone number (6 to 15 digits, not starting with 0)".into(),
+            );
             None
         }
     }
@@ -221,14 +228,19 @@ mod tests {
     #[test]
     fn each_invalid_field_is_named() {
         assert_eq!(
-            fields(r#"{"virtualNumber":"nope","parties":["+6591110001"],"ttl":"0s","record":"yes"}"#),
+            fields(
+                r#"{"virtualNumber":"nope","parties":["+6591110001"],"ttl":"0s","record":"yes"}"#
+            ),
             ["$.virtualNumber", "$.parties", "$.ttl", "$.record"]
         );
         assert_eq!(
             fields(r#"{"virtualNumber":"+6568880000","parties":["+6591110001","+6591110001"]}"#),
             ["$.parties"]
         );
-        assert_eq!(fields(r#"{"parties":[1,"x"],"extra":1}"#), ["$.extra", "$.virtualNumber", "$.parties[0]", "$.parties[1]"]);
+        assert_eq!(
+            fields(r#"{"parties":[1,"x"],"extra":1}"#),
+            ["$.extra", "$.virtualNumber", "$.parties[0]", "$.parties[1]"]
+        );
         assert!(parse(br#"{"virtualNumber":"+6568880000","parties":["+6591110001","+6592220002"],"ttl":"2h"}"#).is_ok());
         let e = parse(b"{nope").unwrap_err();
         assert_eq!(e.status(), 400);

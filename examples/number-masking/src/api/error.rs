@@ -3,14 +3,15 @@
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
 
-use super::model::{ErrorBody, ErrorFields, FieldError};
 use super::Response;
+use super::model::{ErrorBody, ErrorFields, FieldError};
 
 /// An error answer: status, code, message, and where it applies.
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    fields: ErrorFields,
+    // Boxed: an error travels in every `Result` of the API, and stays small there.
+    fields: Box<ErrorFields>,
     allow: Option<&'static str>,
 }
 
@@ -19,13 +20,13 @@ impl ApiError {
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
         Self {
             status,
-            fields: ErrorFields {
+            fields: Box::new(ErrorFields {
                 code: code.into(),
                 message: callflow::phone::redact(&message.into()).into_owned(),
                 path: None,
                 fields: Vec::new(),
                 conflicting_binding_id: None,
-            },
+            }),
             allow: None,
         }
     }
@@ -146,7 +147,10 @@ impl ApiError {
 
     /// The response.
     pub fn into_response(self) -> Response {
-        let body = serde_json::to_vec(&ErrorBody { error: self.fields }).expect("serializes");
+        let body = serde_json::to_vec(&ErrorBody {
+            error: *self.fields,
+        })
+        .expect("serializes");
         let mut r = json(self.status, body);
         if let Some(allow) = self.allow {
             r.headers_mut()

@@ -36,9 +36,8 @@ impl ApiKeys {
             .map(str::to_owned)
             .collect();
         if let Some(file) = file {
-            let text = std::fs::read_to_string(file).map_err(|e| {
-                format!("cannot read the API keys file {}: {e}", file.display())
-            })?;
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| format!("cannot read the API keys file {}: {e}", file.display()))?;
             keys.extend(
                 text.lines()
                     .map(str::trim)

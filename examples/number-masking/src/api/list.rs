@@ -20,13 +20,17 @@ pub const MAX_LIMIT: usize = 100;
 pub const CALLS_SCANNED: usize = 10_000;
 
 fn pairs(query: Option<&str>) -> impl Iterator<Item = (String, String)> + '_ {
-    form_urlencoded::parse(query.unwrap_or("").as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned()))
+    form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
 }
 
 fn limit(v: &str) -> Result<usize, ApiError> {
     match v.parse::<usize>() {
         Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-        _ => Err(ApiError::invalid_query("limit", format!("give 1 to {MAX_LIMIT}"))),
+        _ => Err(ApiError::invalid_query(
+            "limit",
+            format!("give 1 to {MAX_LIMIT}"),
+        )),
     }
 }
 
@@ -84,7 +88,9 @@ impl BindingQuery {
     }
 
     fn matches(&self, b: &Binding, now: i64) -> bool {
-        self.virtual_number.as_ref().is_none_or(|vn| &b.virtual_number == vn)
+        self.virtual_number
+            .as_ref()
+            .is_none_or(|vn| &b.virtual_number == vn)
             && self.party.as_ref().is_none_or(|p| b.has_party(p))
             && self
                 .reference

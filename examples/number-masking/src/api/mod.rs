@@ -140,7 +140,9 @@ impl Api {
 
     async fn answer(&self, req: http::Request<Bytes>) -> Result<Response, ApiError> {
         if !self.enabled() {
-            return Err(ApiError::not_found("the API is off: no API key is configured"));
+            return Err(ApiError::not_found(
+                "the API is off: no API key is configured",
+            ));
         }
         let path = req.uri().path().to_owned();
         let route = Self::route(&path);
@@ -153,7 +155,10 @@ impl Api {
                 _ => Err(ApiError::method_not_allowed("GET")),
             };
         }
-        let auth = req.headers().get(header::AUTHORIZATION).map(|v| v.as_bytes());
+        let auth = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .map(|v| v.as_bytes());
         if !self.inner.keys.accepts(auth) {
             return Err(ApiError::unauthorized());
         }
@@ -186,9 +191,7 @@ impl Api {
         let key = match req.headers().get("idempotency-key") {
             None => None,
             Some(v) => match v.to_str() {
-                Ok(k) if !k.is_empty() && k.len() <= idempotency::MAX_KEY_LEN => {
-                    Some(k.to_owned())
-                }
+                Ok(k) if !k.is_empty() && k.len() <= idempotency::MAX_KEY_LEN => Some(k.to_owned()),
                 _ => {
                     return Err(ApiError::new(
                         StatusCode::BAD_REQUEST,
@@ -222,7 +225,9 @@ impl Api {
             })
             .await;
         match run {
-            Ok(stored) | Err(idempotency::Seen::Repeat(stored)) => Ok(json(stored.status, stored.body)),
+            Ok(stored) | Err(idempotency::Seen::Repeat(stored)) => {
+                Ok(json(stored.status, stored.body))
+            }
             Err(idempotency::Seen::Mismatch) => Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "idempotency_key_reused",
@@ -252,10 +257,18 @@ impl Api {
 
 /// Whether the request says its body is JSON (`application/json` or `application/*+json`).
 fn is_json(headers: &http::HeaderMap) -> bool {
-    let Some(ct) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+    let Some(ct) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
         return false;
     };
-    let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
@@ -305,8 +318,12 @@ async fn create_binding(store: &Store, body: &[u8]) -> Response {
                 }])
                 .into_response()
             }
-            _ => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_fields", e.to_string())
-                .into_response(),
+            _ => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_fields",
+                e.to_string(),
+            )
+            .into_response(),
         },
         Err(e) => ApiError::store(&e).into_response(),
     }
@@ -381,7 +398,10 @@ async fn list_bindings(store: &Store, query: Option<&str>) -> Result<Response, A
     let q = list::BindingQuery::parse(query)?;
     let all = store.list().await.map_err(|e| ApiError::store(&e))?;
     let page = q.page(all);
-    Ok(json(StatusCode::OK, serde_json::to_vec(&page).expect("serializes")))
+    Ok(json(
+        StatusCode::OK,
+        serde_json::to_vec(&page).expect("serializes"),
+    ))
 }
 
 /// List recorded calls, newest first, a page at a time.
@@ -405,7 +425,10 @@ async fn list_calls(store: &Store, query: Option<&str>) -> Result<Response, ApiE
         .calls(list::CALLS_SCANNED)
         .await
         .map_err(|e| ApiError::store(&e))?;
-    Ok(json(StatusCode::OK, serde_json::to_vec(&q.page(all)).expect("serializes")))
+    Ok(json(
+        StatusCode::OK,
+        serde_json::to_vec(&q.page(all)).expect("serializes"),
+    ))
 }
 
 /// The OpenAPI document of the API.
@@ -436,7 +459,9 @@ impl utoipa::Modify for BearerAuth {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("An API key from NUMBER_MASKING_API_KEYS or --api-keys-file"))
+                    .description(Some(
+                        "An API key from NUMBER_MASKING_API_KEYS or --api-keys-file",
+                    ))
                     .build(),
             ),
         );

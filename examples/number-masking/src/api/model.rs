@@ -18,7 +18,11 @@ pub struct CreateBindingDoc {
     #[schema(min_items = 2, max_items = 2, inline)]
     pub parties: Vec<PartyDoc>,
     /// How long the binding lives, e.g. `2h`, `90m`, `1h30m`, `1d` (more than zero).
-    #[schema(pattern = r"^([0-9]{1,6}[dhms]){1,4}$", example = "2h", nullable = false)]
+    #[schema(
+        pattern = r"^([0-9]{1,6}[dhms]){1,4}$",
+        example = "2h",
+        nullable = false
+    )]
     pub ttl: Option<String>,
     /// When the binding expires (RFC 3339, in the future).
     #[schema(format = DateTime, nullable = false)]
@@ -253,5 +257,7 @@ pub struct CallQueryDoc {
 
 /// Unix milliseconds as RFC 3339 (UTC, milliseconds).
 pub fn rfc3339(ms: i64) -> String {
-    callflow::Timestamp::from_unix_millis(ms).as_str().to_owned()
+    callflow::Timestamp::from_unix_millis(ms)
+        .as_str()
+        .to_owned()
 }

@@ -124,6 +124,11 @@ impl Server {
         format!("http://{}{path}", self.addr)
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// What it logged so far.
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()

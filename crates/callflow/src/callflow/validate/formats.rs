@@ -6,7 +6,16 @@ pub(crate) fn is_msisdn(s: &str) -> bool {
     (6..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()) && !d.starts_with('0')
 }
 
-pub(super) fn is_http_url(s: &str) -> bool {
+/// Whether `s` is an absolute `http` or `https` URL (scheme in any case) with a host and no
+/// white space: the URL rule 8x8 applies to a callflow's media files, also used for the
+/// webhook URLs registered through its API.
+///
+/// ```
+/// use callflow::callflow::is_http_url;
+/// assert!(is_http_url("https://example.com/a.mp3"));
+/// assert!(!is_http_url("file:///etc/passwd"));
+/// ```
+pub fn is_http_url(s: &str) -> bool {
     let lower = s.get(..8).map(str::to_ascii_lowercase).unwrap_or_default();
     let rest = if lower.starts_with("https://") {
         &s[8..]

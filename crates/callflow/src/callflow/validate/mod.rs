@@ -12,6 +12,7 @@ mod schema;
 
 use std::fmt;
 
+pub use formats::is_http_url;
 pub(super) use json::parse_flow;
 pub(super) use rules::validate_flow;
 
