@@ -183,24 +183,38 @@ impl Webhook {
     /// deadline), and the response. Needs a Tokio runtime with the time driver (every
     /// supported web framework runs on one).
     pub async fn dispatch(&self, req: WebhookRequest) -> WebhookResponse {
+        if let Some(r) = head::check(&self.inner.config, &req.method, &req.headers, req.peer) {
+            self.observe_answered("none", &r);
+            return r;
+        }
+        self.dispatch_checked(req).await
+    }
+
+    /// [`Webhook::dispatch`] for a request whose head (method, peer, headers) already passed
+    /// the head checks against this webhook's config, unchanged since: what
+    /// [`crate::adapter::handle`] sends after its own check. The head checks are not run twice.
+    pub(crate) async fn dispatch_checked(&self, req: WebhookRequest) -> WebhookResponse {
         let mut event = "none";
         let response = self.dispatch_labelled(req, &mut event).await;
-        if let Some(o) = &self.inner.config.observer {
-            o.answered(event, response.status().as_u16());
-        }
+        self.observe_answered(event, &response);
         response
     }
 
-    /// [`dispatch`](Self::dispatch), setting `label` to the event's once it is parsed.
+    /// Tells the observer, if any, how a request labelled `event` was answered.
+    fn observe_answered(&self, event: &'static str, response: &WebhookResponse) {
+        if let Some(o) = &self.inner.config.observer {
+            o.answered(event, response.status().as_u16());
+        }
+    }
+
+    /// [`dispatch_checked`](Self::dispatch_checked), setting `label` to the event's once it
+    /// is parsed.
     async fn dispatch_labelled(
         &self,
         req: WebhookRequest,
         label: &mut &'static str,
     ) -> WebhookResponse {
         let config = &self.inner.config;
-        if let Some(r) = head::check(config, &req.method, &req.headers, req.peer) {
-            return r;
-        }
         if req.body.len() > config.max_body_bytes {
             return WebhookResponse::payload_too_large(config.max_body_bytes);
         }
