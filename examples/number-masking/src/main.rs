@@ -18,8 +18,8 @@ macro_rules! out {
 }
 
 mod api;
-mod dashboard;
 mod auth;
+mod dashboard;
 mod demo;
 mod health;
 mod metrics;

@@ -106,13 +106,21 @@ async fn browser(driver: &Driver, chromium: &str) -> Client {
 fn assert_masked(html: &str, when: &str) {
     for n in [VN, A, B] {
         let digits = n.trim_start_matches('+');
-        assert!(!html.contains(digits), "{when}: {n} in clear in the page source");
+        assert!(
+            !html.contains(digits),
+            "{when}: {n} in clear in the page source"
+        );
     }
 }
 
 /// The element `what` once the page shows it (a click's navigation may still be running).
 async fn shown(c: &Client, what: Locator<'_>, fw: &str) -> fantoccini::elements::Element {
-    match c.wait().at_most(Duration::from_secs(10)).for_element(what).await {
+    match c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(what)
+        .await
+    {
         Ok(e) => e,
         Err(e) => panic!(
             "{fw}: not shown ({e}) at {}: {}",
@@ -135,37 +143,76 @@ async fn story(c: &Client, fw: &str) {
     let created: Value = http
         .post(server.at("/v1/bindings"))
         .bearer_auth(KEY)
-        .json(&json!({"virtualNumber": VN, "parties": [A, B], "ttl": "2h", "reference": "order-42"}))
+        .json(
+            &json!({"virtualNumber": VN, "parties": [A, B], "ttl": "2h", "reference": "order-42"}),
+        )
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    let id = created["id"].as_str().unwrap_or_else(|| panic!("{fw}: {created}")).to_owned();
+    let id = created["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{fw}: {created}"))
+        .to_owned();
 
     // Not logged in: the login form; a wrong key is refused.
     c.goto(&server.at("/")).await.unwrap();
     assert_eq!(c.current_url().await.unwrap().path(), "/login", "{fw}");
-    c.find(Locator::Id("key")).await.unwrap().send_keys("wrong-key-0123456789").await.unwrap();
-    c.find(Locator::Id("login")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Id("key"))
+        .await
+        .unwrap()
+        .send_keys("wrong-key-0123456789")
+        .await
+        .unwrap();
+    c.find(Locator::Id("login"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     shown(c, Locator::Id("login-error"), fw).await;
 
     // Log in: the binding made through the API is listed, masked.
-    c.find(Locator::Id("key")).await.unwrap().send_keys(KEY).await.unwrap();
-    c.find(Locator::Id("login")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Id("key"))
+        .await
+        .unwrap()
+        .send_keys(KEY)
+        .await
+        .unwrap();
+    c.find(Locator::Id("login"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     shown(c, Locator::Id("bindings"), fw).await;
     assert_eq!(c.current_url().await.unwrap().path(), "/", "{fw}");
     let row = format!("tr[data-binding=\"{id}\"]");
-    let text = c.find(Locator::Css(&row)).await.unwrap().text().await.unwrap();
-    assert!(text.contains("+65****0000") && text.contains("+65****0001"), "{fw}: {text}");
+    let text = c
+        .find(Locator::Css(&row))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("+65****0000") && text.contains("+65****0001"),
+        "{fw}: {text}"
+    );
     assert!(text.contains("order-42"), "{fw}: {text}");
-    c.find(Locator::Css("#chart svg")).await.unwrap_or_else(|e| panic!("{fw}: the chart: {e}"));
+    c.find(Locator::Css("#chart svg"))
+        .await
+        .unwrap_or_else(|e| panic!("{fw}: the chart: {e}"));
     assert_masked(&c.source().await.unwrap(), fw);
 
     // The session cookie: HttpOnly, SameSite=Strict, never the key.
     let cookies = c.get_all_cookies().await.unwrap();
-    let cookie = cookies.iter().find(|k| k.name() == "nm_dashboard").expect("the session cookie");
+    let cookie = cookies
+        .iter()
+        .find(|k| k.name() == "nm_dashboard")
+        .expect("the session cookie");
     assert_eq!(cookie.http_only(), Some(true), "{fw}");
     assert_eq!(
         cookie.same_site().map(|s| s.to_string()).as_deref(),
@@ -175,19 +222,41 @@ async fn story(c: &Client, fw: &str) {
     assert!(!cookie.value().contains(KEY), "{fw}");
 
     // Reveal shows the numbers; masking again hides them.
-    c.find(Locator::Id("reveal")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Id("reveal"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     shown(c, Locator::LinkText("Mask numbers"), fw).await;
     assert!(c.source().await.unwrap().contains(A), "{fw}: revealed");
-    c.find(Locator::Id("reveal")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Id("reveal"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     shown(c, Locator::LinkText("Reveal numbers"), fw).await;
     assert_masked(&c.source().await.unwrap(), fw);
 
     // Unbind from the page: gone from the page and from the API.
     let unbind = format!("{row} button.unbind");
-    c.find(Locator::Css(&unbind)).await.unwrap().click().await.unwrap();
-    let flash = shown(c, Locator::Id("flash"), fw).await.text().await.unwrap();
+    c.find(Locator::Css(&unbind))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let flash = shown(c, Locator::Id("flash"), fw)
+        .await
+        .text()
+        .await
+        .unwrap();
     assert_eq!(flash, "Binding removed.", "{fw}");
-    assert!(c.find_all(Locator::Css(&row)).await.unwrap().is_empty(), "{fw}: still listed");
+    assert!(
+        c.find_all(Locator::Css(&row)).await.unwrap().is_empty(),
+        "{fw}: still listed"
+    );
     let status = http
         .get(server.at(&format!("/v1/bindings/{id}")))
         .bearer_auth(KEY)
@@ -199,11 +268,20 @@ async fn story(c: &Client, fw: &str) {
     assert_masked(&c.source().await.unwrap(), fw);
 
     // Log out: back to the login form, and the page needs a login again.
-    c.find(Locator::Id("logout")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Id("logout"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     shown(c, Locator::Id("login"), fw).await;
     assert_eq!(c.current_url().await.unwrap().path(), "/login", "{fw}");
     c.goto(&server.at("/")).await.unwrap();
-    assert_eq!(c.current_url().await.unwrap().path(), "/login", "{fw}: logged out");
+    assert_eq!(
+        c.current_url().await.unwrap().path(),
+        "/login",
+        "{fw}: logged out"
+    );
     server.terminate();
 }
 

@@ -196,9 +196,15 @@ mod tests {
         let mut b = Buckets::new(NOW);
         assert!(b.add(NOW, Outcome::Completed), "now: the last bucket");
         assert!(b.add(NOW - HOUR_MS, Outcome::Busy));
-        assert!(b.add(b.start_ms, Outcome::Failed), "the oldest hour's first instant");
+        assert!(
+            b.add(b.start_ms, Outcome::Failed),
+            "the oldest hour's first instant"
+        );
         assert!(!b.add(b.start_ms - 1, Outcome::Failed), "25 h ago is out");
-        assert!(!b.add(NOW + HOUR_MS, Outcome::Completed), "the future is out");
+        assert!(
+            !b.add(NOW + HOUR_MS, Outcome::Completed),
+            "the future is out"
+        );
         assert_eq!(b.counts[HOURS - 1][0], 1);
         assert_eq!(b.counts[HOURS - 2][1], 1);
         assert_eq!(b.counts[0][3], 1);

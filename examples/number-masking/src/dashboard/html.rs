@@ -42,7 +42,11 @@ pub fn text(s: &str, reveal: bool) -> String {
     let mut run = String::new();
     let flush = |run: &mut String, out: &mut String| {
         if run.len() >= 6 {
-            out.push_str(&callflow::PhoneNumber::new(run.as_str()).masked().to_string());
+            out.push_str(
+                &callflow::PhoneNumber::new(run.as_str())
+                    .masked()
+                    .to_string(),
+            );
         } else {
             out.push_str(run);
         }
@@ -82,7 +86,11 @@ pub fn link(cursor: Option<&str>, reveal: bool) -> String {
         q.append_pair("reveal", "1");
     }
     let q = q.finish();
-    if q.is_empty() { "/".to_owned() } else { format!("/?{q}") }
+    if q.is_empty() {
+        "/".to_owned()
+    } else {
+        format!("/?{q}")
+    }
 }
 
 /// The pagination links: back to the first page when on a later one, and the next page when
@@ -175,9 +183,18 @@ fn filters_form(p: &Page<'_>) -> String {
     let vn_now = f
         .virtual_number
         .as_deref()
-        .map(|vn| format!(" <span class=\"muted\">now: {}</span>", number(vn, p.reveal)))
+        .map(|vn| {
+            format!(
+                " <span class=\"muted\">now: {}</span>",
+                number(vn, p.reveal)
+            )
+        })
         .unwrap_or_default();
-    let reference = f.reference.as_deref().map(|r| text(r, p.reveal)).unwrap_or_default();
+    let reference = f
+        .reference
+        .as_deref()
+        .map(|r| text(r, p.reveal))
+        .unwrap_or_default();
     let selected = |v: Option<bool>| if f.active == v { " selected" } else { "" };
     format!(
         "<form method=\"post\" action=\"/filter\" id=\"filters\">{}{}\
@@ -186,7 +203,11 @@ fn filters_form(p: &Page<'_>) -> String {
 <label>Show <select name=\"active\"><option value=\"true\"{}>active</option><option value=\"false\"{}>expired</option><option value=\"any\"{}>all</option></select></label> \
 <button type=\"submit\" id=\"apply-filters\">Filter</button></form>",
         hidden("csrf", p.csrf),
-        if p.reveal { hidden("reveal", "1") } else { String::new() },
+        if p.reveal {
+            hidden("reveal", "1")
+        } else {
+            String::new()
+        },
         selected(Some(true)),
         selected(Some(false)),
         selected(None),
@@ -204,7 +225,12 @@ fn bindings_table(p: &Page<'_>) -> String {
         let id = str_of(b, "id");
         let parties: Vec<String> = b["parties"]
             .as_array()
-            .map(|a| a.iter().filter_map(Value::as_str).map(|n| number(n, p.reveal)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(|n| number(n, p.reveal))
+                    .collect()
+            })
             .unwrap_or_default();
         out.push_str(&format!(
             "<tr data-binding=\"{id}\"><td><code>{id}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
@@ -240,8 +266,14 @@ fn calls_table(p: &Page<'_>) -> String {
         out.push_str(&format!(
             "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{outcome}</td><td>{}</td></tr>",
             escape(str_of(c, "recordedAt")),
-            c["bindingId"].as_str().map(escape).unwrap_or_else(|| "&ndash;".to_owned()),
-            c["virtualNumber"].as_str().map(|n| number(n, p.reveal)).unwrap_or_default(),
+            c["bindingId"]
+                .as_str()
+                .map(escape)
+                .unwrap_or_else(|| "&ndash;".to_owned()),
+            c["virtualNumber"]
+                .as_str()
+                .map(|n| number(n, p.reveal))
+                .unwrap_or_default(),
             duration(c["durationSecs"].as_u64().unwrap_or(0)),
         ));
     }
@@ -301,9 +333,11 @@ mod tests {
     fn render(reveal: bool, filters: &Filters) -> String {
         let bindings = [json!({"id": "b1", "virtualNumber": VN, "parties": [A, B],
             "reference": format!("order for {A}"), "expiresAt": null, "active": true})];
-        let calls = [json!({"sessionId": "s", "bindingId": "b1", "virtualNumber": VN,
+        let calls = [
+            json!({"sessionId": "s", "bindingId": "b1", "virtualNumber": VN,
             "status": "COMPLETED", "durationSecs": 65, "recordedAt": "2026-12-01T10:00:00.000Z",
-            "errorMessage": format!("could not reach {B}")})];
+            "errorMessage": format!("could not reach {B}")}),
+        ];
         page(&Page {
             csrf: "tok",
             reveal,
@@ -358,8 +392,16 @@ mod tests {
         assert!(!first.contains("first-page"));
         let later = page_links(Some("17_abc"), Some("18_x"), true);
         assert!(later.contains("href=\"/?reveal=1\""), "{later}");
-        assert!(later.contains("href=\"/?cursor=18_x&amp;reveal=1\""), "{later}");
-        assert_eq!(page_links(Some("17_abc"), None, false).matches("href").count(), 1);
+        assert!(
+            later.contains("href=\"/?cursor=18_x&amp;reveal=1\""),
+            "{later}"
+        );
+        assert_eq!(
+            page_links(Some("17_abc"), None, false)
+                .matches("href")
+                .count(),
+            1
+        );
     }
 
     #[test]

@@ -59,12 +59,17 @@ impl Dashboard {
     /// Answers a request for one of the dashboard's paths (see [`owns`](Self::owns)).
     pub async fn handle(&self, req: http::Request<Bytes>) -> Response {
         if !self.api.enabled() {
-            return plain(StatusCode::NOT_FOUND, "the dashboard is off: no API key is configured");
+            return plain(
+                StatusCode::NOT_FOUND,
+                "the dashboard is off: no API key is configured",
+            );
         }
         let path = req.uri().path().to_owned();
         let method = req.method().clone();
         let token = session::token_from_cookies(req.headers());
-        let session = token.as_deref().and_then(|t| self.sessions.get(t).map(|s| (t, s)));
+        let session = token
+            .as_deref()
+            .and_then(|t| self.sessions.get(t).map(|s| (t, s)));
         match (path.as_str(), method) {
             ("/login", Method::GET | Method::HEAD) => match session {
                 Some(_) => redirect("/"),
@@ -176,18 +181,28 @@ impl Dashboard {
             StatusCode::OK => {}
             StatusCode::UNAUTHORIZED => return redirect("/login"),
             _ => {
-                let why = bindings["error"]["message"].as_str().unwrap_or("the store did not answer");
+                let why = bindings["error"]["message"]
+                    .as_str()
+                    .unwrap_or("the store did not answer");
                 flash = Some(format!("Bindings unavailable: {why}"));
             }
         }
         let (_, calls) = self
-            .call(&s.key, Method::GET, &format!("/v1/calls?limit={RECENT_CALLS}"))
+            .call(
+                &s.key,
+                Method::GET,
+                &format!("/v1/calls?limit={RECENT_CALLS}"),
+            )
             .await;
         let (buckets, complete) = self.chart(&s.key).await;
         let note = format!(
             "{} calls{}",
             buckets.total(),
-            if complete { "" } else { " (the most recent ones only)" }
+            if complete {
+                ""
+            } else {
+                " (the most recent ones only)"
+            }
         );
         let empty = Vec::new();
         let body = html::page(&html::Page {
@@ -271,12 +286,20 @@ impl Form {
     }
 
     fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The filters form's fields (blank: no filter).
     fn filters(&self) -> Filters {
-        let nonblank = |name| self.get(name).map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+        let nonblank = |name| {
+            self.get(name)
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
         Filters {
             virtual_number: nonblank("virtualNumber"),
             reference: nonblank("reference"),
@@ -295,10 +318,19 @@ fn with_headers(status: StatusCode, content_type: &'static str, body: String) ->
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     r
 }
 
@@ -312,12 +344,17 @@ fn plain(status: StatusCode, body: &str) -> Response {
 
 fn not_allowed(allow: &'static str) -> Response {
     let mut r = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
-    r.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
+    r.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
     r
 }
 
 fn redirect(to: &str) -> Response {
-    let mut r = with_headers(StatusCode::SEE_OTHER, "text/plain; charset=utf-8", String::new());
+    let mut r = with_headers(
+        StatusCode::SEE_OTHER,
+        "text/plain; charset=utf-8",
+        String::new(),
+    );
     if let Ok(v) = HeaderValue::from_str(to) {
         r.headers_mut().insert(header::LOCATION, v);
     }
@@ -339,7 +376,9 @@ mod tests {
 
     async fn store(dir: &tempfile::TempDir) -> Arc<crate::store::Store> {
         let db = dir.path().join("d.db");
-        let sqlite = callflow_masking::SqliteStore::open_async(&db).await.unwrap();
+        let sqlite = callflow_masking::SqliteStore::open_async(&db)
+            .await
+            .unwrap();
         Arc::new(crate::store::Store::sqlite(sqlite))
     }
 
@@ -361,7 +400,9 @@ mod tests {
     }
 
     async fn login(d: &Dashboard) -> String {
-        let r = d.handle(req(Method::POST, "/login", None, &format!("key={KEY}"))).await;
+        let r = d
+            .handle(req(Method::POST, "/login", None, &format!("key={KEY}")))
+            .await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
         let cookie = r.headers()[header::SET_COOKIE].to_str().unwrap().to_owned();
         assert!(!cookie.contains(KEY), "the key never goes in the cookie");
@@ -371,7 +412,14 @@ mod tests {
     #[tokio::test]
     async fn a_wrong_key_is_refused_and_no_session_means_the_login_form() {
         let (_dir, d) = dashboard().await;
-        let r = d.handle(req(Method::POST, "/login", None, "key=wrong-key-0123456789")).await;
+        let r = d
+            .handle(req(
+                Method::POST,
+                "/login",
+                None,
+                "key=wrong-key-0123456789",
+            ))
+            .await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
         assert!(r.headers().get(header::SET_COOKIE).is_none());
         let r = d.handle(req(Method::GET, "/", None, "")).await;
@@ -388,9 +436,16 @@ mod tests {
         let cookie = login(&d).await;
         let r = d.handle(req(Method::GET, "/", Some(&cookie), "")).await;
         assert_eq!(r.status(), StatusCode::OK);
-        assert!(r.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().contains("default-src 'none'"));
+        assert!(
+            r.headers()[header::CONTENT_SECURITY_POLICY]
+                .to_str()
+                .unwrap()
+                .contains("default-src 'none'")
+        );
         for path in ["/unbind", "/logout", "/filter"] {
-            let r = d.handle(req(Method::POST, path, Some(&cookie), "id=abc&csrf=nope")).await;
+            let r = d
+                .handle(req(Method::POST, path, Some(&cookie), "id=abc&csrf=nope"))
+                .await;
             assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path}");
         }
         // Still logged in: the forged logout did nothing.
@@ -439,13 +494,31 @@ mod tests {
         let r = d.handle(req(Method::GET, "/", Some(&cookie), "")).await;
         let first = String::from_utf8(r.body().to_vec()).unwrap();
         assert_eq!(rows(&first), PAGE_SIZE);
-        let r = d.handle(req(Method::GET, &next_link(&first), Some(&cookie), "")).await;
+        let r = d
+            .handle(req(Method::GET, &next_link(&first), Some(&cookie), ""))
+            .await;
         let second = String::from_utf8(r.body().to_vec()).unwrap();
         assert_eq!(rows(&second), PAGE_SIZE);
         assert!(second.contains("id=\"first-page\""));
-        let id = |html: &str| html.split("<tr data-binding=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
-        assert_ne!(id(&first), id(&second), "the next page starts after the first");
-        assert!(started.elapsed() < Duration::from_secs(5), "two pages took {:?}", started.elapsed());
+        let id = |html: &str| {
+            html.split("<tr data-binding=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .to_owned()
+        };
+        assert_ne!(
+            id(&first),
+            id(&second),
+            "the next page starts after the first"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "two pages took {:?}",
+            started.elapsed()
+        );
     }
 
     #[test]
