@@ -193,7 +193,8 @@ where
     unpack(&mut extensions);
     let mut request = WebhookRequest::new(method, headers, body).with_peer(peer);
     *request.extensions_mut() = extensions;
-    webhook.dispatch(request).await
+    // The head passed `check_head` above and is handed over unchanged.
+    webhook.dispatch_checked(request).await
 }
 
 /// [`handle`] for an `http::Request` with any body: what the `Service` runs.

@@ -20,6 +20,10 @@ fn ct_eq(given: &[u8], expected: &[u8]) -> bool {
 /// Media types accepted as JSON: `application/json`, `text/json`, `text/plain`,
 /// `application/x-json` and any `…/…+json`, with any parameters.
 pub(crate) fn is_json_media_type(v: &HeaderValue) -> bool {
+    // What nearly every sender sends, without splitting and trimming.
+    if v.as_bytes() == b"application/json" {
+        return true;
+    }
     let Ok(s) = v.to_str() else { return false };
     let essence = s.split(';').next().unwrap_or("").trim();
     const EXACT: [&str; 4] = [
