@@ -403,27 +403,34 @@ pub async fn run_case(client: &reqwest::Client, addr: SocketAddr, case: &Case) -
         Transport::Chunked(chunk) => raw_chunked(addr, case, chunk).await,
         Transport::KeepAlive => raw_keep_alive(addr, case).await,
         Transport::ExpectContinue => raw_expect_continue(addr, case).await,
-        Transport::Client => {
-            let url = format!("http://{addr}{}", conformance::PATH);
-            let mut request = client
-                .request(case.method.clone(), url)
-                .headers(case.headers.clone());
-            if case.method == Method::POST || !case.body.is_empty() {
-                request = request.body(case.body.clone());
-            }
-            let response = request
-                .send()
-                .await
-                .unwrap_or_else(|e| panic!("case {}: request failed: {e}", case.name));
-            let status = response.status().as_u16();
-            let headers = response.headers().clone();
-            let body = response
-                .bytes()
-                .await
-                .unwrap_or_else(|e| panic!("case {}: reading the body failed: {e}", case.name));
-            Observed::new(status, &headers, body)
+        Transport::Duplicate => {
+            client_request(client, addr, case).await;
+            client_request(client, addr, case).await
         }
+        Transport::Client => client_request(client, addr, case).await,
     }
+}
+
+/// Sends the case once with the HTTP client.
+async fn client_request(client: &reqwest::Client, addr: SocketAddr, case: &Case) -> Observed {
+    let url = format!("http://{addr}{}", conformance::PATH);
+    let mut request = client
+        .request(case.method.clone(), url)
+        .headers(case.headers.clone());
+    if case.method == Method::POST || !case.body.is_empty() {
+        request = request.body(case.body.clone());
+    }
+    let response = request
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("case {}: request failed: {e}", case.name));
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response
+        .bytes()
+        .await
+        .unwrap_or_else(|e| panic!("case {}: reading the body failed: {e}", case.name));
+    Observed::new(status, &headers, body)
 }
 
 /// Runs every conformance case against `framework` serving [`conformance::webhook`], in the

@@ -76,6 +76,10 @@ pub struct PlayArgs {
     /// How long to wait for a reply before treating the webhook as failed.
     #[arg(long, value_name = "MS", default_value_t = 10_000)]
     timeout: u64,
+    /// Print phone numbers in the transcript in clear (masked by default, each with a label
+    /// that tells apart numbers with the same masked form: +65****0001 (#1)).
+    #[arg(long)]
+    show_numbers: bool,
     /// Scenario files (.toml), or directories of them.
     #[arg(required = true, value_name = "SCENARIO")]
     scenarios: Vec<PathBuf>,
@@ -210,6 +214,7 @@ fn cmd_play(args: PlayArgs) -> ExitCode {
     options.slow_after = args.slow_after.map(Duration::from_millis);
     options.payload_style = args.payload_style.into();
     options.timeout = Duration::from_millis(args.timeout.max(1));
+    options.show_numbers = args.show_numbers;
 
     let rt = runtime();
     let reports = rt.block_on(play_all(&scenarios, &options));

@@ -234,11 +234,22 @@ impl<S: BindingStore> CallHandler for MaskingHandler<S> {
                     .is_some_and(|d| *d == CallDirection::Inbound)
             })
             .or_else(|| p.details.call_a());
+        // (virtual number, party): an inbound leg runs from the party to the VN; an outbound
+        // one (8x8's failure example has only an OUTBOUND callA) from the VN to the party.
         let parties = inbound.and_then(|l| {
-            Some((
-                number(l.destination.as_ref()?)?,
+            let (source, destination) = (
                 number(l.source.as_ref()?)?,
-            ))
+                number(l.destination.as_ref()?)?,
+            );
+            let outbound = l
+                .call_direction
+                .as_ref()
+                .is_some_and(|d| *d == CallDirection::Outbound);
+            Some(if outbound {
+                (source, destination)
+            } else {
+                (destination, source)
+            })
         });
         let binding = match &parties {
             Some((vn, caller)) => {

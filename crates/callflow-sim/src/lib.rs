@@ -47,7 +47,7 @@ pub use events::PayloadStyle;
 pub use http::{UrlError, check_url};
 pub use lint::{LintResult, lint_bytes};
 pub use mask::mask_json;
-pub(crate) use mask::mask_text;
+pub(crate) use mask::{Labels, mask_text};
 pub use report::{
     Check, Exchange, LegOutcome, Line, Report, SessionOutcome, render_json, render_junit,
     render_text,

@@ -6,6 +6,11 @@ use serde_json::Value;
 /// Replaces every phone-number-like run in `text` (an optional `+` and 7 or more digits,
 /// standing alone) with its masked form (`+65****0001`).
 pub(crate) fn mask_text(text: &str) -> String {
+    replace_numbers(text, |number| Masked(number).to_string())
+}
+
+/// Calls `with` on every phone-number-like run in `text` and puts what it returns instead.
+fn replace_numbers(text: &str, mut with: impl FnMut(&str) -> String) -> String {
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
@@ -23,7 +28,7 @@ pub(crate) fn mask_text(text: &str) -> String {
         let after_ok = j == bytes.len() || !is_word(bytes[j]);
         if run >= 7 && before_ok && after_ok {
             out.push_str(&text[copied..start]);
-            out.push_str(&Masked(&text[start..j]).to_string());
+            out.push_str(&with(&text[start..j]));
             copied = j;
             i = j;
         } else {
@@ -32,6 +37,45 @@ pub(crate) fn mask_text(text: &str) -> String {
     }
     out.push_str(&text[copied..]);
     out
+}
+
+/// The numbers of one transcript: each is masked and followed by a short label, the same
+/// for the same number throughout the transcript (`+65****0001 (#1)`), so that two numbers
+/// with the same masked form stay apart without being revealed. Labels count distinct
+/// numbers (with or without `+`) in the order they first appear. With `show` the numbers
+/// are printed in clear, unlabelled.
+#[derive(Debug, Default)]
+pub(crate) struct Labels {
+    seen: Vec<String>,
+    show: bool,
+}
+
+impl Labels {
+    /// Labels for a new transcript; `show`: numbers in clear.
+    pub(crate) fn new(show: bool) -> Self {
+        Self {
+            seen: Vec::new(),
+            show,
+        }
+    }
+
+    /// `text` with every number masked and labelled (or as it is, with `show`).
+    pub(crate) fn apply(&mut self, text: &str) -> String {
+        if self.show {
+            return text.to_owned();
+        }
+        replace_numbers(text, |number| {
+            let digits = number.trim_start_matches('+');
+            let n = match self.seen.iter().position(|d| d == digits) {
+                Some(i) => i + 1,
+                None => {
+                    self.seen.push(digits.to_owned());
+                    self.seen.len()
+                }
+            };
+            format!("{} (#{n})", Masked(number))
+        })
+    }
 }
 
 fn is_word(b: u8) -> bool {
@@ -71,6 +115,27 @@ mod tests {
             mask_text("dial +6592220002 from 6568880000, press 1"),
             "dial +65****0002 from 65****0000, press 1"
         );
+    }
+
+    #[test]
+    fn numbers_with_the_same_masked_form_get_different_stable_labels() {
+        let mut labels = Labels::new(false);
+        assert_eq!(
+            labels.apply("call from +6591110001 to +6568880000"),
+            "call from +65****0001 (#1) to +65****0000 (#2)"
+        );
+        assert_eq!(
+            labels.apply("callB dials +6594440001, caller 6591110001"),
+            "callB dials +65****0001 (#3), caller 65****0001 (#1)"
+        );
+        assert_eq!(labels.apply("press 1"), "press 1");
+        assert!(!labels.apply("+6594440001").contains("9444"));
+    }
+
+    #[test]
+    fn shown_numbers_are_in_clear_and_unlabelled() {
+        let mut labels = Labels::new(true);
+        assert_eq!(labels.apply("dial +6594440001"), "dial +6594440001");
     }
 
     #[test]

@@ -584,7 +584,7 @@ async fn transcript_masks_every_phone_number_and_shows_response_times() {
     }
     assert!(text.contains("+65****0001"));
     assert!(
-        text.contains("makeCall +65****0000 -> +65****0002"),
+        text.contains("makeCall +65****0000 (#2) -> +65****0002 (#3)"),
         "{text}"
     );
     let timed = text

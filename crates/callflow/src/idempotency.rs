@@ -16,6 +16,9 @@
 //! - a duplicate of a completed `CALL_ACTION` gets the *same* callflow bytes as the first
 //!   delivery, without running the handler; duplicates of other events get the same
 //!   acknowledgement;
+//! - every answer from the store carries the header [`REPLAY_HEADER`] (`Callflow-Replay:
+//!   true`; 8x8 ignores headers it does not know) and is logged at `debug` with the event's
+//!   idempotency key, so a re-posted fixture that got the old answer says why;
 //! - a duplicate arriving while the first is still running waits for the first result (up to
 //!   the handler deadline) instead of running the handler again;
 //! - a request with a known key but other bytes (a forged or replayed `eventId`) is not a
@@ -38,6 +41,23 @@ use sha2::{Digest, Sha256};
 
 use crate::event::Event;
 use crate::handler::BoxFuture;
+
+/// The response header on every answer served from the idempotency store instead of the
+/// handler (a duplicate delivery), with the value `true`. First deliveries never carry it.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use callflow::{CallFlow, Webhook, WebhookRequest, handler_fn, idempotency::REPLAY_HEADER};
+/// let webhook = Webhook::new(handler_fn(|_ev, _cx| async { Ok(CallFlow::builder().say("Hi").hangup()) }));
+/// let body = callflow::testing::call_action().event_id("e-1").build_json();
+/// let first = webhook.dispatch(WebhookRequest::post_json(body.clone())).await;
+/// let again = webhook.dispatch(WebhookRequest::post_json(body)).await;
+/// assert!(first.headers().get(REPLAY_HEADER).is_none());
+/// assert_eq!(again.headers()[REPLAY_HEADER], "true");
+/// assert_eq!(first.body(), again.body());
+/// # }
+/// ```
+pub const REPLAY_HEADER: &str = "callflow-replay";
 
 /// The SHA-256 of a request body's exact bytes: what tells a true duplicate (same bytes) from
 /// another request that reuses a known key.

@@ -125,3 +125,34 @@ async fn a_known_event_id_with_other_bytes_is_a_warning_naming_the_id_not_the_nu
         assert!(!out.contains(number), "log leaks {number}:\n{out}");
     }
 }
+
+#[tokio::test]
+async fn a_replayed_duplicate_is_a_debug_line_naming_the_event_id() {
+    let buf = logs();
+    let (c, h) = client_with(|b| b);
+    let body = testing::call_action()
+        .event_id("evt-replayed")
+        .from("+6591110007")
+        .build_json();
+    let first = c.post(body.clone()).await;
+    let replays = || {
+        buf.text()
+            .lines()
+            .filter(|l| l.contains("evt-replayed") && l.contains("replay"))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        replays(),
+        Vec::<String>::new(),
+        "a first delivery is no replay"
+    );
+    assert!(!first.0.is_replay());
+    let again = c.post(body).await;
+    assert!(again.0.is_replay());
+    assert_eq!(h.calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let lines = replays();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("DEBUG"), "{}", lines[0]);
+    assert!(!buf.text().contains("6591110007"), "log leaks the number");
+}

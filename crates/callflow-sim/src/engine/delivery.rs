@@ -9,7 +9,6 @@ use callflow::event::CallStatus;
 use super::{Sim, short};
 use crate::events::{CallEvent, PayloadStyle};
 use crate::http::{HttpError, HttpReply, Target, post_json};
-use crate::mask_text;
 use crate::report::{Exchange, Line};
 
 /// A body waiting to be delivered.
@@ -145,7 +144,7 @@ impl Sim<'_> {
             );
             self.transcript.push(Line {
                 at_ms: ev.at_ms,
-                text: mask_text(&text),
+                text: self.labels.apply(&text),
             });
             self.exchanges.push(ex);
             results.push(result);

@@ -15,9 +15,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use callflow::PhoneNumber;
 use callflow::event::{CallDirection, LastAction, LegStatus, SessionStatus};
 
+use crate::Labels;
 use crate::events::{LegView, PayloadStyle, SessionView};
 use crate::http::Target;
-use crate::mask_text;
 use crate::report::{Exchange, LegOutcome, Line, Report, SessionOutcome};
 use crate::scenario::Scenario;
 use delivery::Outgoing;
@@ -46,6 +46,10 @@ pub struct PlayOptions {
     /// The most `CALL_ACTION` requests one session may take (default 20): a handler that
     /// keeps re-prompting fails instead of looping forever.
     pub max_call_actions: usize,
+    /// Print phone numbers in the transcript in clear. Default: masked, each followed by a
+    /// label that is the same for the same number throughout a transcript
+    /// (`+65****0001 (#1)`), so that numbers with the same masked form stay apart.
+    pub show_numbers: bool,
 }
 
 impl PlayOptions {
@@ -60,6 +64,7 @@ impl PlayOptions {
             payload_style: PayloadStyle::Current,
             timeout: Duration::from_secs(10),
             max_call_actions: 20,
+            show_numbers: false,
         }
     }
 }
@@ -135,6 +140,7 @@ struct Sim<'a> {
     bridged: bool,
     digits: VecDeque<String>,
     transcript: Vec<Line>,
+    labels: Labels,
     exchanges: Vec<Exchange>,
     held_status: Vec<Outgoing>,
     actions: Vec<String>,
@@ -192,6 +198,7 @@ impl<'a> Sim<'a> {
             bridged: false,
             digits: sc.call.digits.iter().cloned().collect(),
             transcript: Vec::new(),
+            labels: Labels::new(opt.show_numbers),
             exchanges: Vec::new(),
             held_status: Vec::new(),
             actions: Vec::new(),
@@ -210,7 +217,7 @@ impl<'a> Sim<'a> {
     fn line(&mut self, text: impl AsRef<str>) {
         self.transcript.push(Line {
             at_ms: self.now,
-            text: mask_text(text.as_ref()),
+            text: self.labels.apply(text.as_ref()),
         });
     }
 

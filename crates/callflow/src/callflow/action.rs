@@ -236,10 +236,46 @@ impl PlayFile {
     }
 }
 
-/// `sayAndCapture` parameters: a TTS prompt, then DTMF collection.
+/// `sayAndCapture` parameters: a TTS prompt, then DTMF collection. The digits (or none, on a
+/// timeout) come back in the next `CALL_ACTION`, with the reply's `clientActionId`
+/// ([`CallAction::client_action_id`](crate::event::CallAction::client_action_id),
+/// [`CallAction::dtmf`](crate::event::CallAction::dtmf)).
+///
+/// The prompt's voice is the builder's
+/// ([`CallFlowBuilder::voice`](crate::CallFlowBuilder::voice)) unless [`voice`](Self::voice)
+/// sets one: nothing else is required.
+///
+/// # Which timeouts to set, and why
 ///
 /// 8x8's guide and its OpenAPI schema disagree on the defaults (`maxDigits` 25 vs 1,
-/// `overallTimeout` 30000 vs 5000, `noOfTries` 3 vs 1): set what you rely on.
+/// `overallTimeout` 30000 vs 5000 ms, `noOfTries` 3 vs 1), so leaving them out means a caller
+/// gets 5 s or 30 s depending on which one the platform follows. Set what you rely on:
+///
+/// - **`overallTimeout`** (always): the time the caller has to enter all the digits, counted
+///   from the end of the prompt. Too short and callers who listen to the whole menu time
+///   out; too long and a caller who pressed nothing hears dead air. 8x8's own examples use
+///   10 000 ms.
+/// - **`digitTimeout`** (for more than one digit): the pause allowed between two digits. It
+///   requires `overallTimeout` (-1005) and may not exceed it (-1006; 8x8's examples use the
+///   two equal, which it accepts). [`timeouts`](Self::timeouts) sets both at once. For a
+///   one-digit menu, [`overall_timeout`](Self::overall_timeout) alone is enough.
+/// - **`maxDigits`** (and `completeOnHash`): with [`digits(1, 1)`](Self::digits) the input
+///   ends at the first key, without waiting for `#` or a timeout.
+/// - **`noOfTries`**: how often 8x8 replays the prompt after no or invalid input before it
+///   sends the `CALL_ACTION` without digits.
+///
+/// ```
+/// use callflow::CallFlow;
+/// use callflow::callflow::SayAndCapture;
+/// let menu = SayAndCapture::new("Press 1 for sales, press 2 for support.")
+///     .digits(1, 1)            // one key ends the input
+///     .overall_timeout(10_000) // 10 s to press it, whichever default 8x8 applies
+///     .tries(2);               // the prompt once more on no input
+/// let flow = CallFlow::builder().voice("en-US-BenjaminRUS").client_action_id("main-menu")
+///     .say_and_capture(menu).build();
+/// assert!(flow.to_json().contains(r#""voiceProfile":"en-US-BenjaminRUS""#));
+/// assert!(flow.to_json().contains(r#""overallTimeout":10000"#));
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]

@@ -164,6 +164,9 @@ pub enum Transport {
     /// `Content-Length`; the final answer must come without the body (an interim
     /// `100 Continue` is skipped). Only for cases refused on their head.
     ExpectContinue,
+    /// An ordinary HTTP client request sent twice, one after the other: what counts is the
+    /// second answer (a duplicate delivery, answered from the idempotency store).
+    Duplicate,
 }
 
 /// What a case's body must be, besides being identical to the core's own answer.
@@ -198,10 +201,14 @@ pub struct Case {
     pub content_type: Option<&'static str>,
     /// What the body must be.
     pub check: BodyCheck,
+    /// Whether the answer must carry (`Some(true)`) or must not carry (`Some(false)`) the
+    /// replay header [`REPLAY_HEADER`](crate::idempotency::REPLAY_HEADER); `None`: either,
+    /// since whether an answer is a replay depends on what the server saw before.
+    pub replay: Option<bool>,
 }
 
 /// What came back for a case: the parts that must be identical across frameworks.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Observed {
     /// The status code.
     pub status: u16,
@@ -211,7 +218,23 @@ pub struct Observed {
     pub allow: Option<String>,
     /// The body bytes as received.
     pub body: Bytes,
+    /// The replay header ([`REPLAY_HEADER`](crate::idempotency::REPLAY_HEADER)), if any.
+    /// Checked by [`Case::check`] against [`Case::replay`], but not part of `==`: whether an
+    /// answer is a replay depends on what the server's store saw before, which differs
+    /// between a server and the core's reference answer.
+    pub replay: Option<String>,
 }
+
+impl PartialEq for Observed {
+    fn eq(&self, other: &Self) -> bool {
+        self.status == other.status
+            && self.content_type == other.content_type
+            && self.allow == other.allow
+            && self.body == other.body
+    }
+}
+
+impl Eq for Observed {}
 
 impl Observed {
     /// Reads the parts from response headers and body.
@@ -226,6 +249,7 @@ impl Observed {
             content_type: text(CONTENT_TYPE),
             allow: text(ALLOW),
             body,
+            replay: text(HeaderName::from_static(crate::idempotency::REPLAY_HEADER)),
         }
     }
 
@@ -248,6 +272,7 @@ impl fmt::Debug for Observed {
             .field("status", &self.status)
             .field("content_type", &self.content_type)
             .field("allow", &self.allow)
+            .field("replay", &self.replay)
             .field("body", &String::from_utf8_lossy(&self.body))
             .finish()
     }
@@ -271,7 +296,13 @@ impl Case {
             status: StatusCode::OK,
             content_type: Some("application/json"),
             check: BodyCheck::Exact(reply().to_bytes()),
+            replay: None,
         }
+    }
+
+    fn replay(mut self, replay: bool) -> Self {
+        self.replay = Some(replay);
+        self
     }
 
     fn method(name: &'static str, method: Method) -> Self {
@@ -317,8 +348,12 @@ impl Case {
         request
     }
 
-    /// The reference answer: what the core itself gives in process.
+    /// The reference answer: what the core itself gives in process (for
+    /// [`Transport::Duplicate`], its answer to the second of two identical requests).
     pub async fn expected(&self, webhook: &Webhook) -> Observed {
+        if self.transport == Transport::Duplicate {
+            webhook.dispatch(self.webhook_request()).await;
+        }
         let response = webhook.dispatch(self.webhook_request()).await;
         Observed::from_response(&self.method, response)
     }
@@ -334,6 +369,15 @@ impl Case {
         }
         if self.status == StatusCode::METHOD_NOT_ALLOWED && got.allow.as_deref() != Some("POST") {
             return fail("405 must carry `Allow: POST`");
+        }
+        match (self.replay, got.replay.as_deref()) {
+            (Some(true), Some("true")) | (Some(false), None) | (None, _) => {}
+            (Some(true), _) => {
+                return fail("a duplicate's answer must carry `Callflow-Replay: true`");
+            }
+            (Some(false), Some(_)) => {
+                return fail("a first delivery's answer must not carry `Callflow-Replay`");
+            }
         }
         match &self.check {
             BodyCheck::Exact(b) if got.body != *b => {
@@ -381,6 +425,11 @@ pub fn cases() -> Vec<Case> {
     // A known event with a wrong shape: `callStatus` is an object.
     let wrong_shape = br#"{"namespace":"VOICE","eventType":"CALL_ACTION","payload":{"eventId":"e1","callId":"c1","sessionId":"s1","callStatus":{"x":1},"source":"+6591110001","destination":"+6568880000"}}"#;
     let internal = StatusCode::INTERNAL_SERVER_ERROR;
+    // Ids no other case uses, so that the first is a first delivery wherever it runs.
+    let first_delivery = call_action()
+        .event_id("conformance-first-delivery")
+        .build_json();
+    let duplicate = call_action().event_id("conformance-duplicate").build_json();
     vec![
         happy_path(),
         Case::post("call_action_ivr_dtmf", fixtures::get("vca_ivr_dtmf")),
@@ -448,6 +497,10 @@ pub fn cases() -> Vec<Case> {
             .exact(peer_reply(Some(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))).to_bytes()),
         Case::post("extensions_reach_handler", action(marker::EXTENSION))
             .exact(extension_reply(Some(&STAMP)).to_bytes()),
+        Case::post("first_delivery_not_marked_replay", first_delivery).replay(false),
+        Case::post("duplicate_delivery_marked_replay", duplicate)
+            .transport(Transport::Duplicate)
+            .replay(true),
     ]
 }
 

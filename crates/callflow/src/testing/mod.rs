@@ -7,6 +7,7 @@
 //! assert!(body.contains("CALL_RECEIVED"));
 //! ```
 
+mod assertions;
 mod bound_pair;
 mod client;
 pub mod conformance;
@@ -17,5 +18,6 @@ pub use crate::event::builder::{
     VIRTUAL_NUMBER, call_action, call_status, fresh_id, recording_status, session_summary,
     virtual_number_update,
 };
+pub use assertions::ReplyAssertions;
 pub use bound_pair::BoundPair;
 pub use client::{TestClient, TestResponse};

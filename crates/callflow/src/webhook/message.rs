@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use bytes::Bytes;
-use http::header::{ALLOW, CONNECTION, CONTENT_TYPE, HeaderValue};
+use http::header::{ALLOW, CONNECTION, CONTENT_TYPE, HeaderName, HeaderValue};
 use http::{Extensions, HeaderMap, Method, StatusCode};
 use serde::Serialize;
 
@@ -250,7 +250,8 @@ impl WebhookResponse {
     }
 
     /// The headers (always `Content-Type: application/json`; `Allow` on 405;
-    /// `Connection: close` when [`closes`](Self::closes)).
+    /// `Connection: close` when [`closes`](Self::closes); `Callflow-Replay: true` when
+    /// [`is_replay`](Self::is_replay)).
     pub fn headers(&self) -> &HeaderMap {
         &self.headers
     }
@@ -271,6 +272,24 @@ impl WebhookResponse {
         self.headers
             .insert(CONNECTION, HeaderValue::from_static("close"));
         self
+    }
+
+    /// This response marked as a replay: with the header
+    /// [`REPLAY_HEADER`](crate::idempotency::REPLAY_HEADER) `: true` (the answer of a duplicate
+    /// delivery, from the idempotency store).
+    pub fn replayed(mut self) -> Self {
+        self.headers.insert(
+            HeaderName::from_static(crate::idempotency::REPLAY_HEADER),
+            HeaderValue::from_static("true"),
+        );
+        self
+    }
+
+    /// Whether this response is a replay of a first delivery's answer ([`replayed`](Self::replayed)).
+    pub fn is_replay(&self) -> bool {
+        self.headers
+            .get(crate::idempotency::REPLAY_HEADER)
+            .is_some_and(|v| v.as_bytes() == b"true")
     }
 
     /// Whether the connection must be closed after this response ([`closing`](Self::closing)).

@@ -18,7 +18,7 @@
 //! | other event: handler error or panic | 500 | JSON error (details only in the log) |
 //! | other event: [`HandlerError::unavailable`](crate::HandlerError::unavailable) | 503 | JSON error `store_unavailable` |
 //! | other event: deadline passed | 503 | JSON error |
-//! | duplicate delivery of a handled event (same id, same bytes) | the first delivery's status and body | handler not run again |
+//! | duplicate delivery of a handled event (same id, same bytes) | the first delivery's status and body, plus `Callflow-Replay: true` ([`REPLAY_HEADER`](crate::idempotency::REPLAY_HEADER)) | handler not run again; `debug` log with the key |
 //! | known id, other bytes (a replayed or forged id) | handled as a new event: its own answer | `warn` log; the first's record kept |
 //! | idempotency store unreachable | `CALL_ACTION`: 200 + fallback; others: 503 | |
 //!
@@ -184,7 +184,9 @@ impl Webhook {
     /// supported web framework runs on one).
     pub async fn dispatch(&self, req: WebhookRequest) -> WebhookResponse {
         if let Some(r) = head::check(&self.inner.config, &req.method, &req.headers, req.peer) {
-            self.observe_answered("none", &r);
+            if let Some(o) = &self.inner.config.observer {
+                o.answered("none", r.status().as_u16());
+            }
             return r;
         }
         self.dispatch_checked(req).await
@@ -196,15 +198,10 @@ impl Webhook {
     pub(crate) async fn dispatch_checked(&self, req: WebhookRequest) -> WebhookResponse {
         let mut event = "none";
         let response = self.dispatch_labelled(req, &mut event).await;
-        self.observe_answered(event, &response);
-        response
-    }
-
-    /// Tells the observer, if any, how a request labelled `event` was answered.
-    fn observe_answered(&self, event: &'static str, response: &WebhookResponse) {
         if let Some(o) = &self.inner.config.observer {
             o.answered(event, response.status().as_u16());
         }
+        response
     }
 
     /// [`dispatch_checked`](Self::dispatch_checked), setting `label` to the event's once it
@@ -280,9 +277,13 @@ impl Webhook {
                 }
                 Ok(Claim::Done(reply)) => {
                     self.observe_duplicate(&event);
-                    tracing::info!("duplicate delivery answered with the first delivery's reply");
+                    tracing::debug!(
+                        event_id = event.ids().event_id.unwrap_or(""),
+                        key = %key,
+                        "duplicate delivery: answered from the idempotency store (replay)"
+                    );
                     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
-                    return WebhookResponse::json(status, reply.body);
+                    return WebhookResponse::json(status, reply.body).replayed();
                 }
                 Ok(Claim::InProgress) if tokio::time::Instant::now() < waited_until => {
                     tokio::time::sleep(pause).await;
