@@ -59,7 +59,33 @@ pub struct MaskingHandler<S> {
     store: Arc<S>,
     messages: Messages,
     write_failures: WriteFailures,
+    on_outcome: Option<OutcomeHook>,
 }
+
+/// What became of a new call (a `CALL_RECEIVED`), for metrics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CallOutcome {
+    /// Bridged to the other party of an active binding.
+    Bridged,
+    /// Turned away: no binding has the caller on that virtual number.
+    NotBound,
+    /// Turned away: the caller's binding has expired.
+    Expired,
+}
+
+impl CallOutcome {
+    /// The outcome as a metrics label: `bridged`, `not_bound`, `expired`.
+    pub fn label(self) -> &'static str {
+        match self {
+            CallOutcome::Bridged => "bridged",
+            CallOutcome::NotBound => "not_bound",
+            CallOutcome::Expired => "expired",
+        }
+    }
+}
+
+type OutcomeHook = Arc<dyn Fn(CallOutcome) + Send + Sync>;
 
 /// How many call records the handler could not write (since start). Cheap to clone; clones
 /// share the count.
@@ -98,6 +124,20 @@ impl<S: BindingStore> MaskingHandler<S> {
             store,
             messages: Messages::default(),
             write_failures: WriteFailures::default(),
+            on_outcome: None,
+        }
+    }
+
+    /// Calls `hook` with the outcome of every new call (e.g. to count them by outcome). It
+    /// runs on the request's task: it must be quick.
+    pub fn on_outcome(mut self, hook: impl Fn(CallOutcome) + Send + Sync + 'static) -> Self {
+        self.on_outcome = Some(Arc::new(hook));
+        self
+    }
+
+    fn outcome(&self, outcome: CallOutcome) {
+        if let Some(hook) = &self.on_outcome {
+            hook(outcome);
         }
     }
 
@@ -143,6 +183,7 @@ impl<S: BindingStore> CallHandler for MaskingHandler<S> {
             (number(&ev.payload.destination), number(&ev.payload.source))
         else {
             tracing::info!("call with a non-phone-number party turned away");
+            self.outcome(CallOutcome::NotBound);
             return Ok(self.turn_away(&self.messages.not_bound));
         };
         match self
@@ -156,6 +197,7 @@ impl<S: BindingStore> CallHandler for MaskingHandler<S> {
                     HandlerError::msg("store returned a binding without the caller")
                 })?;
                 tracing::info!(binding = %b.id, record = b.record, "bridging masked call");
+                self.outcome(CallOutcome::Bridged);
                 let mut call = MakeCall::to(other.as_str()).caller_id(vn.as_str());
                 if b.record {
                     call = call.record(true);
@@ -164,10 +206,12 @@ impl<S: BindingStore> CallHandler for MaskingHandler<S> {
             }
             Lookup::Expired(b) => {
                 tracing::info!(binding = %b.id, "caller's binding has expired");
+                self.outcome(CallOutcome::Expired);
                 Ok(self.turn_away(&self.messages.expired))
             }
             Lookup::NotFound => {
                 tracing::info!("caller has no binding on this virtual number");
+                self.outcome(CallOutcome::NotBound);
                 Ok(self.turn_away(&self.messages.not_bound))
             }
         }
@@ -190,11 +234,22 @@ impl<S: BindingStore> CallHandler for MaskingHandler<S> {
                     .is_some_and(|d| *d == CallDirection::Inbound)
             })
             .or_else(|| p.details.call_a());
+        // (virtual number, party): an inbound leg runs from the party to the VN; an outbound
+        // one (8x8's failure example has only an OUTBOUND callA) from the VN to the party.
         let parties = inbound.and_then(|l| {
-            Some((
-                number(l.destination.as_ref()?)?,
+            let (source, destination) = (
                 number(l.source.as_ref()?)?,
-            ))
+                number(l.destination.as_ref()?)?,
+            );
+            let outbound = l
+                .call_direction
+                .as_ref()
+                .is_some_and(|d| *d == CallDirection::Outbound);
+            Some(if outbound {
+                (source, destination)
+            } else {
+                (destination, source)
+            })
         });
         let binding = match &parties {
             Some((vn, caller)) => {

@@ -38,7 +38,7 @@ pub mod testing;
 pub use binding::{
     Binding, BindingError, CallRecord, LegRecord, Lookup, NewBinding, now_millis, unix_millis,
 };
-pub use handler::{MaskingHandler, Messages, WriteFailures};
+pub use handler::{CallOutcome, MaskingHandler, Messages, WriteFailures};
 pub use number::normalize_number;
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]

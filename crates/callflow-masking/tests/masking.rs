@@ -152,3 +152,26 @@ fn binding_debug_masks_numbers() {
     let b = format!("{:?}", NewBinding::new(VN, A, B).unwrap());
     assert!(!b.contains("91110001") && !b.contains("92220002"), "{b}");
 }
+
+#[tokio::test]
+async fn an_outbound_call_a_summary_is_recorded_against_the_bindings_virtual_number() {
+    // 8x8's number-masking failure example: callA OUTBOUND from the VN to the party.
+    let store = std::sync::Arc::new(MemoryStore::new());
+    let b = store
+        .create(NewBinding::new("+6568332048", "+6591178965", "+6592220002").unwrap())
+        .await
+        .unwrap();
+    let webhook = callflow::Webhook::new(MaskingHandler::from_arc(store.clone()));
+    let body = callflow::testing::fixtures::get("vss_nm_failure");
+    let r = webhook
+        .dispatch(callflow::WebhookRequest::post_json(body.to_owned()))
+        .await;
+    assert_eq!(r.status(), 200);
+    let calls = store.calls(1).await.unwrap();
+    assert_eq!(
+        calls[0].virtual_number.as_ref().map(|n| n.as_str()),
+        Some("+6568332048")
+    );
+    assert_eq!(calls[0].binding_id.as_deref(), Some(b.id.as_str()));
+    assert_eq!(calls[0].status, "ERROR");
+}

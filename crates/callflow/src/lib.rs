@@ -135,6 +135,7 @@ pub mod event;
 mod handler;
 pub mod idempotency;
 pub mod limits;
+pub mod observe;
 pub mod phone;
 pub mod serve;
 #[cfg(feature = "testing")]

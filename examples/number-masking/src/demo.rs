@@ -136,7 +136,7 @@ async fn register(client: &Client, url: &str) -> Result<()> {
 pub async fn run() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("demo.db");
-    let store = Arc::new(Store::Sqlite(SqliteStore::open_async(&db).await?));
+    let store = Arc::new(Store::sqlite(SqliteStore::open_async(&db).await?));
     let binding = store
         .create(NewBinding::new(VN, A, B)?.reference("demo-order-1"))
         .await?;
@@ -174,7 +174,11 @@ pub async fn run() -> Result<()> {
         let health = Health::new(store.clone(), handler.write_failures());
         let webhook = Webhook::builder(handler).auth_token(DEMO_AUTH).build();
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        let running = server::start(framework, webhook, health, listener).await?;
+        let routes = crate::routes::Routes::new(
+            crate::api::Api::new(store.clone(), crate::api::ApiKeys::default()),
+            health,
+        );
+        let running = server::start(framework, webhook, routes, listener).await?;
         let url = format!("http://{}{WEBHOOK_PATH}", running.addr);
         out!("\n== {} on {url}", framework.name());
         register(&client, &url).await?;

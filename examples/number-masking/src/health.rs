@@ -1,4 +1,5 @@
-//! `GET /healthz`: the truth about the store, for a load balancer or an operator.
+//! `GET /healthz`: the truth about the store, for a load balancer or an operator; `GET
+//! /readyz`: whether to send traffic (the store answers within 1 s).
 //!
 //! - 200 `{"status":"ok","store":{"ready":true,"detail":"…"},"write_failures":0}` when the
 //!   store is usable (SQLite: the file the server opened is still at its path and takes
@@ -14,6 +15,9 @@ use std::time::Duration;
 use callflow_masking::{BindingStore, WriteFailures};
 
 use crate::store::Store;
+
+/// How long `GET /readyz` waits for the store.
+pub const READY_WITHIN: Duration = Duration::from_secs(1);
 
 /// How often [`Health::watch`] looks at the store.
 const WATCH_EVERY: Duration = Duration::from_secs(1);
@@ -48,6 +52,26 @@ impl Health {
             "write_failures": self.write_failures.get(),
         });
         (status, body.to_string())
+    }
+
+    /// The status and JSON body of `GET /readyz`: 200 when the store answers, and is usable,
+    /// within [`READY_WITHIN`]; 503 otherwise (e.g. while Redis is down).
+    pub async fn readiness(&self) -> (http::StatusCode, String) {
+        match tokio::time::timeout(READY_WITHIN, self.store.health()).await {
+            Ok(h) if h.ready => (
+                http::StatusCode::OK,
+                serde_json::json!({"status": "ready"}).to_string(),
+            ),
+            Ok(h) => (
+                http::StatusCode::SERVICE_UNAVAILABLE,
+                serde_json::json!({"status": "not_ready", "detail": h.detail}).to_string(),
+            ),
+            Err(_) => (
+                http::StatusCode::SERVICE_UNAVAILABLE,
+                serde_json::json!({"status": "not_ready", "detail": "the store did not answer within 1 s"})
+                    .to_string(),
+            ),
+        }
     }
 
     /// Looks at the store once a second and logs when it stops or starts being usable, so a

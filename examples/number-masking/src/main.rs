@@ -17,11 +17,15 @@ macro_rules! out {
     }};
 }
 
+mod api;
 mod auth;
+mod dashboard;
 mod demo;
 mod health;
+mod metrics;
 mod output;
 mod register;
+mod routes;
 mod server;
 mod store;
 mod ttl;
@@ -44,17 +48,23 @@ use store::{Store, StoreUrl};
 struct Cli {
     /// The SQLite database file (created if missing; default number-masking.db). Same as
     /// `--store sqlite:FILE`.
-    #[arg(long, global = true, value_name = "FILE", conflicts_with = "store")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        conflicts_with = "store",
+        env = "NUMBER_MASKING_DB"
+    )]
     db: Option<PathBuf>,
 
     /// Where bindings and call records live: `sqlite:FILE` (the default,
     /// sqlite:number-masking.db) or `redis://HOST:PORT/DB` (shared by many `serve` instances,
     /// which then also recognise duplicate deliveries together).
-    #[arg(long, global = true, value_name = "URL", value_parser = StoreUrl::parse)]
+    #[arg(long, global = true, value_name = "URL", value_parser = StoreUrl::parse, env = "NUMBER_MASKING_STORE")]
     store: Option<StoreUrl>,
 
     /// Prefix of every key in Redis (to share one Redis database between services).
-    #[arg(long, global = true, value_name = "PREFIX", default_value = callflow_redis::DEFAULT_PREFIX)]
+    #[arg(long, global = true, value_name = "PREFIX", default_value = callflow_redis::DEFAULT_PREFIX, env = "NUMBER_MASKING_REDIS_PREFIX")]
     redis_prefix: String,
 
     #[command(subcommand)]
@@ -104,35 +114,74 @@ enum Command {
     /// Serve the webhook at POST /webhooks/voice (and GET /healthz).
     Serve {
         /// Address to listen on (port 0 picks a free one).
-        #[arg(long, default_value = "127.0.0.1:3000")]
+        #[arg(long, default_value = "127.0.0.1:3000", env = "NUMBER_MASKING_LISTEN")]
         listen: SocketAddr,
         /// Web framework.
-        #[arg(long, value_enum, default_value = "axum")]
+        #[arg(
+            long,
+            value_enum,
+            default_value = "axum",
+            env = "NUMBER_MASKING_FRAMEWORK"
+        )]
         framework: Framework,
         /// The auth values to require (8x8's `httpAuthHeader`).
         #[command(flatten)]
         auth: auth::AuthArgs,
         /// The header that carries it.
-        #[arg(long, default_value = "authorization")]
+        #[arg(
+            long,
+            default_value = "authorization",
+            env = "NUMBER_MASKING_AUTH_HEADER_NAME"
+        )]
         auth_header_name: String,
+        /// A file with the keys of the /v1 API, one a line (also NUMBER_MASKING_API_KEYS,
+        /// comma-separated). No key: the API is off.
+        #[arg(long, value_name = "FILE", env = "NUMBER_MASKING_API_KEYS_FILE")]
+        api_keys_file: Option<PathBuf>,
+        /// How logs are written: `text` (default) or `json` (one object a line). The level
+        /// comes from RUST_LOG (default info).
+        #[arg(
+            long,
+            value_enum,
+            default_value = "text",
+            env = "NUMBER_MASKING_LOG_FORMAT"
+        )]
+        log_format: LogFormat,
     },
     /// Register the webhook with 8x8 (VCA and VSS) with the auth value `serve` requires.
     Register(register::RegisterArgs),
+    /// Print the OpenAPI 3.1 document of the /v1 API (as served at /v1/openapi.json).
+    Openapi,
     /// Walk through a masked call on each framework with a temporary SQLite database
     /// (ignores --db and --store).
     Demo,
 }
 
+/// How logs are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object a line.
+    Json,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
+    let (default_level, format) = match &cli.command {
+        Command::Serve { log_format, .. } => ("info", *log_format),
+        _ => ("warn", LogFormat::Text),
+    };
+    // RUST_LOG (an env-filter: `warn`, `number_masking=debug,callflow=info`) wins.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_max_level(if matches!(cli.command, Command::Serve { .. }) {
-            tracing::Level::INFO
-        } else {
-            tracing::Level::WARN
-        })
-        .init();
+        .with_env_filter(filter);
+    match format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -164,6 +213,10 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Demo => return demo::run().await,
         Command::Register(args) => return register::run(args).await,
+        Command::Openapi => {
+            out!("{}", api::openapi_json().trim_end());
+            return Ok(());
+        }
         _ => {}
     }
     let url = match (cli.store, cli.db) {
@@ -214,8 +267,14 @@ async fn run(cli: Cli) -> Result<()> {
             framework,
             auth,
             auth_header_name,
+            api_keys_file,
+            log_format: _,
         } => {
             let auth_header = auth.values()?;
+            let api_keys = api::ApiKeys::load(
+                std::env::var(api::keys::KEYS_ENV).ok().as_deref(),
+                api_keys_file.as_deref(),
+            )?;
             let shared = store.idempotency();
             store
                 .check_writable()
@@ -233,10 +292,17 @@ async fn run(cli: Cli) -> Result<()> {
                 Some(http_header_name(&auth_header_name)?)
             };
             tracing::info!(store = %url.describe(), "serving");
-            let store = std::sync::Arc::new(store);
-            let handler = MaskingHandler::from_arc(store.clone());
-            let health = health::Health::new(store, handler.write_failures());
-            let mut builder = Webhook::builder(handler);
+            let metrics = metrics::Metrics::new();
+            let store = std::sync::Arc::new(store.metered(metrics.store()));
+            let handler = MaskingHandler::from_arc(store.clone()).on_outcome({
+                let metrics = metrics.clone();
+                move |outcome| metrics.call(outcome)
+            });
+            let health = health::Health::new(store.clone(), handler.write_failures());
+            let api = api::Api::with_metrics(store.clone(), api_keys, Some(metrics.clone()));
+            let api_on = api.enabled();
+            let routes = routes::Routes::new(api, health.clone()).metrics(metrics.clone(), store);
+            let mut builder = Webhook::builder(handler).observer(metrics.webhook());
             if let Some(shared) = shared {
                 // Duplicates are recognised by every instance on this Redis.
                 builder = builder.idempotency_store(shared);
@@ -251,12 +317,13 @@ async fn run(cli: Cli) -> Result<()> {
             let listener = std::net::TcpListener::bind(listen)
                 .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
             tokio::spawn(health.clone().watch());
-            let running = server::start(framework, webhook, health, listener).await?;
+            let running = server::start(framework, webhook, routes, listener).await?;
             out!(
-                "listening on http://{} ({}): webhook POST {}, health GET /healthz",
+                "listening on http://{} ({}): webhook POST {}, health GET /healthz, metrics GET /metrics, API {}",
                 running.addr,
                 framework.name(),
-                server::WEBHOOK_PATH
+                server::WEBHOOK_PATH,
+                if api_on { "/v1" } else { "off (no API key)" }
             );
             server::shutdown_signal().await;
             tracing::info!("shutting down");
@@ -264,7 +331,7 @@ async fn run(cli: Cli) -> Result<()> {
             // stdout may be gone by now (a closed pipe): that is no reason to fail.
             let _ = writeln!(std::io::stdout(), "stopped");
         }
-        Command::Demo | Command::Register(_) => unreachable!("handled above"),
+        Command::Demo | Command::Register(_) | Command::Openapi => unreachable!("handled above"),
     }
     Ok(())
 }

@@ -12,7 +12,8 @@ use std::time::Duration;
 use actix_web::{App, HttpResponse, web};
 use callflow::Webhook;
 
-use crate::health::Health;
+use crate::routes::{READ_LIMIT, Routes};
+use bytes::Bytes;
 use tokio::sync::oneshot;
 use warp::Filter;
 
@@ -75,12 +76,12 @@ impl Running {
     }
 }
 
-/// Starts `webhook` on `listener` with `framework`, and `health` at `GET /healthz`. Must be
-/// called inside a Tokio runtime.
+/// Starts `webhook` on `listener` with `framework`, and every other route ([`Routes`]: the
+/// health endpoint, the `/v1` API) beside it. Must be called inside a Tokio runtime.
 pub async fn start(
     framework: Framework,
     webhook: Webhook,
-    health: Health,
+    routes: Routes,
     listener: std::net::TcpListener,
 ) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
@@ -94,19 +95,11 @@ pub async fn start(
             listener.set_nonblocking(true)?;
             let listener = tokio::net::TcpListener::from_std(listener)?;
             let app = axum::Router::new()
-                .route(
-                    "/healthz",
-                    axum::routing::get(move || async move {
-                        let (status, body) = health.report().await;
-                        (
-                            axum::http::StatusCode::from_u16(status)
-                                .unwrap_or(axum::http::StatusCode::SERVICE_UNAVAILABLE),
-                            [(http_ct(), "application/json")],
-                            body,
-                        )
-                    }),
-                )
-                .route(WEBHOOK_PATH, callflow_axum::route(webhook));
+                .route(WEBHOOK_PATH, callflow_axum::route(webhook))
+                .fallback(move |req: axum::extract::Request| {
+                    let routes = routes.clone();
+                    async move { axum_answer(&routes, req).await }
+                });
             let config = callflow_axum::ServeConfig::default().grace_period(GRACE);
             tokio::spawn(async move {
                 if let Err(e) =
@@ -120,12 +113,21 @@ pub async fn start(
         Framework::Warp => {
             listener.set_nonblocking(true)?;
             let listener = tokio::net::TcpListener::from_std(listener)?;
-            let health = warp::path!("healthz").and(warp::get()).then(move || {
-                let health = health.clone();
-                async move { health_reply(health.report().await) }
-            });
             let hook = warp::path!("webhooks" / "voice").and(callflow_warp::filter(webhook));
-            let routes = health.or(hook);
+            let rest = warp::method()
+                .and(warp::path::full())
+                .and(
+                    warp::query::raw()
+                        .or(warp::any().map(String::new))
+                        .unify(),
+                )
+                .and(warp::header::headers_cloned())
+                .and(warp::body::stream())
+                .then(move |method, path: warp::path::FullPath, query: String, headers, body| {
+                    let routes = routes.clone();
+                    async move { warp_answer(&routes, method, path, query, headers, body).await }
+                });
+            let routes = hook.or(rest);
             let config = callflow_warp::ServeConfig::default().grace_period(GRACE);
             tokio::spawn(async move {
                 if let Err(e) =
@@ -146,28 +148,17 @@ pub async fn start(
                 actix_web::rt::System::new().block_on(async move {
                     let factory = move || {
                         let webhook = webhook.clone();
-                        let health = health.clone();
+                        let routes = routes.clone();
                         App::new()
-                            .route(
-                                "/healthz",
-                                web::get().to(move || {
-                                    let health = health.clone();
-                                    async move {
-                                        let (status, body) = health.report().await;
-                                        HttpResponse::build(
-                                            actix_web::http::StatusCode::from_u16(status)
-                                                .unwrap_or(
-                                                actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
-                                            ),
-                                        )
-                                        .content_type("application/json")
-                                        .body(body)
-                                    }
-                                }),
-                            )
                             .configure(move |cfg| {
                                 callflow_actix_web::configure(cfg, WEBHOOK_PATH, webhook.clone())
                             })
+                            .default_service(web::to(
+                                move |req: actix_web::HttpRequest, payload: web::Payload| {
+                                    let routes = routes.clone();
+                                    async move { actix_answer(&routes, req, payload).await }
+                                },
+                            ))
                     };
                     let _ = ready_tx.send(Ok(()));
                     if let Err(e) =
@@ -191,22 +182,116 @@ pub async fn start(
     })
 }
 
-fn http_ct() -> axum::http::HeaderName {
-    axum::http::header::CONTENT_TYPE
-}
-
 /// Resolves on Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {
     callflow_axum::shutdown_signal().await;
 }
 
-fn health_reply((status, body): (u16, String)) -> warp::http::Response<String> {
-    let mut r = warp::http::Response::new(body);
-    *r.status_mut() = warp::http::StatusCode::from_u16(status)
-        .unwrap_or(warp::http::StatusCode::SERVICE_UNAVAILABLE);
-    r.headers_mut().insert(
-        warp::http::header::CONTENT_TYPE,
-        warp::http::HeaderValue::from_static("application/json"),
+/// Reads at most [`READ_LIMIT`] bytes of `chunks`; `Err(true)` if there were more,
+/// `Err(false)` if the body broke off.
+async fn collect<S, B, E>(mut chunks: S) -> Result<Bytes, bool>
+where
+    S: futures_util::Stream<Item = Result<B, E>> + Unpin,
+    B: bytes::Buf,
+{
+    use futures_util::StreamExt as _;
+    let mut out = bytes::BytesMut::new();
+    while let Some(chunk) = chunks.next().await {
+        let mut chunk = chunk.map_err(|_| false)?;
+        while chunk.has_remaining() {
+            let part = chunk.chunk();
+            if out.len() + part.len() > READ_LIMIT {
+                return Err(true);
+            }
+            out.extend_from_slice(part);
+            let n = part.len();
+            chunk.advance(n);
+        }
+    }
+    Ok(out.freeze())
+}
+
+/// The answer to a body that could not be read whole.
+fn unread(too_large: bool) -> http::Response<Bytes> {
+    if too_large {
+        crate::api::ApiError::too_large(crate::api::BODY_LIMIT).into_response()
+    } else {
+        crate::api::ApiError::new(
+            http::StatusCode::BAD_REQUEST,
+            "body_unreadable",
+            "the request body could not be read",
+        )
+        .into_response()
+    }
+}
+
+async fn axum_answer(routes: &Routes, req: axum::extract::Request) -> axum::response::Response {
+    let (parts, body) = req.into_parts();
+    let response = match collect(body.into_data_stream()).await {
+        Ok(bytes) => routes.handle(http::Request::from_parts(parts, bytes)).await,
+        Err(too_large) => unread(too_large),
+    };
+    response.map(axum::body::Body::from)
+}
+
+async fn warp_answer<S, B>(
+    routes: &Routes,
+    method: http::Method,
+    path: warp::path::FullPath,
+    query: String,
+    headers: http::HeaderMap,
+    body: S,
+) -> http::Response<Bytes>
+where
+    S: futures_util::Stream<Item = Result<B, warp::Error>> + Send,
+    B: bytes::Buf,
+{
+    let body = match collect(Box::pin(body)).await {
+        Ok(b) => b,
+        Err(too_large) => return unread(too_large),
+    };
+    let uri = if query.is_empty() {
+        path.as_str().to_owned()
+    } else {
+        format!("{}?{query}", path.as_str())
+    };
+    let mut req = http::Request::new(body);
+    *req.method_mut() = method;
+    *req.uri_mut() = uri.parse().unwrap_or_default();
+    *req.headers_mut() = headers;
+    routes.handle(req).await
+}
+
+async fn actix_answer(
+    routes: &Routes,
+    req: actix_web::HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    let response = match collect(payload).await {
+        Ok(body) => {
+            let mut r = http::Request::new(body);
+            *r.method_mut() =
+                http::Method::from_bytes(req.method().as_str().as_bytes()).unwrap_or_default();
+            *r.uri_mut() = req.uri().to_string().parse().unwrap_or_default();
+            for (name, value) in req.headers() {
+                if let (Ok(name), Ok(value)) = (
+                    http::HeaderName::from_bytes(name.as_str().as_bytes()),
+                    http::HeaderValue::from_bytes(value.as_bytes()),
+                ) {
+                    r.headers_mut().append(name, value);
+                }
+            }
+            routes.handle(r).await
+        }
+        Err(too_large) => unread(too_large),
+    };
+    let (parts, body) = response.into_parts();
+    let mut out = HttpResponse::build(
+        actix_web::http::StatusCode::from_u16(parts.status.as_u16())
+            .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR),
     );
-    r
+    for (name, value) in &parts.headers {
+        out.append_header((name.as_str(), value.as_bytes()));
+    }
+    out.body(body)
 }

@@ -9,6 +9,8 @@ use callflow_masking::{
 };
 use callflow_redis::{Redis, RedisBindingStore, RedisIdempotencyStore};
 
+use crate::metrics::StoreMetrics;
+
 /// The default database file, as `--db` has always had it.
 pub const DEFAULT_DB: &str = "number-masking.db";
 
@@ -65,8 +67,13 @@ impl StoreUrl {
     }
 }
 
-/// The open store.
-pub enum Store {
+/// The open store, with the metrics of its operations once [`Store::metered`].
+pub struct Store {
+    backend: Backend,
+    metrics: Option<StoreMetrics>,
+}
+
+enum Backend {
     /// A SQLite file.
     Sqlite(SqliteStore),
     /// A Redis server (with the handle the idempotency store shares).
@@ -76,97 +83,150 @@ pub enum Store {
 impl Store {
     /// Opens the store. Redis is connected on first use, so a server may start before it.
     pub async fn open(url: &StoreUrl, redis_prefix: &str) -> Result<Self, StoreError> {
-        match url {
-            StoreUrl::Sqlite(path) => Ok(Self::Sqlite(SqliteStore::open_async(path).await?)),
+        let backend = match url {
+            StoreUrl::Sqlite(path) => Backend::Sqlite(SqliteStore::open_async(path).await?),
             StoreUrl::Redis { url, .. } => {
                 let redis = Redis::open_with(url, redis_prefix, callflow_redis::DEFAULT_TIMEOUT)
                     .map_err(StoreError::backend)?;
-                Ok(Self::Redis(RedisBindingStore::new(&redis)))
+                Backend::Redis(RedisBindingStore::new(&redis))
             }
+        };
+        Ok(Self {
+            backend,
+            metrics: None,
+        })
+    }
+
+    /// A SQLite store already open.
+    pub fn sqlite(store: SqliteStore) -> Self {
+        Self {
+            backend: Backend::Sqlite(store),
+            metrics: None,
         }
+    }
+
+    /// The same store, timing every operation into `metrics`.
+    pub fn metered(mut self, metrics: StoreMetrics) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Runs `op` named `name`, timed and counted when metered.
+    async fn timed<T>(
+        &self,
+        name: &'static str,
+        op: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let started = std::time::Instant::now();
+        let result = op.await;
+        if let Some(m) = &self.metrics {
+            m.observe(name, started.elapsed(), result.as_ref().err());
+        }
+        result
     }
 
     /// The duplicate-delivery store `serve` uses: Redis (shared by every instance) with a
     /// Redis store, `None` (the in-memory default of one process) with SQLite.
     pub fn idempotency(&self) -> Option<Arc<RedisIdempotencyStore>> {
-        match self {
-            Self::Sqlite(_) => None,
-            Self::Redis(s) => Some(Arc::new(RedisIdempotencyStore::new(s.redis()))),
+        match &self.backend {
+            Backend::Sqlite(_) => None,
+            Backend::Redis(s) => Some(Arc::new(RedisIdempotencyStore::new(s.redis()))),
         }
     }
 
     /// For Redis: checks that it answers (a server warns and starts anyway when it does not).
     pub async fn check(&self) -> Result<(), String> {
-        match self {
-            Self::Sqlite(_) => Ok(()),
-            Self::Redis(s) => s.redis().ping().await.map_err(|e| e.to_string()),
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(()),
+            Backend::Redis(s) => s.redis().ping().await.map_err(|e| e.to_string()),
         }
     }
 
     /// For SQLite: proves the file takes writes (`serve` refuses to start otherwise). Redis
     /// may come up after the server, so it is only [`check`](Self::check)ed.
     pub async fn check_writable(&self) -> Result<(), StoreError> {
-        match self {
-            Self::Sqlite(s) => s.check_writable().await,
-            Self::Redis(_) => Ok(()),
+        match &self.backend {
+            Backend::Sqlite(s) => s.check_writable().await,
+            Backend::Redis(_) => Ok(()),
         }
     }
 }
 
 impl BindingStore for Store {
     async fn create(&self, new: NewBinding) -> Result<Binding, StoreError> {
-        match self {
-            Self::Sqlite(s) => s.create(new).await,
-            Self::Redis(s) => s.create(new).await,
-        }
+        self.timed("create", async {
+            match &self.backend {
+                Backend::Sqlite(s) => s.create(new).await,
+                Backend::Redis(s) => s.create(new).await,
+            }
+        })
+        .await
     }
 
     async fn lookup(&self, vn: &PhoneNumber, caller: &PhoneNumber) -> Result<Lookup, StoreError> {
-        match self {
-            Self::Sqlite(s) => s.lookup(vn, caller).await,
-            Self::Redis(s) => s.lookup(vn, caller).await,
-        }
+        self.timed("lookup", async {
+            match &self.backend {
+                Backend::Sqlite(s) => s.lookup(vn, caller).await,
+                Backend::Redis(s) => s.lookup(vn, caller).await,
+            }
+        })
+        .await
     }
 
     async fn get(&self, id: &str) -> Result<Option<Binding>, StoreError> {
-        match self {
-            Self::Sqlite(s) => s.get(id).await,
-            Self::Redis(s) => s.get(id).await,
-        }
+        self.timed("get", async {
+            match &self.backend {
+                Backend::Sqlite(s) => s.get(id).await,
+                Backend::Redis(s) => s.get(id).await,
+            }
+        })
+        .await
     }
 
     async fn list(&self) -> Result<Vec<Binding>, StoreError> {
-        match self {
-            Self::Sqlite(s) => s.list().await,
-            Self::Redis(s) => s.list().await,
-        }
+        self.timed("list", async {
+            match &self.backend {
+                Backend::Sqlite(s) => s.list().await,
+                Backend::Redis(s) => s.list().await,
+            }
+        })
+        .await
     }
 
     async fn remove(&self, id: &str) -> Result<bool, StoreError> {
-        match self {
-            Self::Sqlite(s) => s.remove(id).await,
-            Self::Redis(s) => s.remove(id).await,
-        }
+        self.timed("remove", async {
+            match &self.backend {
+                Backend::Sqlite(s) => s.remove(id).await,
+                Backend::Redis(s) => s.remove(id).await,
+            }
+        })
+        .await
     }
 
     async fn record_call(&self, record: CallRecord) -> Result<(), StoreError> {
-        match self {
-            Self::Sqlite(s) => s.record_call(record).await,
-            Self::Redis(s) => s.record_call(record).await,
-        }
+        self.timed("record_call", async {
+            match &self.backend {
+                Backend::Sqlite(s) => s.record_call(record).await,
+                Backend::Redis(s) => s.record_call(record).await,
+            }
+        })
+        .await
     }
 
     async fn calls(&self, limit: usize) -> Result<Vec<CallRecord>, StoreError> {
-        match self {
-            Self::Sqlite(s) => s.calls(limit).await,
-            Self::Redis(s) => s.calls(limit).await,
-        }
+        self.timed("calls", async {
+            match &self.backend {
+                Backend::Sqlite(s) => s.calls(limit).await,
+                Backend::Redis(s) => s.calls(limit).await,
+            }
+        })
+        .await
     }
 
     async fn health(&self) -> Health {
-        match self {
-            Self::Sqlite(s) => s.health().await,
-            Self::Redis(s) => s.health().await,
+        match &self.backend {
+            Backend::Sqlite(s) => s.health().await,
+            Backend::Redis(s) => s.health().await,
         }
     }
 }

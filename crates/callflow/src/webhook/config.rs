@@ -28,6 +28,7 @@ pub(crate) struct Config {
     pub(crate) allow_list: Option<AllowList>,
     pub(crate) idempotency: Option<Arc<dyn DynIdempotencyStore>>,
     pub(crate) idempotency_ttl: Duration,
+    pub(crate) observer: Option<Arc<dyn crate::observe::Observer>>,
 }
 
 /// Default body limit: 1 MiB (the largest documented event, a number snapshot, is far below).
@@ -58,6 +59,7 @@ impl Default for Config {
             allow_list: None,
             idempotency: Some(Arc::new(MemoryIdempotencyStore::default())),
             idempotency_ttl: idempotency::DEFAULT_TTL,
+            observer: None,
         }
     }
 }
@@ -183,6 +185,14 @@ impl WebhookBuilder {
         self
     }
 
+    /// Reports every answer, the handler's time, every fallback and every duplicate to
+    /// `observer` (e.g. [`PrometheusObserver`](crate::observe::PrometheusObserver), feature
+    /// `metrics`). Default: none.
+    pub fn observer<O: crate::observe::Observer>(mut self, observer: Arc<O>) -> Self {
+        self.config.observer = Some(observer);
+        self
+    }
+
     /// The webhook.
     pub fn build(self) -> Webhook {
         Webhook::from_parts(self.handler, self.config)
@@ -213,6 +223,7 @@ impl fmt::Debug for Config {
             .field("allow_list", &self.allow_list)
             .field("idempotency", &self.idempotency.is_some())
             .field("idempotency_ttl", &self.idempotency_ttl)
+            .field("observer", &self.observer.is_some())
             .finish_non_exhaustive()
     }
 }

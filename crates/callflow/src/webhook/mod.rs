@@ -53,6 +53,7 @@ use crate::callflow::Mode;
 use crate::event::{Event, ParseErrorKind};
 use crate::handler::{DynCallHandler, RequestId};
 use crate::idempotency::{self, Claim, Fingerprint, IdempotencyError, StoredReply};
+use crate::observe::FallbackReason;
 use crate::{CallHandler, Context};
 use guard::{Outcome, guarded};
 
@@ -183,6 +184,9 @@ impl Webhook {
     /// supported web framework runs on one).
     pub async fn dispatch(&self, req: WebhookRequest) -> WebhookResponse {
         if let Some(r) = head::check(&self.inner.config, &req.method, &req.headers, req.peer) {
+            if let Some(o) = &self.inner.config.observer {
+                o.answered("none", r.status().as_u16());
+            }
             return r;
         }
         self.dispatch_checked(req).await
@@ -192,6 +196,21 @@ impl Webhook {
     /// the head checks against this webhook's config, unchanged since: what
     /// [`crate::adapter::handle`] sends after its own check. The head checks are not run twice.
     pub(crate) async fn dispatch_checked(&self, req: WebhookRequest) -> WebhookResponse {
+        let mut event = "none";
+        let response = self.dispatch_labelled(req, &mut event).await;
+        if let Some(o) = &self.inner.config.observer {
+            o.answered(event, response.status().as_u16());
+        }
+        response
+    }
+
+    /// [`dispatch_checked`](Self::dispatch_checked), setting `label` to the event's once it
+    /// is parsed.
+    async fn dispatch_labelled(
+        &self,
+        req: WebhookRequest,
+        label: &mut &'static str,
+    ) -> WebhookResponse {
         let config = &self.inner.config;
         if req.body.len() > config.max_body_bytes {
             return WebhookResponse::payload_too_large(config.max_body_bytes);
@@ -208,6 +227,7 @@ impl Webhook {
                 return WebhookResponse::rejection(kind, e.message(), e.path());
             }
         };
+        *label = crate::observe::event_label(&event);
         let ids = event.ids();
         let request_id = request_id(&req.headers);
         let span = tracing::info_span!(
@@ -256,6 +276,7 @@ impl Webhook {
                     return self.run(event, cx).await.0;
                 }
                 Ok(Claim::Done(reply)) => {
+                    self.observe_duplicate(&event);
                     tracing::debug!(
                         event_id = event.ids().event_id.unwrap_or(""),
                         key = %key,
@@ -272,10 +293,12 @@ impl Webhook {
                     tracing::warn!(
                         "duplicate delivery: the first is still running at the deadline"
                     );
+                    self.observe_fallback(&event, FallbackReason::Deadline);
                     return self.unavailable(interactive, Rejection::DeadlineExceeded);
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "idempotency store failed");
+                    self.observe_fallback(&event, FallbackReason::StoreUnavailable);
                     return self.unavailable(interactive, Rejection::StoreUnavailable);
                 }
             }
@@ -300,6 +323,24 @@ impl Webhook {
         response
     }
 
+    fn observe_duplicate(&self, event: &Event) {
+        if let Some(o) = &self.inner.config.observer {
+            o.duplicate(crate::observe::event_label(event));
+        }
+    }
+
+    fn observe_fallback(&self, event: &Event, reason: FallbackReason) {
+        if let Some(o) = &self.inner.config.observer {
+            o.fallback(crate::observe::event_label(event), reason);
+        }
+    }
+
+    fn observe_label(&self, label: &str, reason: FallbackReason) {
+        if let Some(o) = &self.inner.config.observer {
+            o.fallback(label, reason);
+        }
+    }
+
     /// The answer when the event cannot be handled now: the fallback callflow for a
     /// `CALL_ACTION` (never dead air), 503 otherwise.
     fn unavailable(&self, interactive: bool, why: Rejection) -> WebhookResponse {
@@ -315,9 +356,18 @@ impl Webhook {
     async fn run(&self, event: Box<Event>, cx: Context) -> (WebhookResponse, bool) {
         let h = &*self.inner.handler;
         let deadline = self.inner.config.deadline;
+        let label = crate::observe::event_label(&event);
+        let started = std::time::Instant::now();
+        let handled = |observer: &Option<Arc<dyn crate::observe::Observer>>| {
+            if let Some(o) = observer {
+                o.handled(label, started.elapsed());
+            }
+        };
         let outcome = match *event {
             Event::CallAction(ev) => {
-                return self.reply(guarded(h.on_call_action(ev, &cx), deadline).await);
+                let outcome = guarded(h.on_call_action(ev, &cx), deadline).await;
+                handled(&self.inner.config.observer);
+                return self.reply(outcome);
             }
             Event::CallStatus(ev) => guarded(h.on_call_status(ev, &cx), deadline).await,
             Event::SessionSummary(ev) => guarded(h.on_session_summary(ev, &cx), deadline).await,
@@ -330,6 +380,7 @@ impl Webhook {
                 guarded(h.on_unknown(ev, &cx), deadline).await
             }
         };
+        handled(&self.inner.config.observer);
         let span = tracing::Span::current();
         match outcome {
             Outcome::Done(()) => {
@@ -341,6 +392,7 @@ impl Webhook {
             }
             Outcome::Failed(e) if e.is_unavailable() => {
                 span.record("outcome", "store_unavailable");
+                self.observe_label(label, FallbackReason::StoreUnavailable);
                 tracing::warn!(error = %format_args!("{e:#}"), "handler's store unavailable; answering 503 so the event is delivered again");
                 return (
                     WebhookResponse::rejection(
@@ -353,14 +405,17 @@ impl Webhook {
             }
             Outcome::Failed(e) => {
                 span.record("outcome", "handler_error");
+                self.observe_label(label, FallbackReason::Error);
                 tracing::error!(error = %format_args!("{e:#}"), "handler failed");
             }
             Outcome::Panicked(msg) => {
                 span.record("outcome", "panic");
+                self.observe_label(label, FallbackReason::Panic);
                 tracing::error!(panic = %msg, "handler panicked");
             }
             Outcome::TimedOut => {
                 span.record("outcome", "deadline");
+                self.observe_label(label, FallbackReason::Deadline);
                 tracing::warn!(deadline = ?self.inner.config.deadline, "handler missed its deadline");
                 return (
                     WebhookResponse::rejection(
@@ -389,6 +444,7 @@ impl Webhook {
                     && let Err(v) = flow.validate(Mode::Reply)
                 {
                     span.record("outcome", "invalid_reply");
+                    self.observe_label("CALL_ACTION", FallbackReason::InvalidReply);
                     tracing::error!(violations = %v, "handler returned an invalid callflow; sending the fallback");
                     return (self.fallback_response(), false);
                 }
@@ -397,21 +453,25 @@ impl Webhook {
             }
             Outcome::Failed(e) if e.is_unavailable() => {
                 span.record("outcome", "store_unavailable");
+                self.observe_label("CALL_ACTION", FallbackReason::StoreUnavailable);
                 tracing::warn!(error = %format_args!("{e:#}"), "handler's store unavailable; sending the fallback callflow");
                 (self.fallback_response(), false)
             }
             Outcome::Failed(e) => {
                 span.record("outcome", "handler_error");
+                self.observe_label("CALL_ACTION", FallbackReason::Error);
                 tracing::error!(error = %format_args!("{e:#}"), "handler failed; sending the fallback callflow");
                 (self.fallback_response(), false)
             }
             Outcome::Panicked(msg) => {
                 span.record("outcome", "panic");
+                self.observe_label("CALL_ACTION", FallbackReason::Panic);
                 tracing::error!(panic = %msg, "handler panicked; sending the fallback callflow");
                 (self.fallback_response(), false)
             }
             Outcome::TimedOut => {
                 span.record("outcome", "deadline");
+                self.observe_label("CALL_ACTION", FallbackReason::Deadline);
                 tracing::warn!(deadline = ?config.deadline, "handler missed its deadline; sending the fallback callflow");
                 (self.fallback_response(), false)
             }

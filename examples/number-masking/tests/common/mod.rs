@@ -59,7 +59,18 @@ impl Server {
     /// `number-masking STORE… serve --listen 127.0.0.1:0 --framework FRAMEWORK EXTRA…`, once
     /// it listens.
     pub fn start(store: &[&str], framework: &str, extra: &[&str]) -> Server {
+        Self::start_with_env(store, framework, extra, &[])
+    }
+
+    /// [`start`](Self::start) with environment variables set (e.g. the API keys).
+    pub fn start_with_env(
+        store: &[&str],
+        framework: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Server {
         let mut child = Command::new(BIN)
+            .envs(env.iter().copied())
             .args(store)
             .args(["serve", "--listen", "127.0.0.1:0", "--framework", framework])
             .args(extra)
@@ -106,6 +117,16 @@ impl Server {
     /// The health endpoint's URL.
     pub fn health_url(&self) -> String {
         format!("http://{}/healthz", self.addr)
+    }
+
+    /// `http://ADDR` followed by `path`.
+    pub fn at(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// What it logged so far.
