@@ -17,6 +17,7 @@ macro_rules! out {
     }};
 }
 
+mod access;
 mod api;
 mod auth;
 mod dashboard;
@@ -104,12 +105,18 @@ enum Command {
         /// Print phone numbers in clear.
         #[arg(long)]
         reveal: bool,
+        /// `text` (a table, default) or `json` (an array of the /v1 API's binding objects).
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutputFormat,
     },
     /// Recent calls with status and duration (numbers masked).
     Calls {
         /// How many.
         #[arg(long, default_value_t = 20)]
         limit: usize,
+        /// `text` (a table, default) or `json` (an array of the /v1 API's call objects).
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutputFormat,
     },
     /// Serve the webhook at POST /webhooks/voice (and GET /healthz).
     Serve {
@@ -147,6 +154,34 @@ enum Command {
             env = "NUMBER_MASKING_LOG_FORMAT"
         )]
         log_format: LogFormat,
+        /// Who may post webhooks: `8x8-singapore` (8x8's published addresses) or an address
+        /// or network; repeatable (NUMBER_MASKING_ALLOW: comma-separated). Default: anyone.
+        #[arg(
+            long = "allow",
+            value_name = "NET",
+            value_parser = access::parse_allow,
+            value_delimiter = ',',
+            env = "NUMBER_MASKING_ALLOW"
+        )]
+        allow: Vec<access::AllowEntry>,
+        /// How many reverse proxies in front of the service append to `X-Forwarded-For`
+        /// (needs --allow; default 0: the peer address is the client's).
+        #[arg(long, default_value_t = 0, env = "NUMBER_MASKING_TRUST_PROXIES")]
+        trust_proxies: usize,
+        /// The proxies' addresses or networks: only they may set `X-Forwarded-For`;
+        /// repeatable (NUMBER_MASKING_TRUSTED_PROXIES: comma-separated).
+        #[arg(
+            long = "trusted-proxy",
+            value_name = "NET",
+            value_parser = access::parse_proxy,
+            value_delimiter = ',',
+            env = "NUMBER_MASKING_TRUSTED_PROXIES"
+        )]
+        trusted_proxies: Vec<callflow::allow::IpNet>,
+        /// How long the handler may take before the caller gets the fallback callflow, e.g.
+        /// `4s` (the default).
+        #[arg(long, value_parser = ttl::parse_ttl, env = "NUMBER_MASKING_DEADLINE")]
+        deadline: Option<std::time::Duration>,
     },
     /// Register the webhook with 8x8 (VCA and VSS) with the auth value `serve` requires.
     Register(register::RegisterArgs),
@@ -156,6 +191,32 @@ enum Command {
     /// (ignores --db and --store).
     Demo,
 }
+
+/// How `bindings` and `calls` print.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum OutputFormat {
+    /// A table for people.
+    Text,
+    /// JSON for programs.
+    Json,
+}
+
+/// A mistake in the command line that clap cannot see (two parties, a malformed number, an
+/// allow-list that does not hold together): reported like clap's own, exit status 2, and
+/// found before anything is created.
+#[derive(Debug)]
+struct Usage(String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+/// Exit status of a usage error, as clap uses.
+const USAGE_EXIT: u8 = 2;
 
 /// How logs are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -200,6 +261,10 @@ fn main() -> ExitCode {
     rt.shutdown_timeout(server::LEFTOVER);
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<Usage>() => {
+            eprintln!("error: {e}");
+            ExitCode::from(USAGE_EXIT)
+        }
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
@@ -219,6 +284,45 @@ async fn run(cli: Cli) -> Result<()> {
         }
         _ => {}
     }
+    // Input is checked before the store is opened (which creates a SQLite file).
+    let new_binding = match &cli.command {
+        Command::Bind {
+            virtual_number,
+            parties,
+            ttl,
+            record,
+            reference,
+            ..
+        } => {
+            let [a, b] = parties.as_slice() else {
+                return Err(Usage(format!(
+                    "give exactly two --party values (got {})",
+                    parties.len()
+                ))
+                .into());
+            };
+            let mut new = NewBinding::new(virtual_number, a, b)
+                .map_err(|e| Usage(e.to_string()))?
+                .record(*record);
+            if let Some(ttl) = ttl {
+                new = new.ttl(*ttl);
+            }
+            if let Some(r) = reference {
+                new = new.reference(r.clone());
+            }
+            Some(new)
+        }
+        _ => None,
+    };
+    let allow_list = match &cli.command {
+        Command::Serve {
+            allow,
+            trust_proxies,
+            trusted_proxies,
+            ..
+        } => access::allow_list(allow, *trust_proxies, trusted_proxies).map_err(Usage)?,
+        _ => None,
+    };
     let url = match (cli.store, cli.db) {
         (Some(url), _) => url,
         (None, Some(db)) => StoreUrl::Sqlite(db),
@@ -226,26 +330,8 @@ async fn run(cli: Cli) -> Result<()> {
     };
     let store = Store::open(&url, &cli.redis_prefix).await?;
     match cli.command {
-        Command::Bind {
-            virtual_number,
-            parties,
-            ttl,
-            record,
-            reference,
-            reveal,
-        } => {
-            let [a, b] = parties.as_slice() else {
-                return Err(
-                    format!("give exactly two --party values (got {})", parties.len()).into(),
-                );
-            };
-            let mut new = NewBinding::new(&virtual_number, a, b)?.record(record);
-            if let Some(ttl) = ttl {
-                new = new.ttl(ttl);
-            }
-            if let Some(r) = reference {
-                new = new.reference(r);
-            }
+        Command::Bind { reveal, .. } => {
+            let new = new_binding.expect("validated above");
             let binding = store.create(new).await?;
             out!("{}", output::binding_detail(&binding, reveal));
         }
@@ -256,11 +342,19 @@ async fn run(cli: Cli) -> Result<()> {
                 return Err(format!("no binding with id {id}").into());
             }
         }
-        Command::Bindings { reveal } => {
-            out!("{}", output::binding_table(&store.list().await?, reveal));
+        Command::Bindings { reveal, format } => {
+            let bindings = store.list().await?;
+            match format {
+                OutputFormat::Text => out!("{}", output::binding_table(&bindings, reveal)),
+                OutputFormat::Json => out!("{}", output::bindings_json(&bindings, reveal)),
+            }
         }
-        Command::Calls { limit } => {
-            out!("{}", output::call_table(&store.calls(limit).await?));
+        Command::Calls { limit, format } => {
+            let calls = store.calls(limit).await?;
+            match format {
+                OutputFormat::Text => out!("{}", output::call_table(&calls)),
+                OutputFormat::Json => out!("{}", output::calls_json(&calls)),
+            }
         }
         Command::Serve {
             listen,
@@ -269,6 +363,10 @@ async fn run(cli: Cli) -> Result<()> {
             auth_header_name,
             api_keys_file,
             log_format: _,
+            allow: _,
+            trust_proxies: _,
+            trusted_proxies: _,
+            deadline,
         } => {
             let auth_header = auth.values()?;
             let api_keys = api::ApiKeys::load(
@@ -312,6 +410,12 @@ async fn run(cli: Cli) -> Result<()> {
                 for value in &auth_header {
                     builder = builder.auth_token(value);
                 }
+            }
+            if let Some(list) = allow_list {
+                builder = builder.allow_list(list);
+            }
+            if let Some(deadline) = deadline {
+                builder = builder.deadline(deadline);
             }
             let webhook = builder.build();
             let listener = std::net::TcpListener::bind(listen)

@@ -122,3 +122,32 @@ pub fn call_table(calls: &[CallRecord]) -> String {
     out.pop();
     out
 }
+
+/// `bindings --format json`: a JSON array of the `/v1` API's binding objects, numbers masked
+/// unless `reveal`.
+pub fn bindings_json(bindings: &[Binding], reveal: bool) -> String {
+    let items: Vec<_> = bindings
+        .iter()
+        .map(|b| {
+            let mut out = crate::api::model::BindingOut::new(b);
+            out.virtual_number = number(&b.virtual_number, reveal);
+            out.parties = [number(&b.parties[0], reveal), number(&b.parties[1], reveal)];
+            out
+        })
+        .collect();
+    serde_json::to_string_pretty(&items).expect("bindings serialize")
+}
+
+/// `calls --format json`: a JSON array of the `/v1` API's call objects, the virtual number
+/// masked (a call record holds no other number).
+pub fn calls_json(calls: &[CallRecord]) -> String {
+    let items: Vec<_> = calls
+        .iter()
+        .map(|c| {
+            let mut out = crate::api::model::CallOut::new(c);
+            out.virtual_number = c.virtual_number.as_ref().map(|n| number(n, false));
+            out
+        })
+        .collect();
+    serde_json::to_string_pretty(&items).expect("calls serialize")
+}

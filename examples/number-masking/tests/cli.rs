@@ -346,7 +346,11 @@ fn bind_unbind_and_list_with_clear_errors() {
             B,
         ],
     );
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a malformed number is a usage error"
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a valid phone number"));
 
     let out = cli(
@@ -402,5 +406,86 @@ async fn every_simulator_scenario_passes_on_every_framework() {
             }
         }
         server.terminate();
+    }
+}
+
+/// A command-line mistake exits 2, as clap's own do, and creates no database file: the input
+/// is checked before the store is opened.
+#[test]
+fn usage_errors_exit_2_and_create_no_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("never.db");
+    let cases: [&[&str]; 4] = [
+        &[
+            "bind",
+            "--virtual-number",
+            VN,
+            "--party",
+            "hello",
+            "--party",
+            B,
+        ],
+        &["bind", "--virtual-number", VN, "--party", A],
+        &["serve", "--listen", "127.0.0.1:0", "--trust-proxies", "1"],
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--allow",
+            "not-a-network",
+        ],
+    ];
+    for args in cases {
+        let out = cli(&db, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        assert!(!db.exists(), "{args:?} created the database");
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("6592220002"),
+            "no number in clear in the error"
+        );
+    }
+}
+
+/// `bindings --format json` and `calls --format json` print the /v1 API's objects, numbers
+/// masked unless `--reveal`.
+#[test]
+fn bindings_and_calls_print_json_for_programs() {
+    let (_dir, db) = temp_db();
+    let id = bind(&db, VN, A, B, &["--reference", "order-7"]);
+    let text = ok(cli(&db, &["bindings", "--format", "json"]));
+    let listed: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let items = listed.as_array().expect("an array");
+    assert_eq!(items.len(), 1, "{text}");
+    assert_eq!(items[0]["id"], id.as_str());
+    assert_eq!(items[0]["reference"], "order-7");
+    assert_eq!(items[0]["parties"][0], "+65****0001");
+    assert_eq!(items[0]["active"], true);
+    assert!(!text.contains("6591110001"), "{text}");
+    let revealed: serde_json::Value =
+        serde_json::from_str(&ok(cli(&db, &["bindings", "--format", "json", "--reveal"]))).unwrap();
+    assert_eq!(revealed[0]["parties"][0], A);
+    let calls: serde_json::Value =
+        serde_json::from_str(&ok(cli(&db, &["calls", "--format", "json"]))).unwrap();
+    assert_eq!(calls, serde_json::json!([]));
+}
+
+/// `--allow 8x8-singapore` refuses a peer outside 8x8's addresses (this test's 127.0.0.1) with
+/// 403; `--allow 127.0.0.1` lets it through; on every framework.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allow_flag_limits_who_may_post_webhooks() {
+    let (_dir, db) = temp_db();
+    bind(&db, VN, A, B, &[]);
+    for fw in FRAMEWORKS {
+        for (allow, status) in [("8x8-singapore", 403), ("127.0.0.1", 200)] {
+            let server = serve(&db, fw, &["--allow", allow]);
+            let (s, body) = post(
+                &server.url(),
+                testing::call_action().from(A).to(VN).build_json(),
+                None,
+            )
+            .await;
+            assert_eq!(s, status, "{fw} --allow {allow}: {body}");
+            server.terminate();
+        }
     }
 }

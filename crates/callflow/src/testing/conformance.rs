@@ -219,7 +219,7 @@ pub struct Observed {
     /// The body bytes as received.
     pub body: Bytes,
     /// The replay header ([`REPLAY_HEADER`](crate::idempotency::REPLAY_HEADER)), if any.
-    /// Checked by [`Case::check`] against [`Case::replay`], but not part of `==`: whether an
+    /// Checked by `Case::check` against the case's expected replay flag, but not part of `==`: whether an
     /// answer is a replay depends on what the server's store saw before, which differs
     /// between a server and the core's reference answer.
     pub replay: Option<String>,
