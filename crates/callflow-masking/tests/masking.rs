@@ -7,8 +7,8 @@ use callflow::testing::{self, TestClient};
 use callflow::{PhoneNumber, Webhook, default_fallback};
 use callflow_masking::testing::{A, B, VN};
 use callflow_masking::{
-    Binding, BindingError, BindingStore, CallRecord, Lookup, MaskingHandler, MemoryStore,
-    NewBinding, SqliteStore, StoreError,
+    Binding, BindingError, BindingStore, CachedStore, CallRecord, Lookup, MaskingHandler,
+    MemoryStore, NewBinding, SqliteStore, StoreError,
 };
 
 callflow_masking::binding_store_rules!(memory, |_test| Some((Arc::new(MemoryStore::new()), ())));
@@ -27,6 +27,21 @@ callflow_masking::binding_store_rules!(sqlite_blocking_lookups, |_test| {
         .await
         .unwrap();
     Some((Arc::new(store.inline_reads(false)), dir))
+});
+
+// The same rules through the bounded local cache of lookups, over memory and SQLite.
+callflow_masking::binding_store_rules!(cached_memory, |_test| {
+    let store = CachedStore::new(MemoryStore::new(), std::time::Duration::from_secs(1), 1000);
+    Some((Arc::new(store), ()))
+});
+
+callflow_masking::binding_store_rules!(cached_sqlite, |_test| {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_async(dir.path().join("m.db"))
+        .await
+        .unwrap();
+    let store = CachedStore::new(store, std::time::Duration::from_secs(1), 1000);
+    Some((Arc::new(store), dir))
 });
 
 /// A store that always fails, like a database that is down.

@@ -13,7 +13,8 @@ use callflow::testing::{self, TestClient};
 use callflow::{PhoneNumber, Webhook};
 use callflow_masking::testing::{A, B, VN, bridge_target, call, said};
 use callflow_masking::{
-    BindingError, BindingStore, Lookup, MaskingHandler, Messages, NewBinding, now_millis,
+    BindingError, BindingStore, CachedStore, Lookup, MaskingHandler, Messages, NewBinding,
+    now_millis,
 };
 use callflow_redis::testing::Scratch;
 use callflow_redis::{Redis, RedisBindingStore};
@@ -243,4 +244,131 @@ async fn bad_urls_are_refused_clearly() {
     let r = Redis::open("redis://:s3cret@127.0.0.1:6379/3").unwrap();
     assert_eq!(r.address(), "127.0.0.1:6379/3");
     assert!(!format!("{r:?}").contains("s3cret"));
+}
+
+// The same rules through `CachedStore` (the bounded local cache of lookups).
+callflow_masking::binding_store_rules!(cached_redis_rules, |test| {
+    let scratch = Scratch::new(test)?;
+    let store = CachedStore::new(
+        RedisBindingStore::new(&scratch.redis()),
+        Duration::from_secs(1),
+        1000,
+    );
+    Some((Arc::new(store), scratch))
+});
+
+/// The bound of the cache tests: a removal elsewhere is served at most this long after it.
+const CACHE_BOUND: Duration = Duration::from_millis(300);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_binding_removed_by_another_instance_is_never_served_after_the_cache_bound() {
+    let Some(scratch) = Scratch::new("cache_bound_removed_elsewhere") else {
+        return;
+    };
+    let cached = CachedStore::new(RedisBindingStore::new(&scratch.redis()), CACHE_BOUND, 100);
+    let other = RedisBindingStore::new(&scratch.redis());
+    let b = other
+        .create(NewBinding::new(VN, A, B).unwrap())
+        .await
+        .unwrap();
+    let (vn, a) = (PhoneNumber::new(VN), PhoneNumber::new(A));
+    assert!(matches!(
+        cached.lookup(&vn, &a).await.unwrap(),
+        Lookup::Active(_)
+    ));
+    assert_eq!(cached.len(), 1, "the active binding is cached");
+    assert!(other.remove(&b.id).await.unwrap());
+    let removed = std::time::Instant::now();
+    let mut served_after = Duration::ZERO;
+    loop {
+        let asked = removed.elapsed();
+        match cached.lookup(&vn, &a).await.unwrap() {
+            Lookup::Active(_) => {
+                assert!(
+                    asked < CACHE_BOUND,
+                    "a binding removed {asked:?} ago was served (bound {CACHE_BOUND:?})"
+                );
+                served_after = asked;
+            }
+            Lookup::NotFound => break,
+            other => panic!("unexpected {other:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(removed.elapsed() < CACHE_BOUND + Duration::from_millis(200));
+    assert!(served_after < CACHE_BOUND);
+    // And it stays gone.
+    tokio::time::sleep(CACHE_BOUND).await;
+    assert_eq!(cached.lookup(&vn, &a).await.unwrap(), Lookup::NotFound);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removal_through_the_cached_store_itself_is_seen_at_once() {
+    let Some(scratch) = Scratch::new("cache_own_removal") else {
+        return;
+    };
+    let cached = CachedStore::new(
+        RedisBindingStore::new(&scratch.redis()),
+        Duration::from_secs(3600),
+        100,
+    );
+    let b = cached
+        .create(NewBinding::new(VN, A, B).unwrap())
+        .await
+        .unwrap();
+    let (vn, a, bp) = (
+        PhoneNumber::new(VN),
+        PhoneNumber::new(A),
+        PhoneNumber::new(B),
+    );
+    assert!(matches!(
+        cached.lookup(&vn, &a).await.unwrap(),
+        Lookup::Active(_)
+    ));
+    assert!(matches!(
+        cached.lookup(&vn, &bp).await.unwrap(),
+        Lookup::Active(_)
+    ));
+    assert_eq!(cached.len(), 2);
+    assert!(cached.remove(&b.id).await.unwrap());
+    assert_eq!(cached.lookup(&vn, &a).await.unwrap(), Lookup::NotFound);
+    assert_eq!(cached.lookup(&vn, &bp).await.unwrap(), Lookup::NotFound);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cached_binding_that_expires_is_answered_expired_by_the_cached_store() {
+    let Some(scratch) = Scratch::new("cache_expiry_on_hit") else {
+        return;
+    };
+    let cached = CachedStore::new(
+        RedisBindingStore::new(&scratch.redis()),
+        Duration::from_secs(3600),
+        100,
+    );
+    let expires = now_millis() + 300;
+    cached
+        .create(
+            NewBinding::new(VN, A, B)
+                .unwrap()
+                .expires_at_millis(expires),
+        )
+        .await
+        .unwrap();
+    let (vn, a) = (PhoneNumber::new(VN), PhoneNumber::new(A));
+    assert!(matches!(
+        cached.lookup(&vn, &a).await.unwrap(),
+        Lookup::Active(_)
+    ));
+    assert_eq!(cached.len(), 1);
+    while now_millis() <= expires {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(matches!(
+        cached.lookup(&vn, &a).await.unwrap(),
+        Lookup::Expired(_)
+    ));
+    // Through the handler: the caller hears the expired message, no bridge.
+    let flow = call(&Arc::new(cached), A, VN).await;
+    assert_eq!(bridge_target(&flow), None);
+    assert_eq!(said(&flow), Some(Messages::default().expired));
 }

@@ -11,14 +11,15 @@
 //! | `/adapter-idem` | the same with the default settings (in-memory duplicate detection on) |
 //! | `/bare` | a hand-written route in the same framework: read the body bytes, `Event::from_slice`, the same no-op handler through `CallHandler`, serialize the callflow, `200 application/json` |
 //! | `/const` | the same framework, same body extractor, the constant reply of the floor: the framework's own cost, no JSON work |
-//! | `/masking` | with `--handler masking-sqlite` or `masking-redis` only: the adapter with `MaskingHandler` over that store (duplicate detection off), the fixture's caller bound to a B party |
+//! | `/masking` | with `--handler masking-sqlite` or `masking-redis` only: the adapter with `MaskingHandler` over that store (duplicate detection off), the fixture's caller bound to a B party; over Redis the store is wrapped in `CachedStore` (1 s bound) unless `--cache-max-age 0` |
 //!
 //! `--framework hyper-floor` is the floor instead: a hyper 1 HTTP/1 server that reads the
 //! body and answers every path with the no-op handler's reply bytes, constant.
 //!
 //! ```text
 //! bench-server --framework axum|actix-web|warp|hyper-floor --listen 127.0.0.1:0 \
-//!     [--handler noop|masking-sqlite|masking-redis] [--db FILE] [--redis URL]
+//!     [--handler noop|masking-sqlite|masking-redis] [--db FILE] [--redis URL] \
+//!     [--redis-prefix PREFIX] [--cache-max-age MS]
 //! ```
 //!
 //! The first line on stdout is the bound address (port 0 picks a free one); it is printed
@@ -38,7 +39,7 @@ use callflow::event::CallAction;
 use callflow::reexports::http::{Extensions, HeaderMap};
 use callflow::{CallFlow, CallHandler, Context, Event, HandlerError, Webhook};
 use callflow_masking::{
-    BindingStore, Lookup, MaskingHandler, NewBinding, SqliteStore, normalize_number,
+    BindingStore, CachedStore, Lookup, MaskingHandler, NewBinding, SqliteStore, normalize_number,
 };
 use callflow_redis::{DEFAULT_TIMEOUT, Redis, RedisBindingStore};
 use clap::{Parser, ValueEnum};
@@ -71,6 +72,38 @@ struct Args {
     /// The Redis URL for `masking-redis`, e.g. `redis://127.0.0.1:6379/0`.
     #[arg(long)]
     redis: Option<String>,
+    /// The key prefix for `masking-redis` (default: one of its own per process, so runs
+    /// never see each other's bindings; give one to serve bindings loaded beforehand).
+    #[arg(long)]
+    redis_prefix: Option<String>,
+    /// The masking store's local cache of lookups (`CachedStore`): the longest time, in
+    /// milliseconds, a binding removed elsewhere may still be served; 0 turns it off.
+    /// Default: 1000 over Redis, 0 (off) over SQLite.
+    #[arg(long, value_name = "MS")]
+    cache_max_age: Option<u64>,
+}
+
+/// The bound of `CachedStore` over Redis when `--cache-max-age` is not given.
+const DEFAULT_REDIS_CACHE_MS: u64 = 1000;
+
+/// Bindings `CachedStore` holds at most.
+const CACHE_ENTRIES: usize = 100_000;
+
+/// `store` behind a `CachedStore` of `max_age_ms` (0: no cache).
+fn masking_webhook<S: BindingStore>(store: S, max_age_ms: u64) -> Webhook {
+    if max_age_ms == 0 {
+        return Webhook::builder(MaskingHandler::new(store))
+            .no_idempotency()
+            .build();
+    }
+    let store = CachedStore::new(
+        store,
+        std::time::Duration::from_millis(max_age_ms),
+        CACHE_ENTRIES,
+    );
+    Webhook::builder(MaskingHandler::new(store))
+        .no_idempotency()
+        .build()
 }
 
 /// Which server to run.
@@ -197,24 +230,25 @@ async fn masking(args: &Args) -> Result<Option<Webhook>, BoxError> {
             };
             let store = SqliteStore::open_async(&path).await?;
             bind(&store).await?;
-            Ok(Some(
-                Webhook::builder(MaskingHandler::new(store))
-                    .no_idempotency()
-                    .build(),
-            ))
+            Ok(Some(masking_webhook(
+                store,
+                args.cache_max_age.unwrap_or(0),
+            )))
         }
         HandlerKind::MaskingRedis => {
             let url = args.redis.as_deref().ok_or("--redis URL is required")?;
             // A prefix of its own, so runs never see each other's bindings.
-            let prefix = format!("callflow-bench:{}:", std::process::id());
+            let prefix = args
+                .redis_prefix
+                .clone()
+                .unwrap_or_else(|| format!("callflow-bench:{}:", std::process::id()));
             let redis = Redis::open_with(url, &prefix, DEFAULT_TIMEOUT)?;
             let store = RedisBindingStore::new(&redis);
             bind(&store).await?;
-            Ok(Some(
-                Webhook::builder(MaskingHandler::new(store))
-                    .no_idempotency()
-                    .build(),
-            ))
+            Ok(Some(masking_webhook(
+                store,
+                args.cache_max_age.unwrap_or(DEFAULT_REDIS_CACHE_MS),
+            )))
         }
     }
 }

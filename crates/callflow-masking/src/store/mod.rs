@@ -1,11 +1,13 @@
 //! Where bindings and call records live.
 
+mod cache;
 mod memory;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
 use callflow::PhoneNumber;
 
+pub use cache::CachedStore;
 pub use memory::MemoryStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
