@@ -182,6 +182,12 @@ enum Command {
         /// `4s` (the default).
         #[arg(long, value_parser = ttl::parse_ttl, env = "NUMBER_MASKING_DEADLINE")]
         deadline: Option<std::time::Duration>,
+        /// Answer repeated lookups of an active binding from memory for at most this long,
+        /// e.g. `1s` (default `0s`: off, every call asks the store). This server's own
+        /// changes are seen at once; a binding removed by another instance or the CLI may
+        /// still be bridged for up to this long. Expiry is checked on every call.
+        #[arg(long, value_parser = ttl::parse_ttl, env = "NUMBER_MASKING_CACHE_MAX_AGE")]
+        cache_max_age: Option<std::time::Duration>,
     },
     /// Register the webhook with 8x8 (VCA and VSS) with the auth value `serve` requires.
     Register(register::RegisterArgs),
@@ -367,6 +373,7 @@ async fn run(cli: Cli) -> Result<()> {
             trust_proxies: _,
             trusted_proxies: _,
             deadline,
+            cache_max_age,
         } => {
             let auth_header = auth.values()?;
             let api_keys = api::ApiKeys::load(
@@ -391,7 +398,11 @@ async fn run(cli: Cli) -> Result<()> {
             };
             tracing::info!(store = %url.describe(), "serving");
             let metrics = metrics::Metrics::new();
-            let store = std::sync::Arc::new(store.metered(metrics.store()));
+            let store = std::sync::Arc::new(
+                store
+                    .cached(cache_max_age.unwrap_or_default())
+                    .metered(metrics.store()),
+            );
             let handler = MaskingHandler::from_arc(store.clone()).on_outcome({
                 let metrics = metrics.clone();
                 move |outcome| metrics.call(outcome)

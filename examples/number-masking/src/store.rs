@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use callflow::PhoneNumber;
 use callflow_masking::{
-    Binding, BindingStore, CallRecord, Health, Lookup, NewBinding, SqliteStore, StoreError,
+    Binding, BindingStore, CallRecord, Health, Lookup, LookupCache, NewBinding, SqliteStore,
+    StoreError,
 };
 use callflow_redis::{Redis, RedisBindingStore, RedisIdempotencyStore};
 
@@ -71,7 +72,13 @@ impl StoreUrl {
 pub struct Store {
     backend: Backend,
     metrics: Option<StoreMetrics>,
+    /// `serve --cache-max-age`: lookups of active bindings answered from memory.
+    cache: Option<LookupCache>,
 }
+
+/// Bindings the lookup cache of `serve --cache-max-age` holds at most (least recently used
+/// dropped first).
+pub const CACHE_ENTRIES: usize = 100_000;
 
 enum Backend {
     /// A SQLite file.
@@ -94,6 +101,7 @@ impl Store {
         Ok(Self {
             backend,
             metrics: None,
+            cache: None,
         })
     }
 
@@ -102,12 +110,21 @@ impl Store {
         Self {
             backend: Backend::Sqlite(store),
             metrics: None,
+            cache: None,
         }
     }
 
     /// The same store, timing every operation into `metrics`.
     pub fn metered(mut self, metrics: StoreMetrics) -> Self {
         self.metrics = Some(metrics);
+        self
+    }
+
+    /// The same store, answering repeated lookups of an active binding from memory for at
+    /// most `max_age` (`CachedStore`'s rules: this process's own writes are seen at once,
+    /// a removal by another process or the CLI after at most `max_age`); zero: no cache.
+    pub fn cached(mut self, max_age: std::time::Duration) -> Self {
+        self.cache = (!max_age.is_zero()).then(|| LookupCache::new(max_age, CACHE_ENTRIES));
         self
     }
 
@@ -154,20 +171,31 @@ impl Store {
 
 impl BindingStore for Store {
     async fn create(&self, new: NewBinding) -> Result<Binding, StoreError> {
-        self.timed("create", async {
-            match &self.backend {
-                Backend::Sqlite(s) => s.create(new).await,
-                Backend::Redis(s) => s.create(new).await,
-            }
-        })
-        .await
+        let created = self
+            .timed("create", async {
+                match &self.backend {
+                    Backend::Sqlite(s) => s.create(new).await,
+                    Backend::Redis(s) => s.create(new).await,
+                }
+            })
+            .await;
+        if let (Some(cache), Ok(b)) = (&self.cache, &created) {
+            cache.created(b);
+        }
+        created
     }
 
     async fn lookup(&self, vn: &PhoneNumber, caller: &PhoneNumber) -> Result<Lookup, StoreError> {
         self.timed("lookup", async {
-            match &self.backend {
-                Backend::Sqlite(s) => s.lookup(vn, caller).await,
-                Backend::Redis(s) => s.lookup(vn, caller).await,
+            let fetch = async {
+                match &self.backend {
+                    Backend::Sqlite(s) => s.lookup(vn, caller).await,
+                    Backend::Redis(s) => s.lookup(vn, caller).await,
+                }
+            };
+            match &self.cache {
+                Some(cache) => cache.lookup(vn, caller, fetch).await,
+                None => fetch.await,
             }
         })
         .await
@@ -194,13 +222,18 @@ impl BindingStore for Store {
     }
 
     async fn remove(&self, id: &str) -> Result<bool, StoreError> {
-        self.timed("remove", async {
-            match &self.backend {
-                Backend::Sqlite(s) => s.remove(id).await,
-                Backend::Redis(s) => s.remove(id).await,
-            }
-        })
-        .await
+        let removed = self
+            .timed("remove", async {
+                match &self.backend {
+                    Backend::Sqlite(s) => s.remove(id).await,
+                    Backend::Redis(s) => s.remove(id).await,
+                }
+            })
+            .await;
+        if let Some(cache) = &self.cache {
+            cache.removed(id);
+        }
+        removed
     }
 
     async fn record_call(&self, record: CallRecord) -> Result<(), StoreError> {
@@ -266,5 +299,41 @@ mod tests {
                 "{bad}: {e}"
             );
         }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn with_a_lookup_cache_a_binding_removed_through_the_store_is_not_bridged_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let sqlite = SqliteStore::open_async(dir.path().join("nm.db"))
+            .await
+            .unwrap();
+        let store = Store::sqlite(sqlite).cached(std::time::Duration::from_secs(3600));
+        let b = store
+            .create(NewBinding::new("+6568880000", "+6591110001", "+6592220002").unwrap())
+            .await
+            .unwrap();
+        let (vn, a) = (
+            PhoneNumber::new("+6568880000"),
+            PhoneNumber::new("+6591110001"),
+        );
+        for _ in 0..2 {
+            assert!(matches!(
+                store.lookup(&vn, &a).await.unwrap(),
+                Lookup::Active(_)
+            ));
+        }
+        assert_eq!(store.cache.as_ref().map(LookupCache::len), Some(1));
+        assert!(store.remove(&b.id).await.unwrap());
+        assert_eq!(store.lookup(&vn, &a).await.unwrap(), Lookup::NotFound);
+        assert!(
+            Store::sqlite(
+                SqliteStore::open_async(dir.path().join("nm.db"))
+                    .await
+                    .unwrap()
+            )
+            .cached(std::time::Duration::ZERO)
+            .cache
+            .is_none()
+        );
     }
 }

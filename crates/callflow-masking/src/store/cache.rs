@@ -52,6 +52,16 @@ use crate::binding::{Binding, CallRecord, Lookup, NewBinding, now_millis};
 /// ```
 pub struct CachedStore<S> {
     inner: S,
+    cache: LookupCache,
+}
+
+/// The cache of [`CachedStore`] on its own, for a store type that cannot be wrapped (an
+/// `enum` of stores, a store with metrics around it): route its
+/// [`lookup`](BindingStore::lookup) through [`LookupCache::lookup`], and tell it of every
+/// successful [`create`](BindingStore::create) ([`LookupCache::created`]) and every
+/// [`remove`](BindingStore::remove), failed ones included ([`LookupCache::removed`]). The
+/// guarantees of the [module docs](self) hold when it does.
+pub struct LookupCache {
     max_age: Duration,
     enabled: bool,
     hasher: RandomState,
@@ -78,9 +88,44 @@ impl<S> CachedStore<S> {
     /// `inner` with a cache of at most `max_entries` active bindings, each served for at
     /// most `max_age` after it was fetched. A zero `max_age` or `max_entries` caches nothing.
     pub fn new(inner: S, max_age: Duration, max_entries: usize) -> Self {
-        let hasher = RandomState::new();
         Self {
             inner,
+            cache: LookupCache::new(max_age, max_entries),
+        }
+    }
+
+    /// The wrapped store.
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    /// The cache.
+    pub fn cache(&self) -> &LookupCache {
+        &self.cache
+    }
+
+    /// The longest time a cached binding is served after the lookup that fetched it began.
+    pub fn max_age(&self) -> Duration {
+        self.cache.max_age
+    }
+
+    /// How many bindings are cached now.
+    pub fn len(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// Whether nothing is cached now.
+    pub fn is_empty(&self) -> bool {
+        self.cache.len() == 0
+    }
+}
+
+impl LookupCache {
+    /// At most `max_entries` active bindings, each served for at most `max_age` after the
+    /// lookup that fetched it began. A zero `max_age` or `max_entries` caches nothing.
+    pub fn new(max_age: Duration, max_entries: usize) -> Self {
+        let hasher = RandomState::new();
+        Self {
             max_age,
             enabled: !max_age.is_zero() && max_entries > 0,
             state: Mutex::new(State {
@@ -89,11 +134,6 @@ impl<S> CachedStore<S> {
             }),
             hasher,
         }
-    }
-
-    /// The wrapped store.
-    pub fn inner(&self) -> &S {
-        &self.inner
     }
 
     /// The longest time a cached binding is served after the lookup that fetched it began.
@@ -109,6 +149,59 @@ impl<S> CachedStore<S> {
     /// Whether nothing is cached now.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The lookup of (vn, caller): a cached active binding not yet expired, else what
+    /// `fetch` (the store's own lookup, not started unless needed) answers, cached when it
+    /// is an active binding.
+    pub async fn lookup(
+        &self,
+        vn: &PhoneNumber,
+        caller: &PhoneNumber,
+        fetch: impl Future<Output = Result<Lookup, StoreError>>,
+    ) -> Result<Lookup, StoreError> {
+        if !self.enabled {
+            return fetch.await;
+        }
+        let (cached, generation) = self.hit(vn, caller);
+        if let Some(b) = cached {
+            if !b.is_expired_at(now_millis()) {
+                return Ok(Lookup::Active(b));
+            }
+            // Expired since it was cached: never bridged; the store says what is true now.
+            self.forget(vn, caller);
+            return fetch.await;
+        }
+        let began = Instant::now();
+        let found = fetch.await?;
+        if let Lookup::Active(b) = &found {
+            self.insert(vn, caller, b, began, generation);
+        }
+        Ok(found)
+    }
+
+    /// After `binding` was created: drops the entries of its two parties.
+    pub fn created(&self, binding: &Binding) {
+        for party in &binding.parties {
+            self.forget(&binding.virtual_number, party);
+        }
+    }
+
+    /// After a removal of the binding `id` was attempted (successful or not: a failed one
+    /// may have happened): drops its entries (a scan: removals are rare) and bars lookups
+    /// in flight from caching.
+    pub fn removed(&self, id: &str) {
+        let mut state = self.state();
+        state.generation += 1;
+        let stale: Vec<Key> = state
+            .entries
+            .iter()
+            .filter(|(_, e)| e.binding.id == id)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in stale {
+            state.entries.remove(&k);
+        }
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -169,27 +262,19 @@ impl<S> CachedStore<S> {
         state.generation += 1;
         state.entries.remove(&(vn.clone(), caller.clone()));
     }
-
-    /// Drops every entry of the binding `id` (a scan: removals are rare) and bars lookups
-    /// in flight from caching.
-    fn forget_binding(&self, id: &str) {
-        let mut state = self.state();
-        state.generation += 1;
-        let stale: Vec<Key> = state
-            .entries
-            .iter()
-            .filter(|(_, e)| e.binding.id == id)
-            .map(|(k, _)| k.clone())
-            .collect();
-        for k in stale {
-            state.entries.remove(&k);
-        }
-    }
 }
 
 impl<S> std::fmt::Debug for CachedStore<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CachedStore")
+            .field("cache", &self.cache)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for LookupCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LookupCache")
             .field("max_age", &self.max_age)
             .field("entries", &self.len())
             .finish_non_exhaustive()
@@ -200,32 +285,15 @@ impl<S: BindingStore> BindingStore for CachedStore<S> {
     async fn create(&self, new: NewBinding) -> Result<Binding, StoreError> {
         let created = self.inner.create(new).await;
         if let Ok(b) = &created {
-            for party in &b.parties {
-                self.forget(&b.virtual_number, party);
-            }
+            self.cache.created(b);
         }
         created
     }
 
     async fn lookup(&self, vn: &PhoneNumber, caller: &PhoneNumber) -> Result<Lookup, StoreError> {
-        if !self.enabled {
-            return self.inner.lookup(vn, caller).await;
-        }
-        let (cached, generation) = self.hit(vn, caller);
-        if let Some(b) = cached {
-            if !b.is_expired_at(now_millis()) {
-                return Ok(Lookup::Active(b));
-            }
-            // Expired since it was cached: never bridged; the store says what is true now.
-            self.forget(vn, caller);
-            return self.inner.lookup(vn, caller).await;
-        }
-        let began = Instant::now();
-        let found = self.inner.lookup(vn, caller).await?;
-        if let Lookup::Active(b) = &found {
-            self.insert(vn, caller, b, began, generation);
-        }
-        Ok(found)
+        self.cache
+            .lookup(vn, caller, self.inner.lookup(vn, caller))
+            .await
     }
 
     async fn get(&self, id: &str) -> Result<Option<Binding>, StoreError> {
@@ -238,8 +306,7 @@ impl<S: BindingStore> BindingStore for CachedStore<S> {
 
     async fn remove(&self, id: &str) -> Result<bool, StoreError> {
         let removed = self.inner.remove(id).await;
-        // Also on failure: the removal may have happened.
-        self.forget_binding(id);
+        self.cache.removed(id);
         removed
     }
 

@@ -7,7 +7,7 @@ mod sqlite;
 
 use callflow::PhoneNumber;
 
-pub use cache::CachedStore;
+pub use cache::{CachedStore, LookupCache};
 pub use memory::MemoryStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
