@@ -5,6 +5,7 @@
 #   scripts/bench-scale.sh                    # everything, ~15 min after the build
 #   scripts/bench-scale.sh --skip memory      # phases to skip: throughput,instr,memory,redis
 #   scripts/bench-scale.sh --rounds 5 --duration 10
+#   scripts/bench-scale.sh --nice -10             # as root, on a machine shared with other work
 #
 # Creates 1,000 and 1,000,000 bindings over 1,000 virtual numbers in SQLite (Python's
 # sqlite3, one transaction) and in Redis (redis-cli --pipe, a redis-server of its own on a

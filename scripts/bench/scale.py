@@ -19,9 +19,9 @@ Scale rows of GitHub issue #18: the masking route with many bindings in the stor
    and VmHWM from /proc before and with the connections open (each connection served one
    GET /healthz, then idle), then closed.
 
-Redis rows run with bench-server's default cache of lookups (CachedStore, 1 s) and without
-it (--cache-max-age 0): with the fixture's caller asked every time, the cached row measures
-the cache, the uncached one the store.
+Both stores run without a cache of lookups and with one (CachedStore, --cache-max-age 1000:
+1 s): with the fixture's caller asked every time, the cached rows measure the cache, the
+uncached ones the store.
 """
 
 import argparse
@@ -55,20 +55,30 @@ def log(msg):
 
 
 def binding_rows(size):
-    """(id, vn, a, b, created_at) of SIZE bindings over NUMBERS virtual numbers; number 0
-    is the fixture's. Parties are unique per virtual number (never ambiguous)."""
+    """(id, vn, a, b, created_at) of SIZE bindings over NUMBERS virtual numbers (SIZE /
+    NUMBERS each, number 0 the fixture's); parties unique per virtual number (never
+    ambiguous). Generated in the order of every index (id, then (vn, party)), so that a
+    bulk insert appends to each B-tree."""
     now = int(time.time() * 1000)
-    for n in range(size):
-        v, j = n % NUMBERS, n // NUMBERS
+    per = size // NUMBERS
+    for v in range(NUMBERS):
         vn = VIRTUAL_NUMBER if v == 0 else f"+6568{v:06d}"
-        yield (f"{0x5ca1e00000000000 + n:016x}", vn, f"+6581{v:03d}{j:05d}",
-               f"+6582{v:03d}{j:05d}", now)
+        for j in range(per):
+            n = v * per + j
+            yield (f"{0x5ca1e00000000000 + n:016x}", vn, f"+6581{v:03d}{j:05d}",
+                   f"+6582{v:03d}{j:05d}", now)
+
+
+def niced(args, cmd):
+    """CMD under `nice -n NICE` when --nice is given (negative values need root)."""
+    return ["nice", "-n", str(args.nice)] + cmd if args.nice else cmd
 
 
 def start_server(args, extra, cpu="0", log_path=None, prefix=None):
     cmd = (prefix or []) + [args.server, "--framework", "axum", "--listen", "127.0.0.1:0"] + extra
     if args.pin and not prefix:
         cmd = ["taskset", "-c", cpu] + cmd
+    cmd = niced(args, cmd)
     err = open(log_path, "w") if log_path else subprocess.DEVNULL
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True)
     line = p.stdout.readline().strip()
@@ -95,6 +105,8 @@ def load_sqlite(args, path, size):
     stop(p)
     t = time.time()
     db = sqlite3.connect(path)
+    db.execute("PRAGMA cache_size = -500000")  # 500 MB: the indexes stay in memory
+    db.execute("PRAGMA synchronous = OFF")  # a bulk load; redone from scratch if it fails
     db.execute("BEGIN")
     db.executemany(
         "INSERT INTO bindings (id, virtual_number, party_a, party_b, expires_at, record, "
@@ -142,6 +154,7 @@ def wrk(args, port, path, seconds):
            f"http://127.0.0.1:{port}{path}"]
     if args.pin:
         cmd = ["taskset", "-c", "1"] + cmd
+    cmd = niced(args, cmd)
     env = dict(os.environ, BENCH_BODY=str(FIXTURE), BENCH_MODE="static")
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=seconds + 60)
     m = re.search(r"BENCH_JSON (\{.*\})", out.stdout)
@@ -274,6 +287,9 @@ def main():
     ap.add_argument("--connections", type=int, default=32, help="wrk connections")
     ap.add_argument("-n", "--requests", type=int, default=1000, help="callgrind N")
     ap.add_argument("--conns", type=int, default=10_000, help="idle connections for the memory row")
+    ap.add_argument("--nice", type=int, default=0,
+                    help="run servers, redis-server and wrk at this niceness (e.g. -10 as root "
+                    "on a shared machine)")
     ap.add_argument("--skip", default="", help="comma-separated phases to skip: "
                     "throughput,instr,memory,redis")
     args = ap.parse_args()
@@ -297,6 +313,9 @@ def main():
             redis, rport = instr.start_redis(out)
             if args.pin:
                 subprocess.run(["taskset", "-pc", "0", str(redis.pid)], capture_output=True)
+            if args.nice:
+                subprocess.run(["renice", "-n", str(args.nice), "-p", str(redis.pid)],
+                               capture_output=True)
             for size in SIZES:
                 load_redis(rport, f"callflow-bench:scale{size}:", size)
             info = subprocess.run(["redis-cli", "-p", str(rport), "info", "memory"],
@@ -305,13 +324,15 @@ def main():
             result["redis_used_memory"] = m.group(1) if m else "?"
 
         def extra(store, size, cache=None):
+            c = ["--cache-max-age", str(cache)] if cache is not None else []
             if store == "sqlite":
-                return ["--handler", "masking-sqlite", "--db", str(dbs[size])]
+                return ["--handler", "masking-sqlite", "--db", str(dbs[size])] + c
             e = ["--handler", "masking-redis", "--redis", f"redis://127.0.0.1:{rport}/0",
                  "--redis-prefix", f"callflow-bench:scale{size}:"]
-            return e + (["--cache-max-age", str(cache)] if cache is not None else [])
+            return e + c
 
         configs = {f"sqlite-{s}": extra("sqlite", s) for s in SIZES}
+        configs.update({f"sqlite-cached-{s}": extra("sqlite", s, 1000) for s in SIZES})
         if have_redis:
             configs.update({f"redis-cached-{s}": extra("redis", s) for s in SIZES})
             configs.update({f"redis-{s}": extra("redis", s, 0) for s in SIZES})
@@ -331,7 +352,7 @@ def main():
         if "instr" not in skip:
             log("== instructions (callgrind)")
             result["instr"] = {}
-            for name in [n for n in configs if not n.startswith("redis-cached")]:
+            for name in [n for n in configs if "cached" not in n]:
                 result["instr"][name] = count_instr(args, configs[name], args.requests, out, name)
                 log(f"   {name}: {result['instr'][name] / 1000:.1f} k instr/request")
     finally:
@@ -356,7 +377,7 @@ def report(r):
         lines += ["| store | bindings | /masking req/s | no-op /adapter req/s (same process) "
                   "| masking / no-op | masking at 1,000,000 / at 1,000 (same round) |",
                   "|---|---:|---:|---:|---:|---:|"]
-        for store in ("sqlite", "redis-cached", "redis"):
+        for store in ("sqlite", "sqlite-cached", "redis", "redis-cached"):
             if f"{store}-1000/masking" not in t:
                 continue
             small = t[f"{store}-1000/masking"]

@@ -8,7 +8,9 @@
 //!   routing key is (virtual number, caller), and a binding that would make it ambiguous is
 //!   refused.
 //! - [`BindingStore`]: [`SqliteStore`] (the embedded default: a real SQLite file in WAL
-//!   mode, safe for a CLI and a server at once) and [`MemoryStore`] (tests).
+//!   mode, safe for a CLI and a server at once) and [`MemoryStore`] (tests);
+//!   [`CachedStore`] in front of any store answers repeated lookups of an active binding
+//!   from memory for a bounded time.
 //! - [`MaskingHandler`]: the [`CallHandler`](callflow::CallHandler) that bridges, turns away
 //!   and records outcomes.
 //! - [`testing`] (feature `testing`): the masking rules as a test suite any store runs with
