@@ -299,7 +299,9 @@ fn the_key_file_is_read_and_the_key_never_printed() {
 
 #[test]
 fn webhooks_list_as_json_against_prism_is_one_json_document() {
-    let Some(prism) = Prism::start_or_skip() else { return };
+    let Some(prism) = Prism::start_or_skip() else {
+        return;
+    };
     let out = api(&prism.url())
         .args(["webhooks", "list", "--format", "json"])
         .output()
@@ -313,7 +315,9 @@ fn webhooks_list_as_json_against_prism_is_one_json_document() {
 
 #[test]
 fn every_api_subcommand_runs_against_prism() {
-    let Some(prism) = Prism::start_or_skip() else { return };
+    let Some(prism) = Prism::start_or_skip() else {
+        return;
+    };
     let dir = std::env::temp_dir().join(format!("callflow-cli-prism-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let push = dir.join("push.json");

@@ -50,13 +50,19 @@ fn the_numbers_of_a_virtual_numbers_file_are_listed_by_the_voice_api() {
     child.wait().unwrap();
     assert!(count.contains("2 virtual number(s)"), "{count}");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-    assert!(answer.contains("6568880000") && answer.contains("6568880001"), "{answer}");
+    assert!(
+        answer.contains("6568880000") && answer.contains("6568880001"),
+        "{answer}"
+    );
 }
 
 #[test]
 fn a_bad_virtual_numbers_file_exits_2_naming_the_file_and_the_entry() {
     for (text, needle) in [
-        ("numbers = [\"+6568880000\", \"12\"]", "numbers[1]: not a phone number"),
+        (
+            "numbers = [\"+6568880000\", \"12\"]",
+            "numbers[1]: not a phone number",
+        ),
         ("numbers = \"+6568880000\"", "invalid type"),
         ("numbers = []", "`numbers` is empty"),
     ] {
@@ -68,7 +74,10 @@ fn a_bad_virtual_numbers_file_exits_2_naming_the_file_and_the_entry() {
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{stderr}");
-        assert!(stderr.contains(&file.path().display().to_string()), "{stderr}");
+        assert!(
+            stderr.contains(&file.path().display().to_string()),
+            "{stderr}"
+        );
         assert!(stderr.contains(needle), "{stderr}");
         assert!(!stderr.contains("6568880000"), "numbers masked: {stderr}");
     }

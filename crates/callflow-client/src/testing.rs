@@ -48,8 +48,9 @@ pub fn openapi_document() -> Option<PathBuf> {
 pub fn prism_binary() -> Option<PathBuf> {
     let path = match std::env::var_os("CALLFLOW_PRISM") {
         Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../tools/prism/node_modules/.bin/prism"),
+        None => {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/prism/node_modules/.bin/prism")
+        }
     };
     if path.exists() {
         Some(path)
@@ -100,7 +101,14 @@ impl Prism {
                 .expect("a free port on 127.0.0.1")
                 .port();
             let mut child = Command::new(bin)
-                .args(["mock", "--errors", "-h", "127.0.0.1", "-p", &port.to_string()])
+                .args([
+                    "mock",
+                    "--errors",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &port.to_string(),
+                ])
                 .arg(doc)
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())

@@ -12,7 +12,9 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::routing::post;
 use callflow::{CallFlow, MakeCall};
-use callflow_client::api::{CreateWebhook, Recordings, SendCallflow, SessionId, SubAccountId, WebhookType};
+use callflow_client::api::{
+    CreateWebhook, Recordings, SendCallflow, SessionId, SubAccountId, WebhookType,
+};
 use callflow_client::testing::Prism;
 use callflow_client::{Client, Config, Error};
 use callflow_sim::emulator::{Emulator, EmulatorConfig};
@@ -21,6 +23,9 @@ use serde_json::Value;
 const KEY: &str = "backends-test-key";
 const SUB: &str = "acme_voice";
 const VN: &str = "+6568880000";
+/// Every request the test webhook received: (the path's webhook type, the body).
+type Log = Arc<Mutex<Vec<(String, Value)>>>;
+
 /// The reply to an inbound call: bridge to a second number, recorded.
 const RECORD_THE_BRIDGE: &str = r#"{"callflow":[{"action":"makeCall","params":{"source":"+6568880000","destination":"+6592220002","callRecording":true}}]}"#;
 
@@ -61,19 +66,23 @@ async fn recording_status(client: &Client, session: &str) -> Result<Recordings, 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn against_the_emulator_the_sessions_events_reach_the_webhooks_and_its_recording_is_readable() {
+async fn against_the_emulator_the_sessions_events_reach_the_webhooks_and_its_recording_is_readable()
+{
     let emulator = Emulator::start(
         "127.0.0.1:0",
-        EmulatorConfig::new().api_key(KEY).sub_account(SUB).virtual_number(VN),
+        EmulatorConfig::new()
+            .api_key(KEY)
+            .sub_account(SUB)
+            .virtual_number(VN),
     )
     .await
     .unwrap();
-    let got: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
+    let got: Log = Arc::default();
     let app = Router::new()
         .route(
             "/{kind}",
             post(
-                |State(got): State<Arc<Mutex<Vec<(String, Value)>>>>,
+                |State(got): State<Log>,
                  axum::extract::Path(kind): axum::extract::Path<String>,
                  body: Bytes| async move {
                     let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
@@ -112,7 +121,9 @@ async fn against_the_emulator_the_sessions_events_reach_the_webhooks_and_its_rec
     let got = got.lock().unwrap().clone();
     let of = |kind: &str, ty: &str, session: &str| {
         got.iter()
-            .filter(|(k, v)| k == kind && v["eventType"] == ty && v["payload"]["sessionId"] == session)
+            .filter(|(k, v)| {
+                k == kind && v["eventType"] == ty && v["payload"]["sessionId"] == session
+            })
             .count()
     };
     assert_eq!(of("VSS", "SESSION_SUMMARY", &sent), 1, "{got:#?}");
@@ -134,11 +145,17 @@ fn against_prism_every_request_of_the_scenario_is_valid_for_8x8s_document() {
         .unwrap();
     let client = client(&prism.url());
     rt.block_on(async {
-        let session = register_and_send(&client, "https://hooks.example.com").await.unwrap();
+        let session = register_and_send(&client, "https://hooks.example.com")
+            .await
+            .unwrap();
         recording_status(&client, &session).await.unwrap();
     });
     let requests = prism.requests();
-    assert_eq!(requests.len(), 5, "3 webhooks, Send Callflow, recordings: {requests:#?}");
+    assert_eq!(
+        requests.len(),
+        5,
+        "3 webhooks, Send Callflow, recordings: {requests:#?}"
+    );
     for (what, lines) in &requests {
         assert!(
             lines

@@ -459,9 +459,10 @@ async fn with_app(reply: Reply) -> (Emulator, App, Client, tokio::task::JoinHand
 /// Whether the session's transcript shows the platform saying `text`.
 fn said(session: &Value, text: &str) -> bool {
     let line = format!("say: \"{text}\"");
-    session["transcript"]
-        .as_array()
-        .is_some_and(|t| t.iter().any(|l| l["text"].as_str().is_some_and(|s| s.contains(&line))))
+    session["transcript"].as_array().is_some_and(|t| {
+        t.iter()
+            .any(|l| l["text"].as_str().is_some_and(|s| s.contains(&line)))
+    })
 }
 
 fn of_session<'a>(got: &'a [Received], id: &str, ty: &str) -> Vec<&'a Received> {
@@ -481,7 +482,12 @@ async fn a_scripted_callee_presses_digits_that_the_follow_up_call_action_carries
     .await;
     assert_eq!((status, queued["queued"].as_u64()), (201, Some(1)));
     assert!(!queued.to_string().contains(CALLEE), "masked: {queued}");
-    let id = client.send_callflow(&reminder()).await.unwrap().session_id.unwrap();
+    let id = client
+        .send_callflow(&reminder())
+        .await
+        .unwrap()
+        .session_id
+        .unwrap();
     let session = ended_session(&emulator, &id).await;
     let got = app.received();
     let actions = of_session(&got, &id, "CALL_ACTION");
@@ -495,16 +501,33 @@ async fn a_scripted_callee_presses_digits_that_the_follow_up_call_action_carries
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_callee_script_is_consumed_by_one_session_then_the_default_applies() {
     let (emulator, app, client, server) = with_app(menu_then_echo).await;
-    control(&emulator, "callees", serde_json::json!({"number": CALLEE, "outcome": "busy"})).await;
-    let (status, _) =
-        control(&emulator, "callees", serde_json::json!({"outcome": "no-answer"})).await;
+    control(
+        &emulator,
+        "callees",
+        serde_json::json!({"number": CALLEE, "outcome": "busy"}),
+    )
+    .await;
+    let (status, _) = control(
+        &emulator,
+        "callees",
+        serde_json::json!({"outcome": "no-answer"}),
+    )
+    .await;
     assert_eq!(status, 201);
     let mut outcomes = Vec::new();
     for _ in 0..2 {
-        let id = client.send_callflow(&reminder()).await.unwrap().session_id.unwrap();
+        let id = client
+            .send_callflow(&reminder())
+            .await
+            .unwrap()
+            .session_id
+            .unwrap();
         ended_session(&emulator, &id).await;
         let got = app.received();
-        assert!(of_session(&got, &id, "CALL_ACTION").is_empty(), "nobody answered: {got:#?}");
+        assert!(
+            of_session(&got, &id, "CALL_ACTION").is_empty(),
+            "nobody answered: {got:#?}"
+        );
         let summary = of_session(&got, &id, "SESSION_SUMMARY");
         assert_eq!(summary.len(), 1);
         outcomes.push(summary[0].body["payload"]["sessionStatus"].clone());
@@ -518,8 +541,16 @@ async fn a_callee_script_is_consumed_by_one_session_then_the_default_applies() {
         .await
         .unwrap();
     assert_eq!(gone.status().as_u16(), 204);
-    let id = client.send_callflow(&reminder()).await.unwrap().session_id.unwrap();
-    assert_eq!(ended_session(&emulator, &id).await["sessionStatus"], "COMPLETED");
+    let id = client
+        .send_callflow(&reminder())
+        .await
+        .unwrap()
+        .session_id
+        .unwrap();
+    assert_eq!(
+        ended_session(&emulator, &id).await["sessionStatus"],
+        "COMPLETED"
+    );
     server.abort();
     emulator.shutdown().await;
 }
@@ -534,12 +565,20 @@ async fn a_scripted_callees_faults_apply_to_its_send_callflow_session() {
             "faults": {"duplicate": true, "payload_style": "legacy"}}),
     )
     .await;
-    let id = client.send_callflow(&reminder()).await.unwrap().session_id.unwrap();
+    let id = client
+        .send_callflow(&reminder())
+        .await
+        .unwrap()
+        .session_id
+        .unwrap();
     ended_session(&emulator, &id).await;
     let got = app.received();
     let actions = of_session(&got, &id, "CALL_ACTION");
     assert_eq!(actions.len(), 2, "delivered twice: {got:#?}");
-    assert_eq!(actions[0].body["payload"]["eventId"], actions[1].body["payload"]["eventId"]);
+    assert_eq!(
+        actions[0].body["payload"]["eventId"],
+        actions[1].body["payload"]["eventId"]
+    );
     assert_eq!(actions[0].body["payload"]["callStatus"], "DTMF_RECEIVED");
     assert_eq!(actions[0].body["payload"]["dtmf"], "1");
     assert_eq!(of_session(&got, &id, "SESSION_SUMMARY").len(), 2);
@@ -562,14 +601,21 @@ async fn an_inbound_calls_b_leg_follows_the_script_of_the_number_it_dials() {
         serde_json::json!({"number": "+6592220002", "outcome": "busy"}),
     )
     .await;
-    let (status, placed) =
-        control(&emulator, "calls", serde_json::json!({"from": CALLEE, "to": VN})).await;
+    let (status, placed) = control(
+        &emulator,
+        "calls",
+        serde_json::json!({"from": CALLEE, "to": VN}),
+    )
+    .await;
     assert_eq!(status, 201);
     let id = placed["sessionId"].as_str().unwrap().to_owned();
     ended_session(&emulator, &id).await;
     let got = app.received();
     let summary = of_session(&got, &id, "SESSION_SUMMARY");
-    assert_eq!(summary[0].body["payload"]["sessionStatus"], "BUSY", "{got:#?}");
+    assert_eq!(
+        summary[0].body["payload"]["sessionStatus"], "BUSY",
+        "{got:#?}"
+    );
     assert_eq!(
         summary[0].body["payload"]["details"]["callB"]["callStatus"],
         "BUSY"
@@ -606,7 +652,11 @@ async fn digits_sent_as_a_plain_string_event_data_reach_the_handler() {
 async fn bad_scripts_are_refused_with_400_naming_the_field() {
     let emulator = emulator().await;
     for (path, body, needle) in [
-        ("callees", serde_json::json!({"number": "12", "outcome": "busy"}), "number"),
+        (
+            "callees",
+            serde_json::json!({"number": "12", "outcome": "busy"}),
+            "number",
+        ),
         ("callees", serde_json::json!({"outcome": "maybe"}), "maybe"),
         ("callees", serde_json::json!({"digits": "1a"}), "digits"),
         (
@@ -622,7 +672,10 @@ async fn bad_scripts_are_refused_with_400_naming_the_field() {
     ] {
         let (status, answer) = control(&emulator, path, body).await;
         assert_eq!(status, 400, "{answer}");
-        assert!(answer["error"].as_str().unwrap().contains(needle), "{answer}");
+        assert!(
+            answer["error"].as_str().unwrap().contains(needle),
+            "{answer}"
+        );
     }
     emulator.shutdown().await;
 }

@@ -15,8 +15,8 @@ use std::time::Duration;
 use callflow::callflow::SayAndCapture;
 use callflow::event::{CallAction, SessionStatus, SessionSummary};
 use callflow::{CallFlow, CallHandler, Context, HandlerError, MakeCall, Webhook};
-use callflow_client::api::{CreateWebhook, SendCallflow, WebhookType};
 use callflow_client::Client;
+use callflow_client::api::{CreateWebhook, SendCallflow, WebhookType};
 use tokio::sync::Notify;
 
 /// The path of the `CALL_ACTION` (VCA) webhook.
@@ -111,7 +111,11 @@ fn say_and_hang_up(text: &str) -> CallFlow {
 }
 
 impl CallHandler for ReminderHandler {
-    async fn on_call_action(&self, ev: CallAction, _cx: &Context) -> Result<CallFlow, HandlerError> {
+    async fn on_call_action(
+        &self,
+        ev: CallAction,
+        _cx: &Context,
+    ) -> Result<CallFlow, HandlerError> {
         let session = ev.payload.session_id.clone();
         let choice = match ev.dtmf() {
             Some("1") => Some(Choice::Confirmed),
@@ -125,9 +129,9 @@ impl CallHandler for ReminderHandler {
             (Some(Choice::Confirmed), _) => {
                 say_and_hang_up("Thank you, your appointment is confirmed. Goodbye.")
             }
-            (Some(Choice::Cancelled), _) => {
-                say_and_hang_up("Your appointment is cancelled. We will call you to rebook. Goodbye.")
-            }
+            (Some(Choice::Cancelled), _) => say_and_hang_up(
+                "Your appointment is cancelled. We will call you to rebook. Goodbye.",
+            ),
             (None, Some(ASKED_AGAIN)) => {
                 say_and_hang_up("We did not get your answer. We will call you again. Goodbye.")
             }
@@ -138,7 +142,11 @@ impl CallHandler for ReminderHandler {
         })
     }
 
-    async fn on_session_summary(&self, ev: SessionSummary, _cx: &Context) -> Result<(), HandlerError> {
+    async fn on_session_summary(
+        &self,
+        ev: SessionSummary,
+        _cx: &Context,
+    ) -> Result<(), HandlerError> {
         let session = ev.payload.session_id.clone();
         let status = ev.payload.session_status;
         self.outcomes.with(|b| {
@@ -188,7 +196,8 @@ pub async fn register(
         (WebhookType::Vca, VCA_PATH, &secrets.vca),
         (WebhookType::Vss, VSS_PATH, &secrets.vss),
     ] {
-        let hook = CreateWebhook::new(kind, format!("{base_url}{path}"))?.http_auth_header(secret.as_str());
+        let hook = CreateWebhook::new(kind, format!("{base_url}{path}"))?
+            .http_auth_header(secret.as_str());
         client.create_webhook(&hook).await?;
     }
     Ok(())

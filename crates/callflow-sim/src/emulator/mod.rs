@@ -173,8 +173,8 @@ impl EmulatorConfig {
             path: origin.to_owned(),
             reason,
         };
-        let file: VirtualNumbersFile = toml::from_str(text)
-            .map_err(|e| fail(crate::mask_text(e.to_string().trim_end())))?;
+        let file: VirtualNumbersFile =
+            toml::from_str(text).map_err(|e| fail(crate::mask_text(e.to_string().trim_end())))?;
         if file.numbers.is_empty() {
             return Err(fail("`numbers` is empty".to_owned()));
         }
@@ -276,7 +276,10 @@ mod tests {
     #[test]
     fn a_virtual_numbers_file_rents_each_number() {
         let config = EmulatorConfig::new()
-            .virtual_numbers_toml("vn.toml", "numbers = [\"+6568880000\", \"+65 6888-0001\"]\n")
+            .virtual_numbers_toml(
+                "vn.toml",
+                "numbers = [\"+6568880000\", \"+65 6888-0001\"]\n",
+            )
             .unwrap();
         assert_eq!(config.virtual_numbers().len(), 2);
         assert!(config.virtual_numbers()[1].same_as("+6568880001"));

@@ -118,13 +118,13 @@ pub(super) struct PartyScript {
 
 impl CalleeBody {
     pub(super) fn parse(self) -> Result<PartyScript, String> {
-        let mut callee = Callee::default();
-        callee.outcome = self.outcome;
-        callee.ring_seconds = self.ring_seconds;
-        if let Some(t) = self.talk_seconds {
-            callee.talk_seconds = t;
-        }
-        callee.error_code = self.error_code;
+        let defaults = Callee::default();
+        let callee = Callee {
+            outcome: self.outcome,
+            ring_seconds: self.ring_seconds,
+            talk_seconds: self.talk_seconds.unwrap_or(defaults.talk_seconds),
+            error_code: self.error_code,
+        };
         Ok(PartyScript {
             callee,
             digits: self.digits.parse()?,
@@ -258,7 +258,11 @@ mod tests {
         assert!(body.parse().unwrap_err().starts_with("digits:"));
         let body: CalleeBody =
             serde_json::from_str(r#"{"faults":{"payload_style":"xml"}}"#).unwrap();
-        assert!(body.parse().unwrap_err().starts_with("faults.payload_style"));
+        assert!(
+            body.parse()
+                .unwrap_err()
+                .starts_with("faults.payload_style")
+        );
         assert!(serde_json::from_str::<CalleeBody>(r#"{"outcome":"maybe"}"#).is_err());
     }
 }
