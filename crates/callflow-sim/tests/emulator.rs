@@ -679,3 +679,33 @@ async fn bad_scripts_are_refused_with_400_naming_the_field() {
     }
     emulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_five_operations_without_a_documented_401_refuse_a_wrong_or_missing_key_with_401() {
+    let emulator = emulator().await;
+    let base = format!("{}/api/v1/subaccounts/{SUB}", emulator.url());
+    let http = reqwest::Client::new();
+    let job = "F1T6z9C5tW2QV1pdMzO9xpMXrYEmfnvq";
+    for key in [Some("not-the-key"), None] {
+        for (method, path) in [
+            (reqwest::Method::GET, "/numbers".to_owned()),
+            (reqwest::Method::GET, "/numbers/6568880000".to_owned()),
+            (reqwest::Method::POST, "/messages/exports".to_owned()),
+            (reqwest::Method::GET, format!("/messages/exports/{job}")),
+            (reqwest::Method::DELETE, format!("/messages/exports/{job}")),
+        ] {
+            let mut request = http
+                .request(method.clone(), format!("{base}{path}"))
+                .header("content-type", "application/json");
+            if method == reqwest::Method::POST {
+                request = request.body("{}");
+            }
+            if let Some(k) = key {
+                request = request.bearer_auth(k);
+            }
+            let answer = request.send().await.unwrap();
+            assert_eq!(answer.status().as_u16(), 401, "{method} {path} key {key:?}");
+        }
+    }
+    emulator.shutdown().await;
+}
