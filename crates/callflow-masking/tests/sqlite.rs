@@ -311,3 +311,55 @@ async fn a_good_file_is_writable_and_an_unusable_one_is_refused_naming_it() {
         "{msg}"
     );
 }
+
+#[tokio::test]
+async fn expired_bindings_are_purged_after_the_grace_a_batch_at_a_time_and_active_ones_never() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_async(dir.path().join("m.db")).await.unwrap();
+    let vn = PhoneNumber::new("+6568880000");
+    let soon = callflow_masking::now_millis() + 300;
+    let mut expiring = Vec::new();
+    for i in 0..3 {
+        let new = NewBinding::new("+6568880000", &format!("+659111000{i}"), &format!("+659222000{i}"))
+            .unwrap()
+            .expires_at_millis(soon);
+        expiring.push(store.create(new).await.unwrap());
+    }
+    let forever = store
+        .create(NewBinding::new("+6568880000", "+6593330001", "+6594440001").unwrap())
+        .await
+        .unwrap();
+    let later = store
+        .create(
+            NewBinding::new("+6568880000", "+6593330002", "+6594440002")
+                .unwrap()
+                .ttl(Duration::from_secs(3600)),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let now = callflow_masking::now_millis();
+    let caller = PhoneNumber::new("+6591110000");
+
+    // Within the grace (expired less than 10 s ago): nothing purged, the caller is told
+    // the binding expired.
+    assert_eq!(store.purge_expired(now - 10_000, 100).await.unwrap(), 0);
+    assert_eq!(
+        store.lookup(&vn, &caller).await.unwrap(),
+        Lookup::Expired(expiring[0].clone())
+    );
+
+    // Past the grace: at most `max` a call.
+    assert_eq!(store.purge_expired(now, 2).await.unwrap(), 2);
+    assert_eq!(store.purge_expired(now, 2).await.unwrap(), 1);
+    assert_eq!(store.purge_expired(now, 2).await.unwrap(), 0);
+    for b in &expiring {
+        assert_eq!(store.get(&b.id).await.unwrap(), None);
+    }
+    assert_eq!(store.lookup(&vn, &caller).await.unwrap(), Lookup::NotFound);
+    assert_eq!(store.list().await.unwrap(), vec![forever.clone(), later.clone()]);
+
+    // Even a cutoff far in the future leaves a binding without expiry.
+    assert_eq!(store.purge_expired(i64::MAX, 100).await.unwrap(), 1);
+    assert_eq!(store.list().await.unwrap(), vec![forever]);
+}

@@ -25,6 +25,10 @@
 //!   [`StoreErrorKind::Unavailable`] (a write that committed into the lost file is not
 //!   acknowledged either) until the process is restarted on a good file. Lookups go on from
 //!   the open file, so calls of existing bindings are still bridged.
+//! - Expired bindings stay (a caller hears the "expired" message) until
+//!   [`SqliteStore::purge_expired`] deletes them, a bounded batch per call in one short write
+//!   transaction; a service calls it periodically with its grace period (`number-masking`
+//!   every minute, 24 h after expiry by default).
 //! - Failures SQLite reports as busy or locked are [`StoreErrorKind::Locked`]; read-only,
 //!   full, I/O or cannot-open are [`StoreErrorKind::Unavailable`] (both retryable); a corrupt
 //!   file is [`StoreErrorKind::Corrupt`]; others are [`StoreErrorKind::Backend`].
@@ -68,6 +72,8 @@ const MIGRATIONS: &[&str] = &[
         recorded_at INTEGER NOT NULL
     );
     CREATE INDEX calls_recorded_at ON calls (recorded_at);",
+    // 2: the purge of expired bindings finds them by expiry.
+    "CREATE INDEX bindings_expires_at ON bindings (expires_at) WHERE expires_at IS NOT NULL;",
 ];
 
 /// How long a writer waits for another process's write lock before failing: below the
@@ -361,6 +367,24 @@ impl SqliteStore {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Deletes at most `max` bindings whose expiry is at or before `expired_before` (Unix
+    /// milliseconds: now minus the grace period during which a caller still hears the
+    /// "expired" message), in one write transaction; returns how many. A binding without
+    /// expiry, or expiring later, is never touched. Call records are kept (they name the
+    /// binding's id only). Bounded work: with more than `max` to delete, call it again.
+    pub async fn purge_expired(&self, expired_before: i64, max: usize) -> Result<usize, StoreError> {
+        let max = i64::try_from(max).unwrap_or(i64::MAX);
+        self.write(move |conn| {
+            conn.execute(
+                "DELETE FROM bindings WHERE rowid IN (SELECT rowid FROM bindings \
+                 WHERE expires_at IS NOT NULL AND expires_at <= ?1 LIMIT ?2)",
+                params![expired_before, max],
+            )
+            .map_err(backend)
+        })
+        .await
     }
 
     /// The schema version of the open database.
