@@ -25,6 +25,7 @@ mod demo;
 mod health;
 mod metrics;
 mod output;
+mod purge;
 mod register;
 mod routes;
 mod server;
@@ -67,6 +68,13 @@ struct Cli {
     /// Prefix of every key in Redis (to share one Redis database between services).
     #[arg(long, global = true, value_name = "PREFIX", default_value = callflow_redis::DEFAULT_PREFIX, env = "NUMBER_MASKING_REDIS_PREFIX")]
     redis_prefix: String,
+
+    /// How long after its expiry a binding is purged (default 24h; `off`: kept until
+    /// unbound); until then its parties hear the "expired" message. SQLite: `serve` deletes
+    /// them (see --purge-interval); Redis: Redis does, from the grace of the command that
+    /// created the binding.
+    #[arg(long, global = true, value_name = "DURATION", value_parser = purge::parse_grace, env = "NUMBER_MASKING_PURGE_GRACE")]
+    purge_grace: Option<purge::Grace>,
 
     #[command(subcommand)]
     command: Command,
@@ -182,6 +190,10 @@ enum Command {
         /// `4s` (the default).
         #[arg(long, value_parser = ttl::parse_ttl, env = "NUMBER_MASKING_DEADLINE")]
         deadline: Option<std::time::Duration>,
+        /// How often expired bindings past --purge-grace are purged (default 1m; at most
+        /// 1000 a pass, the next pass a second later while more are due).
+        #[arg(long, value_name = "DURATION", value_parser = ttl::parse_ttl, env = "NUMBER_MASKING_PURGE_INTERVAL")]
+        purge_interval: Option<std::time::Duration>,
     },
     /// Register the webhook with 8x8 (VCA and VSS) with the auth value `serve` requires.
     Register(register::RegisterArgs),
@@ -328,7 +340,11 @@ async fn run(cli: Cli) -> Result<()> {
         (None, Some(db)) => StoreUrl::Sqlite(db),
         (None, None) => StoreUrl::Sqlite(store::DEFAULT_DB.into()),
     };
-    let store = Store::open(&url, &cli.redis_prefix).await?;
+    let purge_grace = cli
+        .purge_grace
+        .unwrap_or(purge::Grace(Some(purge::DEFAULT_GRACE)))
+        .0;
+    let store = Store::open(&url, &cli.redis_prefix, purge_grace).await?;
     match cli.command {
         Command::Bind { reveal, .. } => {
             let new = new_binding.expect("validated above");
@@ -367,6 +383,7 @@ async fn run(cli: Cli) -> Result<()> {
             trust_proxies: _,
             trusted_proxies: _,
             deadline,
+            purge_interval,
         } => {
             let auth_header = auth.values()?;
             let api_keys = api::ApiKeys::load(
@@ -392,6 +409,7 @@ async fn run(cli: Cli) -> Result<()> {
             tracing::info!(store = %url.describe(), "serving");
             let metrics = metrics::Metrics::new();
             let store = std::sync::Arc::new(store.metered(metrics.store()));
+            let purge_store = store.clone();
             let handler = MaskingHandler::from_arc(store.clone()).on_outcome({
                 let metrics = metrics.clone();
                 move |outcome| metrics.call(outcome)
@@ -421,6 +439,10 @@ async fn run(cli: Cli) -> Result<()> {
             let listener = std::net::TcpListener::bind(listen)
                 .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
             tokio::spawn(health.clone().watch());
+            if let Some(grace) = purge_grace {
+                let every = purge_interval.unwrap_or(purge::DEFAULT_INTERVAL);
+                tokio::spawn(purge::run(purge_store, grace, every, metrics.clone()));
+            }
             let running = server::start(framework, webhook, routes, listener).await?;
             out!(
                 "listening on http://{} ({}): webhook POST {}, health GET /healthz, metrics GET /metrics, API {}",

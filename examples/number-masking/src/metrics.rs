@@ -51,6 +51,7 @@ pub struct Metrics {
     bindings_active: Gauge,
     masked_calls: Family<OutcomeLabel, Counter>,
     api_requests: Family<ApiLabel, Counter>,
+    bindings_purged: Counter,
 }
 
 /// The store's series: operation latency and errors.
@@ -126,6 +127,12 @@ impl Metrics {
             "Requests to the /v1 API, by route, method and HTTP status",
             api_requests.clone(),
         );
+        let bindings_purged = Counter::default();
+        registry.register(
+            "number_masking_bindings_purged",
+            "Expired bindings purged after the grace period (--purge-grace)",
+            bindings_purged.clone(),
+        );
         Self {
             registry: Arc::new(registry),
             webhook,
@@ -133,6 +140,7 @@ impl Metrics {
             bindings_active,
             masked_calls,
             api_requests,
+            bindings_purged,
         }
     }
 
@@ -153,6 +161,11 @@ impl Metrics {
                 outcome: outcome.label(),
             })
             .inc();
+    }
+
+    /// Counts `n` purged bindings.
+    pub fn purged(&self, n: usize) {
+        self.bindings_purged.inc_by(n as u64);
     }
 
     /// Counts an API request.
