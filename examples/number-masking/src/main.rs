@@ -194,6 +194,17 @@ enum Command {
         /// 1000 a pass, the next pass a second later while more are due).
         #[arg(long, value_name = "DURATION", value_parser = ttl::parse_ttl, env = "NUMBER_MASKING_PURGE_INTERVAL")]
         purge_interval: Option<std::time::Duration>,
+        /// How long a client may take to send a request head, and how long a kept-alive
+        /// connection may stay idle (default 10s).
+        #[arg(long, value_name = "DURATION", value_parser = ttl::parse_ttl, env = "NUMBER_MASKING_HEADER_READ_TIMEOUT")]
+        header_read_timeout: Option<std::time::Duration>,
+        /// How long a request body may take once its head is in: a slower one gets 408 and
+        /// the connection is closed (default 10s).
+        #[arg(long, value_name = "DURATION", value_parser = ttl::parse_ttl, env = "NUMBER_MASKING_BODY_READ_TIMEOUT")]
+        body_read_timeout: Option<std::time::Duration>,
+        /// On SIGTERM, how long requests in flight get to finish (default 10s).
+        #[arg(long, value_name = "DURATION", value_parser = ttl::parse_ttl, env = "NUMBER_MASKING_GRACE_PERIOD")]
+        grace_period: Option<std::time::Duration>,
     },
     /// Register the webhook with 8x8 (VCA and VSS) with the auth value `serve` requires.
     Register(register::RegisterArgs),
@@ -384,7 +395,20 @@ async fn run(cli: Cli) -> Result<()> {
             trusted_proxies: _,
             deadline,
             purge_interval,
+            header_read_timeout,
+            body_read_timeout,
+            grace_period,
         } => {
+            let mut serve_config = server::ServeConfig::default();
+            if let Some(t) = header_read_timeout {
+                serve_config = serve_config.header_read_timeout(t);
+            }
+            if let Some(t) = body_read_timeout {
+                serve_config = serve_config.body_read_timeout(t);
+            }
+            if let Some(t) = grace_period {
+                serve_config = serve_config.grace_period(t);
+            }
             let auth_header = auth.values()?;
             let api_keys = api::ApiKeys::load(
                 std::env::var(api::keys::KEYS_ENV).ok().as_deref(),
@@ -443,7 +467,7 @@ async fn run(cli: Cli) -> Result<()> {
                 let every = purge_interval.unwrap_or(purge::DEFAULT_INTERVAL);
                 tokio::spawn(purge::run(purge_store, grace, every, metrics.clone()));
             }
-            let running = server::start(framework, webhook, routes, listener).await?;
+            let running = server::start(framework, webhook, routes, listener, serve_config).await?;
             out!(
                 "listening on http://{} ({}): webhook POST {}, health GET /healthz, metrics GET /metrics, API {}",
                 running.addr,
