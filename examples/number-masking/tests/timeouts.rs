@@ -87,3 +87,86 @@ fn a_slow_head_is_cut_at_the_configured_head_timeout_on_every_framework() {
         server.terminate();
     }
 }
+
+/// The value of `series` in a `/metrics` text (0 if absent).
+fn metric(text: &str, series: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_refused_before_their_body_is_read_are_counted_by_status_on_every_framework() {
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    for fw in FRAMEWORKS {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("nm.db");
+        let server = Server::start_with_env(
+            &["--db", db.to_str().unwrap()],
+            fw,
+            &["--body-read-timeout", "1s"],
+            &[("NUMBER_MASKING_AUTH_HEADERS", "Bearer hook-secret")],
+        );
+        let url = server.url();
+        let json = "application/json";
+        let cases: [(reqwest::RequestBuilder, u16); 4] = [
+            (http.get(&url).header("authorization", "Bearer hook-secret"), 405),
+            (http.post(&url).header("content-type", json).body("{}"), 401),
+            (
+                http.post(&url)
+                    .header("authorization", "Bearer hook-secret")
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body("a=1"),
+                415,
+            ),
+            (
+                http.post(&url)
+                    .header("authorization", "Bearer hook-secret")
+                    .header("content-type", json)
+                    .body(vec![b' '; 2 * 1024 * 1024]),
+                413,
+            ),
+        ];
+        for (req, status) in cases {
+            let got = req.send().await.map(|r| r.status().as_u16());
+            // A refusal of an announced body closes the connection: the client may see the
+            // answer or a reset while it is still sending.
+            if let Ok(got) = got {
+                assert_eq!(got, status, "{fw}");
+            }
+        }
+        let (answer, _) = send_and_wait(&server, &partial_body("/webhooks/voice"));
+        assert!(answer.starts_with("HTTP/1.1 401"), "{fw}: {answer:?}");
+        let timed_out = format!(
+            "POST /webhooks/voice HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+             Authorization: Bearer hook-secret\r\nContent-Length: 100\r\n\r\n{{"
+        );
+        let (answer, _) = send_and_wait(&server, timed_out.as_bytes());
+        assert!(answer.starts_with("HTTP/1.1 408"), "{fw}: {answer:?}");
+
+        let text = http
+            .get(server.at("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let count = |status: u16| {
+            metric(
+                &text,
+                &format!(r#"callflow_webhook_requests_total{{event="none",status="{status}"}}"#),
+            )
+        };
+        assert_eq!(count(405), 1, "{fw}:\n{text}");
+        assert_eq!(count(401), 2, "{fw}:\n{text}");
+        assert_eq!(count(415), 1, "{fw}:\n{text}");
+        assert_eq!(count(413), 1, "{fw}:\n{text}");
+        assert_eq!(count(408), 1, "{fw}:\n{text}");
+        server.terminate();
+    }
+}

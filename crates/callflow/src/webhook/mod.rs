@@ -184,12 +184,19 @@ impl Webhook {
     /// supported web framework runs on one).
     pub async fn dispatch(&self, req: WebhookRequest) -> WebhookResponse {
         if let Some(r) = head::check(&self.inner.config, &req.method, &req.headers, req.peer) {
-            if let Some(o) = &self.inner.config.observer {
-                o.answered("none", r.status().as_u16());
-            }
-            return r;
+            return self.refused(r);
         }
         self.dispatch_checked(req).await
+    }
+
+    /// Reports `refusal`, the answer to a request refused before its body was parsed (a
+    /// head check, a body too large or too slow), to the observer (event `none`), and
+    /// returns it: every refusal is counted, whichever adapter sends it.
+    pub(crate) fn refused(&self, refusal: WebhookResponse) -> WebhookResponse {
+        if let Some(o) = &self.inner.config.observer {
+            o.answered("none", refusal.status().as_u16());
+        }
+        refusal
     }
 
     /// [`Webhook::dispatch`] for a request whose head (method, peer, headers) already passed
