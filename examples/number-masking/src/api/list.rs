@@ -24,6 +24,33 @@ fn pairs(query: Option<&str>) -> impl Iterator<Item = (String, String)> + '_ {
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
 }
 
+/// Parses a list route's query: `limit` and `cursor` (read by `cursor`) are every list's;
+/// any other parameter goes to `filter` (which ignores those it does not know). Returns the
+/// page size and the cursor's position.
+fn parse_page<C>(
+    query: Option<&str>,
+    cursor: fn(&str) -> Result<C, ApiError>,
+    mut filter: impl FnMut(&str, String) -> Result<(), ApiError>,
+) -> Result<(usize, Option<C>), ApiError> {
+    let (mut size, mut after) = (DEFAULT_LIMIT, None);
+    for (k, v) in pairs(query) {
+        match k.as_str() {
+            "limit" => size = limit(&v)?,
+            "cursor" => after = Some(cursor(&v)?),
+            _ => filter(&k, v)?,
+        }
+    }
+    Ok((size, after))
+}
+
+/// The first `size` of `items`, and whether there were more.
+fn take_page<T>(items: impl Iterator<Item = T>, size: usize) -> (Vec<T>, bool) {
+    let mut page: Vec<T> = items.take(size + 1).collect();
+    let more = page.len() > size;
+    page.truncate(size);
+    (page, more)
+}
+
 fn limit(v: &str) -> Result<usize, ApiError> {
     match v.parse::<usize>() {
         Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
@@ -58,17 +85,14 @@ pub struct BindingQuery {
 impl BindingQuery {
     /// Parses the query string (unknown parameters are ignored).
     pub fn parse(query: Option<&str>) -> Result<Self, ApiError> {
-        let mut q = Self {
-            limit: DEFAULT_LIMIT,
-            ..Self::default()
-        };
-        for (k, v) in pairs(query) {
-            match k.as_str() {
-                "virtualNumber" => q.virtual_number = Some(number(&k, &v)?),
-                "party" => q.party = Some(number(&k, &v)?),
+        let mut q = Self::default();
+        (q.limit, q.after) = parse_page(query, binding_cursor, |k, v| {
+            match k {
+                "virtualNumber" => q.virtual_number = Some(number(k, &v)?),
+                "party" => q.party = Some(number(k, &v)?),
                 "reference" => {
                     if v.chars().count() > super::create::MAX_REFERENCE {
-                        return Err(ApiError::invalid_query(&k, "at most 200 characters"));
+                        return Err(ApiError::invalid_query(k, "at most 200 characters"));
                     }
                     q.reference = Some(v)
                 }
@@ -76,14 +100,13 @@ impl BindingQuery {
                     q.active = Some(match v.as_str() {
                         "true" => true,
                         "false" => false,
-                        _ => return Err(ApiError::invalid_query(&k, "give true or false")),
+                        _ => return Err(ApiError::invalid_query(k, "give true or false")),
                     })
                 }
-                "limit" => q.limit = limit(&v)?,
-                "cursor" => q.after = Some(binding_cursor(&v)?),
                 _ => {}
             }
-        }
+            Ok(())
+        })?;
         Ok(q)
     }
 
@@ -103,18 +126,15 @@ impl BindingQuery {
     pub fn page(&self, mut all: Vec<Binding>) -> BindingPage {
         all.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         let now = now_millis();
-        let mut items: Vec<&Binding> = all
+        let items = all
             .iter()
             .filter(|b| {
                 self.after
                     .as_ref()
                     .is_none_or(|(t, id)| (b.created_at, &b.id) > (*t, id))
             })
-            .filter(|b| self.matches(b, now))
-            .take(self.limit + 1)
-            .collect();
-        let more = items.len() > self.limit;
-        items.truncate(self.limit);
+            .filter(|b| self.matches(b, now));
+        let (items, more) = take_page(items, self.limit);
         BindingPage {
             next_cursor: more
                 .then(|| items.last().map(|b| format!("{}_{}", b.created_at, b.id)))
@@ -147,23 +167,16 @@ pub struct CallQuery {
 impl CallQuery {
     /// Parses the query string (unknown parameters are ignored).
     pub fn parse(query: Option<&str>) -> Result<Self, ApiError> {
-        let mut q = Self {
-            limit: DEFAULT_LIMIT,
-            ..Self::default()
-        };
-        for (k, v) in pairs(query) {
-            match k.as_str() {
-                "bindingId" => {
-                    if v.is_empty() || v.len() > 64 {
-                        return Err(ApiError::invalid_query(&k, "give 1 to 64 characters"));
-                    }
-                    q.binding_id = Some(v)
+        let mut q = Self::default();
+        (q.limit, q.after) = parse_page(query, call_cursor, |k, v| {
+            if k == "bindingId" {
+                if v.is_empty() || v.len() > 64 {
+                    return Err(ApiError::invalid_query(k, "give 1 to 64 characters"));
                 }
-                "limit" => q.limit = limit(&v)?,
-                "cursor" => q.after = Some(call_cursor(&v)?),
-                _ => {}
+                q.binding_id = Some(v);
             }
-        }
+            Ok(())
+        })?;
         Ok(q)
     }
 
@@ -171,7 +184,7 @@ impl CallQuery {
     pub fn page(&self, mut all: Vec<CallRecord>) -> CallPage {
         // Newest first; one instant's calls by session id, descending.
         all.sort_by(|a, b| (b.recorded_at, &b.session_id).cmp(&(a.recorded_at, &a.session_id)));
-        let mut items: Vec<&CallRecord> = all
+        let items = all
             .iter()
             .filter(|c| {
                 self.after
@@ -182,11 +195,8 @@ impl CallQuery {
                 self.binding_id
                     .as_ref()
                     .is_none_or(|id| c.binding_id.as_ref() == Some(id))
-            })
-            .take(self.limit + 1)
-            .collect();
-        let more = items.len() > self.limit;
-        items.truncate(self.limit);
+            });
+        let (items, more) = take_page(items, self.limit);
         CallPage {
             next_cursor: more
                 .then(|| {
