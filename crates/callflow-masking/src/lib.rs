@@ -44,5 +44,5 @@ pub use number::normalize_number;
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use store::SqliteStore;
 pub use store::{
-    BindingStore, Health, MemoryStore, StoreError, StoreErrorKind, check_conflict, pick,
+    BindingFilter, BindingStore, Health, MemoryStore, StoreError, StoreErrorKind, check_conflict, pick,
 };

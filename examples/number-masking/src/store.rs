@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use callflow::PhoneNumber;
 use callflow_masking::{
-    Binding, BindingStore, CallRecord, Health, Lookup, NewBinding, SqliteStore, StoreError,
+    Binding, BindingFilter, BindingStore, CallRecord, Health, Lookup, NewBinding, SqliteStore, StoreError,
 };
 use callflow_redis::{Redis, RedisBindingStore, RedisIdempotencyStore};
 
@@ -219,6 +219,20 @@ impl BindingStore for Store {
             match &self.backend {
                 Backend::Sqlite(s) => s.list().await,
                 Backend::Redis(s) => s.list().await,
+            }
+        })
+        .await
+    }
+
+    async fn list_page(
+        &self,
+        filter: &BindingFilter,
+        limit: usize,
+    ) -> Result<Vec<Binding>, StoreError> {
+        self.timed("list", async {
+            match &self.backend {
+                Backend::Sqlite(s) => s.list_page(filter, limit).await,
+                Backend::Redis(s) => s.list_page(filter, limit).await,
             }
         })
         .await

@@ -5,7 +5,7 @@
 //! items are added or removed elsewhere: the next page starts right after that position.
 
 use callflow::PhoneNumber;
-use callflow_masking::{Binding, CallRecord, normalize_number, now_millis};
+use callflow_masking::{Binding, BindingFilter, CallRecord, normalize_number};
 
 use super::error::ApiError;
 use super::model::{BindingOut, BindingPage, CallOut, CallPage};
@@ -71,33 +71,31 @@ fn number(name: &str, v: &str) -> Result<PhoneNumber, ApiError> {
     normalize_number(t).map_err(|_| ApiError::invalid_query(name, "not an E.164 phone number"))
 }
 
-/// `GET /v1/bindings`'s filters and page.
+/// `GET /v1/bindings`'s filters and page: the store selects the page
+/// ([`BindingStore::list_page`](callflow_masking::BindingStore::list_page)).
 #[derive(Debug, Default)]
 pub struct BindingQuery {
-    virtual_number: Option<PhoneNumber>,
-    party: Option<PhoneNumber>,
-    reference: Option<String>,
-    active: Option<bool>,
+    /// What the store is asked for.
+    pub filter: BindingFilter,
     limit: usize,
-    after: Option<(i64, String)>,
 }
 
 impl BindingQuery {
     /// Parses the query string (unknown parameters are ignored).
     pub fn parse(query: Option<&str>) -> Result<Self, ApiError> {
-        let mut q = Self::default();
-        (q.limit, q.after) = parse_page(query, binding_cursor, |k, v| {
+        let mut f = BindingFilter::default();
+        let (limit, after) = parse_page(query, binding_cursor, |k, v| {
             match k {
-                "virtualNumber" => q.virtual_number = Some(number(k, &v)?),
-                "party" => q.party = Some(number(k, &v)?),
+                "virtualNumber" => f.virtual_number = Some(number(k, &v)?),
+                "party" => f.party = Some(number(k, &v)?),
                 "reference" => {
                     if v.chars().count() > super::create::MAX_REFERENCE {
                         return Err(ApiError::invalid_query(k, "at most 200 characters"));
                     }
-                    q.reference = Some(v)
+                    f.reference = Some(v)
                 }
                 "active" => {
-                    q.active = Some(match v.as_str() {
+                    f.active = Some(match v.as_str() {
                         "true" => true,
                         "false" => false,
                         _ => return Err(ApiError::invalid_query(k, "give true or false")),
@@ -107,39 +105,25 @@ impl BindingQuery {
             }
             Ok(())
         })?;
-        Ok(q)
+        f.after = after;
+        Ok(Self { filter: f, limit })
     }
 
-    fn matches(&self, b: &Binding, now: i64) -> bool {
-        self.virtual_number
-            .as_ref()
-            .is_none_or(|vn| &b.virtual_number == vn)
-            && self.party.as_ref().is_none_or(|p| b.has_party(p))
-            && self
-                .reference
-                .as_ref()
-                .is_none_or(|r| b.reference.as_ref() == Some(r))
-            && self.active.is_none_or(|a| a != b.is_expired_at(now))
+    /// How many bindings to ask the store for: the page and one more (to know whether
+    /// there is a next page).
+    pub fn fetch(&self) -> usize {
+        self.limit + 1
     }
 
-    /// The page of `all` this query asks for.
-    pub fn page(&self, mut all: Vec<Binding>) -> BindingPage {
-        all.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-        let now = now_millis();
-        let items = all
-            .iter()
-            .filter(|b| {
-                self.after
-                    .as_ref()
-                    .is_none_or(|(t, id)| (b.created_at, &b.id) > (*t, id))
-            })
-            .filter(|b| self.matches(b, now));
-        let (items, more) = take_page(items, self.limit);
+    /// The page made of what the store answered for [`filter`](Self::filter) and
+    /// [`fetch`](Self::fetch).
+    pub fn page(&self, fetched: Vec<Binding>) -> BindingPage {
+        let (items, more) = take_page(fetched.into_iter(), self.limit);
         BindingPage {
             next_cursor: more
                 .then(|| items.last().map(|b| format!("{}_{}", b.created_at, b.id)))
                 .flatten(),
-            items: items.into_iter().map(BindingOut::new).collect(),
+            items: items.iter().map(BindingOut::new).collect(),
         }
     }
 }
