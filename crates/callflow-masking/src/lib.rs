@@ -44,5 +44,6 @@ pub use number::normalize_number;
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use store::SqliteStore;
 pub use store::{
-    BindingFilter, BindingStore, Health, MemoryStore, StoreError, StoreErrorKind, check_conflict, pick,
+    BindingFilter, BindingStore, Health, MemoryStore, StoreError, StoreErrorKind, check_conflict,
+    pick,
 };

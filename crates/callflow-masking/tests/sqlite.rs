@@ -315,14 +315,20 @@ async fn a_good_file_is_writable_and_an_unusable_one_is_refused_naming_it() {
 #[tokio::test]
 async fn expired_bindings_are_purged_after_the_grace_a_batch_at_a_time_and_active_ones_never() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open_async(dir.path().join("m.db")).await.unwrap();
+    let store = SqliteStore::open_async(dir.path().join("m.db"))
+        .await
+        .unwrap();
     let vn = PhoneNumber::new("+6568880000");
     let soon = callflow_masking::now_millis() + 300;
     let mut expiring = Vec::new();
     for i in 0..3 {
-        let new = NewBinding::new("+6568880000", &format!("+659111000{i}"), &format!("+659222000{i}"))
-            .unwrap()
-            .expires_at_millis(soon);
+        let new = NewBinding::new(
+            "+6568880000",
+            &format!("+659111000{i}"),
+            &format!("+659222000{i}"),
+        )
+        .unwrap()
+        .expires_at_millis(soon);
         expiring.push(store.create(new).await.unwrap());
     }
     let forever = store
@@ -357,7 +363,10 @@ async fn expired_bindings_are_purged_after_the_grace_a_batch_at_a_time_and_activ
         assert_eq!(store.get(&b.id).await.unwrap(), None);
     }
     assert_eq!(store.lookup(&vn, &caller).await.unwrap(), Lookup::NotFound);
-    assert_eq!(store.list().await.unwrap(), vec![forever.clone(), later.clone()]);
+    assert_eq!(
+        store.list().await.unwrap(),
+        vec![forever.clone(), later.clone()]
+    );
 
     // Even a cutoff far in the future leaves a binding without expiry.
     assert_eq!(store.purge_expired(i64::MAX, 100).await.unwrap(), 1);
@@ -368,12 +377,18 @@ async fn expired_bindings_are_purged_after_the_grace_a_batch_at_a_time_and_activ
 async fn list_pages_in_sql_are_the_in_memory_pages_for_every_filter_and_cursor() {
     use callflow_masking::BindingFilter;
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open_async(dir.path().join("m.db")).await.unwrap();
+    let store = SqliteStore::open_async(dir.path().join("m.db"))
+        .await
+        .unwrap();
     let soon = callflow_masking::now_millis() + 200;
     for i in 0..12u32 {
-        let vn = if i % 3 == 0 { "+6568880001" } else { "+6568880000" };
-        let mut new = NewBinding::new(vn, &format!("+659111{i:04}"), &format!("+659222{i:04}"))
-            .unwrap();
+        let vn = if i % 3 == 0 {
+            "+6568880001"
+        } else {
+            "+6568880000"
+        };
+        let mut new =
+            NewBinding::new(vn, &format!("+659111{i:04}"), &format!("+659222{i:04}")).unwrap();
         if i % 4 == 0 {
             new = new.expires_at_millis(soon);
         }
@@ -414,7 +429,11 @@ async fn list_pages_in_sql_are_the_in_memory_pages_for_every_filter_and_cursor()
             walked.extend(page);
         }
         let now = callflow_masking::now_millis();
-        assert_eq!(walked, filter.page_of(all.clone(), usize::MAX, now), "{filter:?}");
+        assert_eq!(
+            walked,
+            filter.page_of(all.clone(), usize::MAX, now),
+            "{filter:?}"
+        );
         assert!(!walked.is_empty(), "{filter:?} selects something");
     }
 }

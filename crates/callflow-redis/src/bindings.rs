@@ -124,7 +124,11 @@ impl RedisBindingStore {
                 tx.cmd("ZREM").arg(self.purge_key()).arg(member).ignore();
                 continue;
             };
-            let (vn, a, b) = (PhoneNumber::new(vn), PhoneNumber::new(a), PhoneNumber::new(b));
+            let (vn, a, b) = (
+                PhoneNumber::new(vn),
+                PhoneNumber::new(a),
+                PhoneNumber::new(b),
+            );
             tx.cmd("DEL")
                 .arg(self.binding_key(id))
                 .ignore()

@@ -30,24 +30,41 @@ async fn an_expired_binding_answers_expired_during_the_grace_then_is_gone_withou
     };
     let p = &scratch.prefix;
     let store = RedisBindingStore::new(&scratch.redis()).purge_grace(Duration::from_secs(1));
-    let (vn, a, b) = (PhoneNumber::new(VN), PhoneNumber::new(A), PhoneNumber::new(B));
+    let (vn, a, b) = (
+        PhoneNumber::new(VN),
+        PhoneNumber::new(A),
+        PhoneNumber::new(B),
+    );
     let created = now_millis();
     let x = store
-        .create(NewBinding::new(VN, A, B).unwrap().expires_at_millis(created + 500))
+        .create(
+            NewBinding::new(VN, A, B)
+                .unwrap()
+                .expires_at_millis(created + 500),
+        )
         .await
         .unwrap();
     let mut conn = raw(&scratch);
     let hash_ttl = pttl(&mut conn, &format!("{p}binding:{}", x.id));
-    assert!((0..=1_500).contains(&hash_ttl), "expiry + grace: {hash_ttl}");
+    assert!(
+        (0..=1_500).contains(&hash_ttl),
+        "expiry + grace: {hash_ttl}"
+    );
     tokio::time::sleep(Duration::from_millis(600)).await;
 
     // Expired, within the grace: the caller is told so, and A may be bound again (forever).
-    assert_eq!(store.lookup(&vn, &a).await.unwrap(), Lookup::Expired(x.clone()));
+    assert_eq!(
+        store.lookup(&vn, &a).await.unwrap(),
+        Lookup::Expired(x.clone())
+    );
     let y = store
         .create(NewBinding::new(VN, A, C).unwrap())
         .await
         .unwrap();
-    assert_eq!(store.lookup(&vn, &b).await.unwrap(), Lookup::Expired(x.clone()));
+    assert_eq!(
+        store.lookup(&vn, &b).await.unwrap(),
+        Lookup::Expired(x.clone())
+    );
     assert_eq!(
         pttl(&mut conn, &format!("{p}idx:{VN}:{A}")),
         -1,
@@ -62,13 +79,19 @@ async fn an_expired_binding_answers_expired_during_the_grace_then_is_gone_withou
     tokio::time::sleep(Duration::from_millis(wait)).await;
     assert_eq!(store.get(&x.id).await.unwrap(), None);
     assert_eq!(store.lookup(&vn, &b).await.unwrap(), Lookup::NotFound);
-    assert_eq!(store.lookup(&vn, &a).await.unwrap(), Lookup::Active(y.clone()));
+    assert_eq!(
+        store.lookup(&vn, &a).await.unwrap(),
+        Lookup::Active(y.clone())
+    );
     assert_eq!(store.list().await.unwrap(), vec![y.clone()]);
 
     // The prune removes what key expiry cannot (members of shared sets): nothing of x is left.
     assert_eq!(store.prune_purged(100).await.unwrap(), 1);
     assert_eq!(store.prune_purged(100).await.unwrap(), 0);
-    let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{p}*")).query(&mut conn).unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{p}*"))
+        .query(&mut conn)
+        .unwrap();
     let mut keys = keys
         .iter()
         .map(|k| k.strip_prefix(p.as_str()).unwrap().to_owned())
@@ -105,7 +128,11 @@ async fn a_removed_binding_leaves_no_purge_entry_and_without_a_grace_nothing_exp
     let mut conn = raw(&scratch);
     let graced = RedisBindingStore::new(&scratch.redis()).purge_grace(Duration::from_secs(3600));
     let x = graced
-        .create(NewBinding::new(VN, A, B).unwrap().ttl(Duration::from_secs(60)))
+        .create(
+            NewBinding::new(VN, A, B)
+                .unwrap()
+                .ttl(Duration::from_secs(60)),
+        )
         .await
         .unwrap();
     assert!(pttl(&mut conn, &format!("{p}binding:{}", x.id)) > 3_600_000);
@@ -118,7 +145,11 @@ async fn a_removed_binding_leaves_no_purge_entry_and_without_a_grace_nothing_exp
 
     let plain = RedisBindingStore::new(&scratch.redis());
     let y = plain
-        .create(NewBinding::new(VN, A, B).unwrap().ttl(Duration::from_secs(60)))
+        .create(
+            NewBinding::new(VN, A, B)
+                .unwrap()
+                .ttl(Duration::from_secs(60)),
+        )
         .await
         .unwrap();
     assert_eq!(pttl(&mut conn, &format!("{p}binding:{}", y.id)), -1);

@@ -35,7 +35,9 @@ async fn refusals_before_the_body_is_read_are_reported_with_their_status() {
             .uri("/")
             .header("authorization", auth)
             .header("content-type", content_type)
-            .body(http_body_util::Full::new(Bytes::from_static(body.as_bytes())))
+            .body(http_body_util::Full::new(Bytes::from_static(
+                body.as_bytes(),
+            )))
             .unwrap()
     };
     let ok = "Bearer s3cret";
@@ -44,7 +46,10 @@ async fn refusals_before_the_body_is_read_are_reported_with_their_status() {
     for (req, status) in [
         (request("GET", ok, json, ""), 405),
         (request("POST", "Bearer wrong", json, "{}"), 401),
-        (request("POST", ok, "application/x-www-form-urlencoded", "a=1"), 415),
+        (
+            request("POST", ok, "application/x-www-form-urlencoded", "a=1"),
+            415,
+        ),
         (request("POST", ok, json, big), 413),
     ] {
         assert_eq!(webhook.call(req).await.unwrap().status(), status);

@@ -48,7 +48,11 @@ pub async fn run(store: std::sync::Arc<Store>, grace: Duration, every: Duration,
                     tracing::info!(purged = n, "purged expired bindings");
                     metrics.purged(n);
                 }
-                if n >= BATCH { CATCH_UP.min(every) } else { every }
+                if n >= BATCH {
+                    CATCH_UP.min(every)
+                } else {
+                    every
+                }
             }
             Err(e) => {
                 tracing::warn!(error = %e, "purge of expired bindings failed; retrying later");

@@ -122,20 +122,18 @@ pub async fn start(
             let hook = warp::path!("webhooks" / "voice").and(callflow_warp::filter(webhook));
             let rest = warp::method()
                 .and(warp::path::full())
-                .and(
-                    warp::query::raw()
-                        .or(warp::any().map(String::new))
-                        .unify(),
-                )
+                .and(warp::query::raw().or(warp::any().map(String::new)).unify())
                 .and(warp::header::headers_cloned())
                 .and(warp::body::stream())
-                .then(move |method, path: warp::path::FullPath, query: String, headers, body| {
-                    let routes = routes.clone();
-                    async move {
-                        let request = (method, path, query, headers);
-                        warp_answer(&routes, request, body, body_timeout).await
-                    }
-                });
+                .then(
+                    move |method, path: warp::path::FullPath, query: String, headers, body| {
+                        let routes = routes.clone();
+                        async move {
+                            let request = (method, path, query, headers);
+                            warp_answer(&routes, request, body, body_timeout).await
+                        }
+                    },
+                );
             let routes = hook.or(rest);
             tokio::spawn(async move {
                 if let Err(e) =
@@ -278,12 +276,7 @@ async fn axum_answer(
 
 async fn warp_answer<S, B>(
     routes: &Routes,
-    (method, path, query, headers): (
-        http::Method,
-        warp::path::FullPath,
-        String,
-        http::HeaderMap,
-    ),
+    (method, path, query, headers): (http::Method, warp::path::FullPath, String, http::HeaderMap),
     body: S,
     body_timeout: Duration,
 ) -> http::Response<Bytes>

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use callflow::PhoneNumber;
 use callflow_masking::{
-    Binding, BindingFilter, BindingStore, CallRecord, Health, Lookup, NewBinding, SqliteStore, StoreError,
+    Binding, BindingFilter, BindingStore, CallRecord, Health, Lookup, NewBinding, SqliteStore,
+    StoreError,
 };
 use callflow_redis::{Redis, RedisBindingStore, RedisIdempotencyStore};
 
@@ -147,11 +148,7 @@ impl Store {
     /// One pass of the purge (see [`crate::purge`]): at most `max` bindings expired more
     /// than `grace` ago deleted (SQLite), or removed from the listing once Redis has purged
     /// them; returns how many.
-    pub async fn purge(
-        &self,
-        grace: std::time::Duration,
-        max: usize,
-    ) -> Result<usize, StoreError> {
+    pub async fn purge(&self, grace: std::time::Duration, max: usize) -> Result<usize, StoreError> {
         self.timed("purge", async {
             match &self.backend {
                 Backend::Sqlite(s) => {

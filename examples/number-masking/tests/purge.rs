@@ -81,7 +81,12 @@ impl Client {
     }
 
     async fn metrics(&self) -> String {
-        let r = self.http.get(self.server.at("/metrics")).send().await.unwrap();
+        let r = self
+            .http
+            .get(self.server.at("/metrics"))
+            .send()
+            .await
+            .unwrap();
         r.text().await.unwrap()
     }
 }
@@ -105,7 +110,9 @@ async fn expired_binding_is_purged_after_the_grace(store: &[&str]) {
     let expiring = c
         .create(json!({"virtualNumber": VN, "parties": [A, B], "ttl": "1s"}))
         .await;
-    let forever = c.create(json!({"virtualNumber": VN, "parties": [C, D]})).await;
+    let forever = c
+        .create(json!({"virtualNumber": VN, "parties": [C, D]}))
+        .await;
     let later = c
         .create(json!({"virtualNumber": "+6568880001", "parties": [A, B], "ttl": "2h"}))
         .await;
@@ -115,19 +122,33 @@ async fn expired_binding_is_purged_after_the_grace(store: &[&str]) {
     tokio::time::sleep(Duration::from_millis(1_300).saturating_sub(started.elapsed())).await;
     assert_eq!(c.said(B).await, Some(messages.expired.clone()));
     assert_eq!(c.get(&expiring).await, 200);
-    assert!(started.elapsed() < Duration::from_secs(3), "too slow to test the grace");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "too slow to test the grace"
+    );
 
     // Past expiry + grace (4 s), a purge pass later: gone everywhere.
     let deadline = started + Duration::from_secs(15);
     while c.get(&expiring).await != 404 {
-        assert!(Instant::now() < deadline, "not purged in time; log: {}", c.server.log());
+        assert!(
+            Instant::now() < deadline,
+            "not purged in time; log: {}",
+            c.server.log()
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert!(started.elapsed() >= Duration::from_secs(4), "purged before the grace ended");
+    assert!(
+        started.elapsed() >= Duration::from_secs(4),
+        "purged before the grace ended"
+    );
     assert_eq!(c.said(A).await, Some(messages.not_bound.clone()));
     // The listing loses it on the pass that purged it (Redis: the pass after key expiry).
     while c.listed().await.contains(&expiring) {
-        assert!(Instant::now() < deadline, "still listed; log: {}", c.server.log());
+        assert!(
+            Instant::now() < deadline,
+            "still listed; log: {}",
+            c.server.log()
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let listed = c.listed().await;

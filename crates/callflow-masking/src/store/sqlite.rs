@@ -378,7 +378,11 @@ impl SqliteStore {
     /// "expired" message), in one write transaction; returns how many. A binding without
     /// expiry, or expiring later, is never touched. Call records are kept (they name the
     /// binding's id only). Bounded work: with more than `max` to delete, call it again.
-    pub async fn purge_expired(&self, expired_before: i64, max: usize) -> Result<usize, StoreError> {
+    pub async fn purge_expired(
+        &self,
+        expired_before: i64,
+        max: usize,
+    ) -> Result<usize, StoreError> {
         let max = i64::try_from(max).unwrap_or(i64::MAX);
         self.write(move |conn| {
             conn.execute(
