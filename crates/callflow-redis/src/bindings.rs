@@ -129,31 +129,40 @@ impl RedisBindingStore {
                 PhoneNumber::new(a),
                 PhoneNumber::new(b),
             );
-            tx.cmd("DEL")
-                .arg(self.binding_key(id))
-                .ignore()
-                .cmd("SREM")
-                .arg(self.index_key(&vn, &a))
-                .arg(id)
-                .ignore()
-                .cmd("SREM")
-                .arg(self.index_key(&vn, &b))
-                .arg(id)
-                .ignore()
-                .cmd("ZREM")
-                .arg(self.all_key())
-                .arg(id)
-                .ignore()
-                .cmd("ZREM")
-                .arg(self.purge_key())
-                .arg(member)
-                .ignore();
+            tx.cmd("DEL").arg(self.binding_key(id)).ignore();
+            self.unlink(&mut tx, id, &vn, [&a, &b], member);
         }
         self.redis
             .run(tx.query_async::<()>(&mut conn))
             .await
             .map_err(backend)?;
         Ok(due.len())
+    }
+
+    /// Adds to `tx` the removal of binding `id` (of `vn` and `parties`, `purge` member
+    /// `member`) from the index sets, the listing and the purge set (its hash aside).
+    fn unlink(
+        &self,
+        tx: &mut Pipeline,
+        id: &str,
+        vn: &PhoneNumber,
+        parties: [&PhoneNumber; 2],
+        member: &str,
+    ) {
+        for party in parties {
+            tx.cmd("SREM")
+                .arg(self.index_key(vn, party))
+                .arg(id)
+                .ignore();
+        }
+        tx.cmd("ZREM")
+            .arg(self.all_key())
+            .arg(id)
+            .ignore()
+            .cmd("ZREM")
+            .arg(self.purge_key())
+            .arg(member)
+            .ignore();
     }
 
     /// When a binding created now is purged (Unix ms): expiry + grace, if both are set.
@@ -518,25 +527,9 @@ impl BindingStore for RedisBindingStore {
             return Ok(false);
         };
         let mut tx = Pipeline::new();
-        tx.atomic()
-            .cmd("DEL")
-            .arg(self.binding_key(id))
-            .cmd("SREM")
-            .arg(self.index_key(&b.virtual_number, &b.parties[0]))
-            .arg(id)
-            .ignore()
-            .cmd("SREM")
-            .arg(self.index_key(&b.virtual_number, &b.parties[1]))
-            .arg(id)
-            .ignore()
-            .cmd("ZREM")
-            .arg(self.all_key())
-            .arg(id)
-            .ignore()
-            .cmd("ZREM")
-            .arg(self.purge_key())
-            .arg(purge_member(&b))
-            .ignore();
+        tx.atomic().cmd("DEL").arg(self.binding_key(id));
+        let [a, p] = &b.parties;
+        self.unlink(&mut tx, id, &b.virtual_number, [a, p], &purge_member(&b));
         let (deleted,): (i64,) = self
             .redis
             .run(tx.query_async(&mut conn))

@@ -19,6 +19,13 @@ fn raw(scratch: &Scratch) -> redis::Connection {
         .unwrap()
 }
 
+/// A binding of A and B that expires in a minute.
+fn for_a_minute() -> NewBinding {
+    NewBinding::new(VN, A, B)
+        .unwrap()
+        .ttl(Duration::from_secs(60))
+}
+
 fn pttl(conn: &mut redis::Connection, key: &str) -> i64 {
     redis::cmd("PTTL").arg(key).query(conn).unwrap()
 }
@@ -127,14 +134,7 @@ async fn a_removed_binding_leaves_no_purge_entry_and_without_a_grace_nothing_exp
     let p = &scratch.prefix;
     let mut conn = raw(&scratch);
     let graced = RedisBindingStore::new(&scratch.redis()).purge_grace(Duration::from_secs(3600));
-    let x = graced
-        .create(
-            NewBinding::new(VN, A, B)
-                .unwrap()
-                .ttl(Duration::from_secs(60)),
-        )
-        .await
-        .unwrap();
+    let x = graced.create(for_a_minute()).await.unwrap();
     assert!(pttl(&mut conn, &format!("{p}binding:{}", x.id)) > 3_600_000);
     assert!(graced.remove(&x.id).await.unwrap());
     let purge: i64 = redis::cmd("EXISTS")
@@ -144,14 +144,7 @@ async fn a_removed_binding_leaves_no_purge_entry_and_without_a_grace_nothing_exp
     assert_eq!(purge, 0);
 
     let plain = RedisBindingStore::new(&scratch.redis());
-    let y = plain
-        .create(
-            NewBinding::new(VN, A, B)
-                .unwrap()
-                .ttl(Duration::from_secs(60)),
-        )
-        .await
-        .unwrap();
+    let y = plain.create(for_a_minute()).await.unwrap();
     assert_eq!(pttl(&mut conn, &format!("{p}binding:{}", y.id)), -1);
     assert_eq!(pttl(&mut conn, &format!("{p}idx:{VN}:{A}")), -1);
     assert_eq!(plain.prune_purged(100).await.unwrap(), 0);

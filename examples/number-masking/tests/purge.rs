@@ -4,9 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use callflow::CallFlow;
-use callflow::callflow::{Action, Mode};
-use callflow::testing;
+use callflow::callflow::Action;
 use callflow_masking::Messages;
 use callflow_redis::testing::Scratch;
 use serde_json::{Value, json};
@@ -63,16 +61,7 @@ impl Client {
 
     /// What a call from `from` to the virtual number is told (`None`: bridged).
     async fn said(&self, from: &str) -> Option<String> {
-        let r = self
-            .http
-            .post(self.server.url())
-            .header("content-type", "application/json")
-            .body(testing::call_action().from(from).to(VN).build_json())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        let flow = CallFlow::parse(&r.bytes().await.unwrap(), Mode::Reply).unwrap();
+        let flow = common::call_action(&self.http, &self.server.url(), from, VN).await;
         match flow.actions() {
             [Action::MakeCall(_)] => None,
             [Action::Say(s), Action::Hangup] => Some(s.text.clone()),
@@ -81,13 +70,7 @@ impl Client {
     }
 
     async fn metrics(&self) -> String {
-        let r = self
-            .http
-            .get(self.server.at("/metrics"))
-            .send()
-            .await
-            .unwrap();
-        r.text().await.unwrap()
+        common::get_text(&self.http, &self.server.at("/metrics")).await
     }
 }
 
@@ -99,12 +82,10 @@ async fn expired_binding_is_purged_after_the_grace(store: &[&str]) {
         &["--purge-grace", "3s", "--purge-interval", "1s"],
         &[("NUMBER_MASKING_API_KEYS", KEY)],
     );
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
-    let c = Client { http, server };
+    let c = Client {
+        http: common::http(),
+        server,
+    };
     let messages = Messages::default();
     let started = Instant::now();
     let expiring = c

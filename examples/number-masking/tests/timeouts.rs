@@ -102,11 +102,7 @@ fn metric(text: &str, series: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_refused_before_their_body_is_read_are_counted_by_status_on_every_framework() {
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
+    let http = common::http();
     for fw in FRAMEWORKS {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("nm.db");
@@ -155,14 +151,7 @@ async fn requests_refused_before_their_body_is_read_are_counted_by_status_on_eve
         let (answer, _) = send_and_wait(&server, timed_out.as_bytes());
         assert!(answer.starts_with("HTTP/1.1 408"), "{fw}: {answer:?}");
 
-        let text = http
-            .get(server.at("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = common::get_text(&http, &server.at("/metrics")).await;
         let count = |status: u16| {
             metric(
                 &text,
