@@ -42,6 +42,7 @@ enum Command {
     Api(api::ApiArgs),
     /// A local 8x8: the Voice API (every operation of 8x8's document) and the call platform
     /// (Send Callflow sessions, inbound calls), posting events to the registered webhooks.
+    #[command(after_help = serve::ENDPOINTS)]
     Serve(serve::ServeArgs),
 }
 

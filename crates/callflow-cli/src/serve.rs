@@ -2,9 +2,29 @@
 //! `callflow_sim::emulator`, until Ctrl-C.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use callflow_sim::emulator::{DEFAULT_SUB_ACCOUNT, Emulator, EmulatorConfig};
+
+/// What `callflow serve --help` shows after the options: the emulator's own endpoints.
+pub const ENDPOINTS: &str = "The emulator's own endpoints (same API key as the Voice API):
+  POST   /emulator/v1/calls    {\"from\": CALLER, \"to\": VIRTUAL_NUMBER, \"digits\": \"1\",
+                                \"callee\": {\"outcome\": \"busy\"}, \"faults\": {…}}
+                               places an inbound call -> 201 {\"sessionId\": …}
+  POST   /emulator/v1/callees  {\"number\": N, \"outcome\": \"answered|busy|no-answer|failed|
+                                caller-hangs-up|error\", \"ring_seconds\": 3, \"talk_seconds\": 20,
+                                \"digits\": \"1\", \"faults\": {…}}
+                               scripts the next ring of N (a Send Callflow session's callA, or any
+                               makeCall); without \"number\": the default for every number. Digits
+                               and faults apply to a Send Callflow session's callA.
+  DELETE /emulator/v1/callees  forgets every script
+  GET    /emulator/v1/sessions[/{id}]  sessions, their outcome and transcript
+Faults: {\"duplicate\": true, \"reorder\": true, \"slow_after_ms\": 500,
+         \"payload_style\": \"current|legacy|string\"}   (string: \"eventData\": \"1\")
+
+Exit status: 0 after Ctrl-C, 2 on a configuration error (bad number or numbers file, address
+in use).";
 
 /// `callflow serve` arguments.
 #[derive(clap::Args, Debug)]
@@ -16,6 +36,14 @@ pub struct ServeArgs {
     /// callable through POST /emulator/v1/calls, accepted as Send Callflow's caller id.
     #[arg(long = "virtual-number", value_name = "NUMBER")]
     virtual_numbers: Vec<String>,
+    /// A TOML file of virtual numbers, `numbers = ["+6568880000", "+6568880001"]`, rented
+    /// beside any --virtual-number. A file that cannot be read or used exits 2.
+    #[arg(
+        long = "virtual-numbers",
+        value_name = "FILE.toml",
+        env = "CALLFLOW_EMULATOR_VIRTUAL_NUMBERS"
+    )]
+    virtual_numbers_file: Option<PathBuf>,
     /// The sub-account that owns the virtual numbers.
     #[arg(long, value_name = "ID", default_value = DEFAULT_SUB_ACCOUNT)]
     sub_account: String,
@@ -51,6 +79,15 @@ pub fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
         config = config.virtual_number(n);
+    }
+    if let Some(path) = &args.virtual_numbers_file {
+        config = match config.virtual_numbers_file(path) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: --virtual-numbers {e}");
+                return ExitCode::from(2);
+            }
+        };
     }
     let keyed = config.has_api_keys();
     let count = config.virtual_numbers().len();

@@ -39,6 +39,8 @@ enum Style {
     Current,
     /// Digits in payload.dtmf, callStatus DTMF_RECEIVED, eventData a string.
     Legacy,
+    /// Digits as eventData itself ("eventData": "1"), callStatus ACTION_COMPLETED.
+    String,
 }
 
 impl From<Style> for PayloadStyle {
@@ -46,6 +48,7 @@ impl From<Style> for PayloadStyle {
         match s {
             Style::Current => PayloadStyle::Current,
             Style::Legacy => PayloadStyle::Legacy,
+            Style::String => PayloadStyle::PlainString,
         }
     }
 }

@@ -3,14 +3,12 @@
 //! Prism serving 8x8's own document (`CALLFLOW_8X8_OPENAPI`; SKIPPED without it or without
 //! Prism, failing under `CI=true`).
 
-use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
 use callflow_client::api::{PushProtocol, RecordingPushConfigRequest};
+use callflow_client::testing::Prism;
 use serde_json::Value;
 
 const KEY: &str = "sk_cli_test_0123456789abcdef";
@@ -299,117 +297,11 @@ fn the_key_file_is_read_and_the_key_never_printed() {
 
 // ---- against Prism ----
 
-fn skip_or_fail(reason: &str) {
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true and {reason}");
-    }
-    eprintln!("\n==================================================================");
-    eprintln!("SKIPPED: {reason}");
-    eprintln!("  (bash .ci/run installs Prism and sets CALLFLOW_8X8_OPENAPI)");
-    eprintln!("==================================================================");
-}
-
-/// Prism serving 8x8's document in `--errors` mode on a free port; killed when dropped.
-struct Prism {
-    child: Child,
-    port: u16,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl Drop for Prism {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Prism {
-    /// `None` (SKIPPED, or a failure under CI) without the document or Prism.
-    fn start() -> Option<Prism> {
-        let Some(doc) = std::env::var_os("CALLFLOW_8X8_OPENAPI").map(PathBuf::from) else {
-            skip_or_fail("CALLFLOW_8X8_OPENAPI is not set (the path of 8x8's voice_v1_api.json)");
-            return None;
-        };
-        if !doc.is_file() {
-            skip_or_fail(&format!(
-                "CALLFLOW_8X8_OPENAPI={} is not a file",
-                doc.display()
-            ));
-            return None;
-        }
-        let bin = std::env::var_os("CALLFLOW_PRISM")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("../../tools/prism/node_modules/.bin/prism")
-            });
-        if !bin.exists() {
-            skip_or_fail(&format!(
-                "Prism is not installed at {} (npm ci --prefix tools/prism)",
-                bin.display()
-            ));
-            return None;
-        }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut child = Command::new(&bin)
-            .args([
-                "mock",
-                "--errors",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-            ])
-            .arg(&doc)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("Prism starts");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        for stream in [
-            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-            Box::new(child.stderr.take().unwrap()),
-        ] {
-            let log = log.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    log.lock().unwrap().push(line);
-                }
-            });
-        }
-        let prism = Prism { child, port, log };
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(90) {
-            if prism
-                .log
-                .lock()
-                .unwrap()
-                .iter()
-                .any(|l| l.contains("Prism is listening"))
-            {
-                return Some(prism);
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!(
-            "Prism did not start:\n{}",
-            prism.log.lock().unwrap().join("\n")
-        );
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
-
 #[test]
 fn webhooks_list_as_json_against_prism_is_one_json_document() {
-    let Some(prism) = Prism::start() else { return };
+    let Some(prism) = Prism::start_or_skip() else {
+        return;
+    };
     let out = api(&prism.url())
         .args(["webhooks", "list", "--format", "json"])
         .output()
@@ -423,7 +315,9 @@ fn webhooks_list_as_json_against_prism_is_one_json_document() {
 
 #[test]
 fn every_api_subcommand_runs_against_prism() {
-    let Some(prism) = Prism::start() else { return };
+    let Some(prism) = Prism::start_or_skip() else {
+        return;
+    };
     let dir = std::env::temp_dir().join(format!("callflow-cli-prism-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let push = dir.join("push.json");

@@ -26,10 +26,7 @@
 //!    conforms to it and answers 500 instead.
 
 use callflow::MakeCall;
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use callflow_client::api::{
@@ -37,28 +34,14 @@ use callflow_client::api::{
     PushProtocol, RecordingPushConfigRequest, SendCallflow, SessionId, SubAccountId, VirtualNumber,
     WebhookType,
 };
+use callflow_client::testing::{Prism, openapi_document, prism_binary, skip_or_fail};
 use callflow_client::{Client, Config, Error, ErrorKind, RetryPolicy};
 use serde_json::Value;
 
 // ---- finding the document and Prism ----
 
-fn skip_or_fail(reason: &str) {
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true and {reason}");
-    }
-    eprintln!();
-    eprintln!("==================================================================");
-    eprintln!("SKIPPED: {reason}");
-    eprintln!("  (bash .ci/run installs Prism and sets CALLFLOW_8X8_OPENAPI)");
-    eprintln!("==================================================================");
-}
-
 fn document() -> Option<(PathBuf, Value)> {
-    let Some(path) = std::env::var_os("CALLFLOW_8X8_OPENAPI") else {
-        skip_or_fail("CALLFLOW_8X8_OPENAPI is not set (the path of 8x8's voice_v1_api.json)");
-        return None;
-    };
-    let path = PathBuf::from(path);
+    let path = openapi_document()?;
     match std::fs::read(&path) {
         Ok(bytes) => Some((
             path,
@@ -71,23 +54,6 @@ fn document() -> Option<(PathBuf, Value)> {
             ));
             None
         }
-    }
-}
-
-fn prism_binary() -> Option<PathBuf> {
-    let path = match std::env::var_os("CALLFLOW_PRISM") {
-        Some(p) => PathBuf::from(p),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../tools/prism/node_modules/.bin/prism"),
-    };
-    if path.exists() {
-        Some(path)
-    } else {
-        skip_or_fail(&format!(
-            "Prism is not installed at {} (npm ci --prefix tools/prism)",
-            path.display()
-        ));
-        None
     }
 }
 
@@ -249,104 +215,6 @@ fn document_examples_parse() {
         .collect();
     assert_eq!(codes, [Some(-1005), None, None]);
     eprintln!("document_examples_parse: {answers} example answers and 6 example requests checked");
-}
-
-// ---- Prism ----
-
-struct Prism {
-    child: Child,
-    port: u16,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl Drop for Prism {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Prism {
-    fn start(bin: &PathBuf, doc: &PathBuf) -> Prism {
-        for _ in 0..3 {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
-            let mut child = Command::new(bin)
-                .args([
-                    "mock",
-                    "--errors",
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    &port.to_string(),
-                ])
-                .arg(doc)
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("Prism starts");
-            let log = Arc::new(Mutex::new(Vec::new()));
-            for stream in [
-                Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-                Box::new(child.stderr.take().unwrap()),
-            ] {
-                let log = log.clone();
-                std::thread::spawn(move || {
-                    for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                        log.lock().unwrap().push(line);
-                    }
-                });
-            }
-            let mut prism = Prism { child, port, log };
-            let started = Instant::now();
-            while started.elapsed() < Duration::from_secs(90) {
-                if prism
-                    .lines()
-                    .iter()
-                    .any(|l| l.contains("Prism is listening"))
-                {
-                    return prism;
-                }
-                if prism.child.try_wait().unwrap().is_some() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            eprintln!(
-                "Prism did not start on port {port}:\n{}",
-                prism.lines().join("\n")
-            );
-        }
-        panic!("Prism did not start");
-    }
-
-    fn lines(&self) -> Vec<String> {
-        self.log.lock().unwrap().clone()
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// The log, cut into one block per request: (method and path, lines).
-    fn requests(&self) -> Vec<(String, Vec<String>)> {
-        let mut out: Vec<(String, Vec<String>)> = Vec::new();
-        for line in self.lines() {
-            if let Some(rest) = line.split("[HTTP SERVER] ").nth(1)
-                && line.contains("Request received")
-            {
-                let what = rest.split(" ℹ").next().unwrap_or(rest).trim().to_owned();
-                out.push((what, Vec::new()));
-            } else if let Some((_, lines)) = out.last_mut() {
-                lines.push(line);
-            }
-        }
-        out
-    }
 }
 
 /// Prism's request violations in one block of its log.

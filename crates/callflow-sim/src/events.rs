@@ -19,6 +19,9 @@ pub enum PayloadStyle {
     /// Older documentation and captures: `callStatus: DTMF_RECEIVED`, digits in
     /// `payload.dtmf`, `eventData` a (blank) string.
     Legacy,
+    /// A third documented capture: `callStatus: ACTION_COMPLETED`, the digits as `eventData`
+    /// itself (`"eventData": "1"`, an empty string for no input), no `payload.dtmf`.
+    PlainString,
 }
 
 impl PayloadStyle {
@@ -27,6 +30,18 @@ impl PayloadStyle {
         match self {
             PayloadStyle::Current => "current",
             PayloadStyle::Legacy => "legacy",
+            PayloadStyle::PlainString => "string",
+        }
+    }
+
+    /// The style named `name` on the command line or in the emulator's `faults`
+    /// (`current`, `legacy`, `string`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "current" => Some(PayloadStyle::Current),
+            "legacy" => Some(PayloadStyle::Legacy),
+            "string" => Some(PayloadStyle::PlainString),
+            _ => None,
         }
     }
 }
@@ -150,6 +165,11 @@ impl CallEvent<'_> {
                 payload.insert("eventData".into(), json!(" "));
                 if let Some(digits) = self.capture {
                     payload.insert("dtmf".into(), json!(digits));
+                }
+            }
+            PayloadStyle::PlainString => {
+                if let Some(digits) = self.capture {
+                    payload.insert("eventData".into(), json!(digits.unwrap_or("")));
                 }
             }
         }
@@ -319,6 +339,28 @@ mod tests {
         assert_eq!(v["payload"]["callStatus"], "DTMF_RECEIVED");
         assert_eq!(v["payload"]["dtmf"], "3");
         assert_eq!(v["payload"]["eventData"], " ");
+    }
+
+    #[test]
+    fn string_style_puts_the_digits_in_event_data_itself() {
+        let v = capture(PayloadStyle::PlainString, Some("1"));
+        assert_eq!(v["payload"]["callStatus"], "ACTION_COMPLETED");
+        assert_eq!(v["payload"]["eventData"], "1");
+        assert!(v["payload"].get("dtmf").is_none());
+        let v = capture(PayloadStyle::PlainString, None);
+        assert_eq!(v["payload"]["eventData"], "");
+    }
+
+    #[test]
+    fn styles_are_named_as_on_the_command_line() {
+        for style in [
+            PayloadStyle::Current,
+            PayloadStyle::Legacy,
+            PayloadStyle::PlainString,
+        ] {
+            assert_eq!(PayloadStyle::from_name(style.as_str()), Some(style));
+        }
+        assert_eq!(PayloadStyle::from_name("xml"), None);
     }
 
     #[test]

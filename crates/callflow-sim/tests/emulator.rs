@@ -402,3 +402,310 @@ async fn the_clients_operations_work_against_the_emulator() {
 fn client_with_wrong_key(emulator: &Emulator) -> Client {
     client(emulator, "not-the-key")
 }
+
+/// Posts `body` to one of the emulator's own endpoints; returns the status and the JSON.
+async fn control(emulator: &Emulator, path: &str, body: Value) -> (u16, Value) {
+    let answer = reqwest::Client::new()
+        .post(format!("{}/emulator/v1/{path}", emulator.url()))
+        .bearer_auth(KEY)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status().as_u16();
+    (status, answer.json().await.unwrap_or(Value::Null))
+}
+
+/// Answers the result of a `sayAndCapture` with the digits it saw, then hangs up; any
+/// other `CALL_ACTION` (an inbound call's first) with a one-digit menu.
+fn menu_then_echo(body: &Value) -> String {
+    let digits = callflow::event::Event::from_slice(body.to_string().as_bytes())
+        .ok()
+        .and_then(|e| match e {
+            callflow::event::Event::CallAction(a) => a.dtmf().map(str::to_owned),
+            _ => None,
+        });
+    match (body["payload"]["callStatus"].as_str(), digits) {
+        (Some("CALL_RECEIVED"), _) => r#"{"callflow":[{"action":"sayAndCapture","params":{"promptMessage":"Press 1 or 2.","voiceProfile":"en-GB-Emma","maxDigits":1}}]}"#.to_owned(),
+        (_, Some(d)) => format!(
+            r#"{{"callflow":[{{"action":"say","params":{{"text":"You pressed {d}.","voiceProfile":"en-GB-Emma"}}}},{{"action":"hangup"}}]}}"#
+        ),
+        (_, None) => r#"{"callflow":[{"action":"say","params":{"text":"No choice.","voiceProfile":"en-GB-Emma"}},{"action":"hangup"}]}"#.to_owned(),
+    }
+}
+
+/// An emulator and an app whose VCA and VSS routes are registered (no status route).
+async fn with_app(reply: Reply) -> (Emulator, App, Client, tokio::task::JoinHandle<()>) {
+    let emulator = emulator().await;
+    let app = App::default();
+    let router = Router::new()
+        .route("/vca", route("vca", "Bearer vca", reply))
+        .route("/vss", route("vss", "Bearer vss", reply))
+        .with_state(app.clone());
+    let (base, server) = serve_app(router).await;
+    let client = client(&emulator, KEY);
+    for (t, path, auth) in [
+        (WebhookType::Vca, "/vca", "Bearer vca"),
+        (WebhookType::Vss, "/vss", "Bearer vss"),
+    ] {
+        let hook = CreateWebhook::new(t, format!("{base}{path}"))
+            .unwrap()
+            .http_auth_header(auth);
+        client.create_webhook(&hook).await.unwrap();
+    }
+    (emulator, app, client, server)
+}
+
+/// Whether the session's transcript shows the platform saying `text`.
+fn said(session: &Value, text: &str) -> bool {
+    let line = format!("say: \"{text}\"");
+    session["transcript"].as_array().is_some_and(|t| {
+        t.iter()
+            .any(|l| l["text"].as_str().is_some_and(|s| s.contains(&line)))
+    })
+}
+
+fn of_session<'a>(got: &'a [Received], id: &str, ty: &str) -> Vec<&'a Received> {
+    got.iter()
+        .filter(|r| r.event_type == ty && r.body["payload"]["sessionId"] == id)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scripted_callee_presses_digits_that_the_follow_up_call_action_carries() {
+    let (emulator, app, client, server) = with_app(menu_then_echo).await;
+    let (status, queued) = control(
+        &emulator,
+        "callees",
+        serde_json::json!({"number": CALLEE, "outcome": "answered", "digits": "2"}),
+    )
+    .await;
+    assert_eq!((status, queued["queued"].as_u64()), (201, Some(1)));
+    assert!(!queued.to_string().contains(CALLEE), "masked: {queued}");
+    let id = client
+        .send_callflow(&reminder())
+        .await
+        .unwrap()
+        .session_id
+        .unwrap();
+    let session = ended_session(&emulator, &id).await;
+    let got = app.received();
+    let actions = of_session(&got, &id, "CALL_ACTION");
+    assert_eq!(actions.len(), 1, "{got:#?}");
+    assert_eq!(actions[0].body["payload"]["eventData"]["dtmf"], "2");
+    assert!(said(&session, "You pressed 2."), "{session:#}");
+    server.abort();
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callee_script_is_consumed_by_one_session_then_the_default_applies() {
+    let (emulator, app, client, server) = with_app(menu_then_echo).await;
+    control(
+        &emulator,
+        "callees",
+        serde_json::json!({"number": CALLEE, "outcome": "busy"}),
+    )
+    .await;
+    let (status, _) = control(
+        &emulator,
+        "callees",
+        serde_json::json!({"outcome": "no-answer"}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let mut outcomes = Vec::new();
+    for _ in 0..2 {
+        let id = client
+            .send_callflow(&reminder())
+            .await
+            .unwrap()
+            .session_id
+            .unwrap();
+        ended_session(&emulator, &id).await;
+        let got = app.received();
+        assert!(
+            of_session(&got, &id, "CALL_ACTION").is_empty(),
+            "nobody answered: {got:#?}"
+        );
+        let summary = of_session(&got, &id, "SESSION_SUMMARY");
+        assert_eq!(summary.len(), 1);
+        outcomes.push(summary[0].body["payload"]["sessionStatus"].clone());
+    }
+    assert_eq!(outcomes, ["BUSY", "NO_ANSWER"]);
+    // Forgotten: the next session is answered again.
+    let gone = reqwest::Client::new()
+        .delete(format!("{}/emulator/v1/callees", emulator.url()))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status().as_u16(), 204);
+    let id = client
+        .send_callflow(&reminder())
+        .await
+        .unwrap()
+        .session_id
+        .unwrap();
+    assert_eq!(
+        ended_session(&emulator, &id).await["sessionStatus"],
+        "COMPLETED"
+    );
+    server.abort();
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scripted_callees_faults_apply_to_its_send_callflow_session() {
+    let (emulator, app, client, server) = with_app(menu_then_echo).await;
+    control(
+        &emulator,
+        "callees",
+        serde_json::json!({"number": CALLEE, "digits": ["1"],
+            "faults": {"duplicate": true, "payload_style": "legacy"}}),
+    )
+    .await;
+    let id = client
+        .send_callflow(&reminder())
+        .await
+        .unwrap()
+        .session_id
+        .unwrap();
+    ended_session(&emulator, &id).await;
+    let got = app.received();
+    let actions = of_session(&got, &id, "CALL_ACTION");
+    assert_eq!(actions.len(), 2, "delivered twice: {got:#?}");
+    assert_eq!(
+        actions[0].body["payload"]["eventId"],
+        actions[1].body["payload"]["eventId"]
+    );
+    assert_eq!(actions[0].body["payload"]["callStatus"], "DTMF_RECEIVED");
+    assert_eq!(actions[0].body["payload"]["dtmf"], "1");
+    assert_eq!(of_session(&got, &id, "SESSION_SUMMARY").len(), 2);
+    server.abort();
+    emulator.shutdown().await;
+}
+
+fn bridge_to_b(_: &Value) -> String {
+    format!(
+        r#"{{"callflow":[{{"action":"makeCall","params":{{"source":"{VN}","destination":"+6592220002"}}}}]}}"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inbound_calls_b_leg_follows_the_script_of_the_number_it_dials() {
+    let (emulator, app, _client, server) = with_app(bridge_to_b).await;
+    control(
+        &emulator,
+        "callees",
+        serde_json::json!({"number": "+6592220002", "outcome": "busy"}),
+    )
+    .await;
+    let (status, placed) = control(
+        &emulator,
+        "calls",
+        serde_json::json!({"from": CALLEE, "to": VN}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let id = placed["sessionId"].as_str().unwrap().to_owned();
+    ended_session(&emulator, &id).await;
+    let got = app.received();
+    let summary = of_session(&got, &id, "SESSION_SUMMARY");
+    assert_eq!(
+        summary[0].body["payload"]["sessionStatus"], "BUSY",
+        "{got:#?}"
+    );
+    assert_eq!(
+        summary[0].body["payload"]["details"]["callB"]["callStatus"],
+        "BUSY"
+    );
+    server.abort();
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn digits_sent_as_a_plain_string_event_data_reach_the_handler() {
+    let (emulator, app, _client, server) = with_app(menu_then_echo).await;
+    let (status, placed) = control(
+        &emulator,
+        "calls",
+        serde_json::json!({"from": CALLEE, "to": VN, "digits": "1",
+            "faults": {"payload_style": "string"}}),
+    )
+    .await;
+    assert_eq!(status, 201, "{placed}");
+    let id = placed["sessionId"].as_str().unwrap().to_owned();
+    let session = ended_session(&emulator, &id).await;
+    let got = app.received();
+    let actions = of_session(&got, &id, "CALL_ACTION");
+    assert_eq!(actions.len(), 2, "{got:#?}");
+    assert_eq!(actions[1].body["payload"]["eventData"], "1");
+    assert!(actions[1].body["payload"].get("dtmf").is_none());
+    // The core's accessor read the digits from that form: the reply echoed them.
+    assert!(said(&session, "You pressed 1."), "{session:#}");
+    server.abort();
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_scripts_are_refused_with_400_naming_the_field() {
+    let emulator = emulator().await;
+    for (path, body, needle) in [
+        (
+            "callees",
+            serde_json::json!({"number": "12", "outcome": "busy"}),
+            "number",
+        ),
+        ("callees", serde_json::json!({"outcome": "maybe"}), "maybe"),
+        ("callees", serde_json::json!({"digits": "1a"}), "digits"),
+        (
+            "calls",
+            serde_json::json!({"from": CALLEE, "to": VN, "faults": {"payload_style": "xml"}}),
+            "payload_style",
+        ),
+        (
+            "calls",
+            serde_json::json!({"from": CALLEE, "to": VN, "faults": {"twice": true}}),
+            "twice",
+        ),
+    ] {
+        let (status, answer) = control(&emulator, path, body).await;
+        assert_eq!(status, 400, "{answer}");
+        assert!(
+            answer["error"].as_str().unwrap().contains(needle),
+            "{answer}"
+        );
+    }
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_five_operations_without_a_documented_401_refuse_a_wrong_or_missing_key_with_401() {
+    let emulator = emulator().await;
+    let base = format!("{}/api/v1/subaccounts/{SUB}", emulator.url());
+    let http = reqwest::Client::new();
+    let job = "F1T6z9C5tW2QV1pdMzO9xpMXrYEmfnvq";
+    for key in [Some("not-the-key"), None] {
+        for (method, path) in [
+            (reqwest::Method::GET, "/numbers".to_owned()),
+            (reqwest::Method::GET, "/numbers/6568880000".to_owned()),
+            (reqwest::Method::POST, "/messages/exports".to_owned()),
+            (reqwest::Method::GET, format!("/messages/exports/{job}")),
+            (reqwest::Method::DELETE, format!("/messages/exports/{job}")),
+        ] {
+            let mut request = http
+                .request(method.clone(), format!("{base}{path}"))
+                .header("content-type", "application/json");
+            if method == reqwest::Method::POST {
+                request = request.body("{}");
+            }
+            if let Some(k) = key {
+                request = request.bearer_auth(k);
+            }
+            let answer = request.send().await.unwrap();
+            assert_eq!(answer.status().as_u16(), 401, "{method} {path} key {key:?}");
+        }
+    }
+    emulator.shutdown().await;
+}

@@ -511,6 +511,24 @@ async fn legacy_payload_style_sends_dtmf_received_with_digits_in_payload_dtmf() 
 }
 
 #[tokio::test]
+async fn string_payload_style_sends_the_digits_as_event_data_and_the_ivr_still_works() {
+    let server = Server::webhook(Webhook::new(Ivr)).await;
+    let mut opts = PlayOptions::new(&server.url);
+    opts.payload_style = PayloadStyle::PlainString;
+    // The core's `dtmf()` reads `"eventData": "1"`, so the two-level menu is walked.
+    assert_passed(&play(&load("ivr/two-level-menu.toml"), &opts).await);
+    let actions: Vec<_> = server
+        .received()
+        .into_iter()
+        .filter(|r| r.event_type() == "CALL_ACTION")
+        .collect();
+    assert_eq!(actions[1].status(), "ACTION_COMPLETED");
+    assert_eq!(actions[1].payload()["eventData"], "1");
+    assert!(actions[1].payload().get("dtmf").is_none());
+    assert_eq!(actions[2].payload()["eventData"], "2");
+}
+
+#[tokio::test]
 async fn legacy_payload_style_breaks_a_handler_that_only_reads_event_data_dtmf() {
     use callflow::CallFlow;
     let server = Server::webhook(Webhook::new(callflow::handler_fn(|ev, _cx| async move {

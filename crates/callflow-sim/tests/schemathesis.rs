@@ -38,6 +38,28 @@ fn inputs() -> Result<(PathBuf, PathBuf), String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schemathesis_finds_every_operation_conforming_to_8x8s_document() {
+    schemathesis(&["--mode", "positive"]).await;
+}
+
+/// Negative data too (`--mode all`: bodies, paths and queries that break the schema), with
+/// the documented `--generation-with-security-parameters false`: schemathesis then keeps the
+/// API key of `--header` instead of also generating requests without it. Those requests
+/// would be answered 401, which five operations of 8x8's document (the numbers and the log
+/// exports) do not list although the key applies to them — a defect of the document, listed
+/// in the README; the 401 itself is tested in `tests/emulator.rs`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schemathesis_with_negative_data_finds_every_operation_conforming_too() {
+    schemathesis(&[
+        "--mode",
+        "all",
+        "--generation-with-security-parameters",
+        "false",
+    ])
+    .await;
+}
+
+/// Runs schemathesis with `mode` against a fresh emulator; fails on any failure it reports.
+async fn schemathesis(mode: &[&str]) {
     let (tool, doc) = match inputs() {
         Ok(x) => x,
         Err(why) => {
@@ -52,7 +74,11 @@ async fn schemathesis_finds_every_operation_conforming_to_8x8s_document() {
         .api_key(KEY)
         .virtual_number("+6568880000");
     let emulator = Emulator::start("127.0.0.1:0", config).await.unwrap();
-    let work = std::env::temp_dir().join(format!("callflow-schemathesis-{}", std::process::id()));
+    let work = std::env::temp_dir().join(format!(
+        "callflow-schemathesis-{}-{}",
+        std::process::id(),
+        mode.join("-")
+    ));
     std::fs::create_dir_all(&work).unwrap();
     let run = tokio::process::Command::new(&tool)
         .current_dir(&work)
@@ -65,7 +91,7 @@ async fn schemathesis_finds_every_operation_conforming_to_8x8s_document() {
             "not_a_server_error,status_code_conformance,content_type_conformance,\
              response_schema_conformance,response_headers_conformance",
         ])
-        .args(["--mode", "positive"])
+        .args(mode)
         .args(["--phases", "examples,coverage,fuzzing"])
         .args(["--max-examples", "10", "--seed", "1", "--workers", "1"])
         .args(["--generation-database", "none", "--no-color"])

@@ -1,14 +1,22 @@
-//! The emulator's own endpoints: place an inbound call, list sessions, read one.
+//! The emulator's own endpoints: place an inbound call, script callees, list sessions, read
+//! one.
 //!
 //! - `POST /emulator/v1/calls` with `{"from": CALLER, "to": VIRTUAL_NUMBER}` and optionally
-//!   `"digits": ["1", …]` (pressed at each `sayAndCapture`), `"callee": {"outcome": "busy",
-//!   "ring_seconds": 3, "talk_seconds": 20, "error_code": -2004}` (as in a scenario file),
-//!   `"duplicate": true`, `"reorder": true`, `"payloadStyle": "legacy"` → `201
-//!   {"sessionId": …}`.
+//!   `"digits": "1"` or `["1", …]` (pressed at each `sayAndCapture`), `"callee": {"outcome":
+//!   "busy", "ring_seconds": 3, "talk_seconds": 20, "error_code": -2004}` (as in a scenario
+//!   file: every B leg of this session without a script of its own), and `"faults":
+//!   {"duplicate": true, "reorder": true, "slow_after_ms": 500, "payload_style":
+//!   "current|legacy|string"}` → `201 {"sessionId": …}`.
+//! - `POST /emulator/v1/callees` with `{"number": N, "outcome": …, "ring_seconds": …,
+//!   "talk_seconds": …, "error_code": …, "digits": …, "faults": {…}}` → `201`: queued for
+//!   `N`, consumed by the next ring of `N` (Send Callflow's `callA` or any `makeCall`);
+//!   without `number` it is the default for every number without a script. Digits and
+//!   faults apply when the script answers a Send Callflow session's `callA` (the party that
+//!   hears the prompts). `DELETE /emulator/v1/callees` → `204`, forgets them all.
 //! - `GET /emulator/v1/sessions` → `{"sessions": [{sessionId, subAccountId, direction, from,
 //!   to, state, sessionStatus}]}`.
 //! - `GET /emulator/v1/sessions/{id}` → the same fields and, once it ended, the session's
-//!   outcome, exchanges and transcript.
+//!   outcome, exchanges, checks and transcript.
 //!
 //! Numbers are masked unless the emulator runs with `reveal`. The same API key as the Voice
 //! API is required.
@@ -26,9 +34,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::platform::{SessionScript, start_session};
+use super::script::{CalleeBody, Digits, FaultsBody, is_phone_number};
 use super::state::{SessionEntry, Shared};
 use super::voice_api::json;
-use crate::events::PayloadStyle;
 use crate::mask_text;
 use crate::scenario::Callee;
 
@@ -37,6 +45,10 @@ type St = State<Arc<Shared>>;
 pub(super) fn routes(shared: &Arc<Shared>) -> Router<Arc<Shared>> {
     Router::new()
         .route("/emulator/v1/calls", post(place_call))
+        .route(
+            "/emulator/v1/callees",
+            post(add_callee).delete(clear_callees),
+        )
         .route("/emulator/v1/sessions", get(list_sessions))
         .route("/emulator/v1/sessions/{id}", get(get_session))
         .route_layer(middleware::from_fn_with_state(
@@ -62,20 +74,16 @@ async fn require_key(State(shared): St, request: Request, next: Next) -> Respons
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(deny_unknown_fields)]
 struct PlaceCall {
     from: String,
     to: String,
     #[serde(default)]
-    digits: Vec<String>,
+    digits: Digits,
     #[serde(default)]
     callee: Option<Callee>,
     #[serde(default)]
-    duplicate: bool,
-    #[serde(default)]
-    reorder: bool,
-    #[serde(default)]
-    payload_style: Option<String>,
+    faults: FaultsBody,
 }
 
 async fn place_call(State(shared): St, body: Bytes) -> Response {
@@ -83,11 +91,7 @@ async fn place_call(State(shared): St, body: Bytes) -> Response {
         Ok(c) => c,
         Err(e) => return error(StatusCode::BAD_REQUEST, &mask_text(&e.to_string())),
     };
-    if callflow::PhoneNumber::new(call.from.as_str())
-        .digits()
-        .len()
-        < 7
-    {
+    if !is_phone_number(&call.from) {
         return error(StatusCode::BAD_REQUEST, "`from` must be a phone number");
     }
     if !shared
@@ -101,45 +105,65 @@ async fn place_call(State(shared): St, body: Bytes) -> Response {
             "`to` is not one of the emulator's virtual numbers (--virtual-number)",
         );
     }
-    if let Some(d) = call.digits.iter().find(|d| {
-        !d.chars()
-            .all(|c| c.is_ascii_digit() || c == '*' || c == '#')
-    }) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            &format!("digits: {d:?} is not DTMF (digits, * and # only)"),
-        );
-    }
-    let payload_style = match call.payload_style.as_deref() {
-        None | Some("current") => PayloadStyle::Current,
-        Some("legacy") => PayloadStyle::Legacy,
-        Some(other) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                &format!("payloadStyle: {other:?} is not current or legacy"),
-            );
-        }
+    let (digits, faults) = match (call.digits.parse(), call.faults.parse()) {
+        (Ok(d), Ok(f)) => (d, f),
+        (Err(e), _) | (_, Err(e)) => return error(StatusCode::BAD_REQUEST, &e),
     };
     let script = SessionScript {
-        digits: call.digits,
-        callee: call.callee.unwrap_or_default(),
-        duplicate: call.duplicate,
-        reorder: call.reorder,
-        payload_style,
+        digits,
+        use_default: call.callee.is_none(),
+        callee: call
+            .callee
+            .or_else(|| shared.callees(|c| c.default_script()).map(|p| p.callee))
+            .unwrap_or_default(),
+        faults,
     };
     let sub = shared.config.sub_account.clone();
     let id = start_session(&shared, &sub, &call.from, &call.to, script, None);
     json(StatusCode::CREATED, &json!({ "sessionId": id }))
 }
 
-fn summary(shared: &Shared, s: &SessionEntry) -> Value {
-    let shown = |n: &str| {
-        if shared.config.reveal {
-            n.to_owned()
-        } else {
-            mask_text(n)
-        }
+async fn add_callee(State(shared): St, body: Bytes) -> Response {
+    let body: CalleeBody = match serde_json::from_slice(&body) {
+        Ok(c) => c,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &mask_text(&e.to_string())),
     };
+    let number = body.number.clone();
+    if let Some(n) = &number
+        && !is_phone_number(n)
+    {
+        return error(StatusCode::BAD_REQUEST, "`number` must be a phone number");
+    }
+    let script = match body.parse() {
+        Ok(s) => s,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e),
+    };
+    let queued = shared.callees(|c| c.add(number.as_deref(), script));
+    let answer = match &number {
+        Some(n) => json!({ "number": shown(&shared, n), "queued": queued }),
+        None => json!({ "default": true }),
+    };
+    json(StatusCode::CREATED, &answer)
+}
+
+async fn clear_callees(State(shared): St) -> Response {
+    shared.callees(|c| c.clear());
+    Response::builder()
+        .status(StatusCode::NO_CONTENT)
+        .body(axum::body::Body::empty())
+        .expect("a static response builds")
+}
+
+fn shown(shared: &Shared, n: &str) -> String {
+    if shared.config.reveal {
+        n.to_owned()
+    } else {
+        mask_text(n)
+    }
+}
+
+fn summary(shared: &Shared, s: &SessionEntry) -> Value {
+    let shown = |n: &str| shown(shared, n);
     json!({
         "sessionId": s.id,
         "subAccountId": s.sub_account,
@@ -167,7 +191,7 @@ async fn get_session(State(shared): St, Path(id): Path<String>) -> Response {
     let mut v = summary(&shared, &s);
     if let Some(r) = &s.report {
         let detail = crate::report::report_json(r, shared.config.reveal);
-        for key in ["outcome", "exchanges", "transcript"] {
+        for key in ["outcome", "exchanges", "checks", "transcript"] {
             v[key] = detail[key].clone();
         }
     }

@@ -35,10 +35,12 @@
 
 mod control;
 mod platform;
+mod script;
 mod state;
 mod voice_api;
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 
 use callflow::PhoneNumber;
@@ -142,6 +144,64 @@ impl EmulatorConfig {
     }
 }
 
+/// A virtual numbers file (`callflow serve --virtual-numbers FILE`) that cannot be used: the
+/// file and the reason, numbers masked.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {reason}")]
+pub struct VirtualNumbersError {
+    path: String,
+    reason: String,
+}
+
+/// The virtual numbers file: `numbers = ["+6568880000", …]`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VirtualNumbersFile {
+    numbers: Vec<String>,
+}
+
+impl EmulatorConfig {
+    /// Rents every number of a TOML document `numbers = ["+6568880000", "+6568880001"]`
+    /// (7 to 15 digits each, a leading `+`, spaces and dashes allowed; each rented as `+`
+    /// and its digits). `origin` names the document in the error.
+    pub fn virtual_numbers_toml(
+        mut self,
+        origin: &str,
+        text: &str,
+    ) -> Result<Self, VirtualNumbersError> {
+        let fail = |reason: String| VirtualNumbersError {
+            path: origin.to_owned(),
+            reason,
+        };
+        let file: VirtualNumbersFile =
+            toml::from_str(text).map_err(|e| fail(crate::mask_text(e.to_string().trim_end())))?;
+        if file.numbers.is_empty() {
+            return Err(fail("`numbers` is empty".to_owned()));
+        }
+        for (i, n) in file.numbers.iter().enumerate() {
+            if !script::is_phone_number(n) {
+                return Err(fail(format!(
+                    "numbers[{i}]: not a phone number (7 to 15 digits, a leading '+' allowed)"
+                )));
+            }
+            let digits: String = n.chars().filter(char::is_ascii_digit).collect();
+            self = self.virtual_number(format!("+{digits}"));
+        }
+        Ok(self)
+    }
+
+    /// [`virtual_numbers_toml`](Self::virtual_numbers_toml) on the file at `path`.
+    pub fn virtual_numbers_file(self, path: impl AsRef<Path>) -> Result<Self, VirtualNumbersError> {
+        let path = path.as_ref();
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| VirtualNumbersError {
+            path: origin.clone(),
+            reason: format!("cannot read: {e}"),
+        })?;
+        self.virtual_numbers_toml(&origin, &text)
+    }
+}
+
 /// A running emulator; [`shutdown`](Emulator::shutdown) stops it.
 #[derive(Debug)]
 pub struct Emulator {
@@ -207,4 +267,41 @@ fn router(shared: Arc<Shared>) -> axum::Router {
     voice_api::routes(&shared)
         .merge(control::routes(&shared))
         .with_state(shared)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_virtual_numbers_file_rents_each_number() {
+        let config = EmulatorConfig::new()
+            .virtual_numbers_toml(
+                "vn.toml",
+                "numbers = [\"+6568880000\", \"+65 6888-0001\"]\n",
+            )
+            .unwrap();
+        assert_eq!(config.virtual_numbers().len(), 2);
+        assert!(config.virtual_numbers()[1].same_as("+6568880001"));
+    }
+
+    #[test]
+    fn a_bad_virtual_numbers_file_names_the_file_and_the_entry_without_the_number() {
+        let err = EmulatorConfig::new()
+            .virtual_numbers_toml("vn.toml", "numbers = [\"+6568880000\", \"12\"]")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "vn.toml: numbers[1]: not a phone number (7 to 15 digits, a leading '+' allowed)"
+        );
+        let err = EmulatorConfig::new()
+            .virtual_numbers_toml("vn.toml", "number = \"+6568880000\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("vn.toml: "), "{err}");
+        assert!(!err.contains("6568880000"), "masked: {err}");
+        let empty = EmulatorConfig::new().virtual_numbers_toml("vn.toml", "numbers = []");
+        assert!(empty.unwrap_err().to_string().contains("empty"));
+    }
 }

@@ -8,6 +8,7 @@ use std::time::SystemTime;
 use callflow_client::api::{CreateWebhook, JobStatus, RecordingPushConfigRequest, WebhookType};
 
 use super::EmulatorConfig;
+use super::script::Callees;
 use crate::engine::{Route, Routes};
 use crate::http::Target;
 use crate::report::Report;
@@ -46,6 +47,7 @@ pub(super) struct Shared {
     pub(super) config: EmulatorConfig,
     accounts: Mutex<HashMap<String, Account>>,
     sessions: Mutex<Vec<SessionEntry>>,
+    callees: Mutex<Callees>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -59,6 +61,7 @@ impl Shared {
             config,
             accounts: Mutex::new(HashMap::new()),
             sessions: Mutex::new(Vec::new()),
+            callees: Mutex::new(Callees::default()),
         }
     }
 
@@ -66,6 +69,11 @@ impl Shared {
     pub(super) fn account<R>(&self, id: &str, f: impl FnOnce(&mut Account) -> R) -> R {
         let mut all = lock(&self.accounts);
         f(all.entry(id.to_owned()).or_default())
+    }
+
+    /// Runs `f` on the scripted callees.
+    pub(super) fn callees<R>(&self, f: impl FnOnce(&mut Callees) -> R) -> R {
+        f(&mut lock(&self.callees))
     }
 
     /// Whether `Authorization` carries an accepted key.

@@ -186,7 +186,7 @@ async fn send_callflow(State(shared): St, Path(sub): Path<String>, body: Bytes) 
         &sub,
         first.source.as_str(),
         first.destination.as_str(),
-        SessionScript::default(),
+        SessionScript::outbound(&shared, first.destination.as_str()),
         Some(flow.clone()),
     );
     let mut answer = SendCallflowResponse::default();

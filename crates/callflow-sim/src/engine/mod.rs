@@ -19,7 +19,7 @@ use crate::Labels;
 use crate::events::{LegView, PayloadStyle, SessionView};
 use crate::http::Target;
 use crate::report::{Exchange, LegOutcome, Line, RecordingOutcome, Report, SessionOutcome};
-use crate::scenario::Scenario;
+use crate::scenario::{Callee, Scenario};
 use delivery::Outgoing;
 pub(crate) use delivery::one_line;
 
@@ -162,6 +162,11 @@ pub(crate) enum Start {
     Outbound(callflow::CallFlow),
 }
 
+/// Who answers a dialled number: asked each time a session's `makeCall` rings one (the
+/// emulator's scripted callees); `None` falls back to the scenario's callee.
+#[cfg_attr(not(feature = "emulator"), allow(dead_code))]
+pub(crate) type CalleeBook = std::sync::Arc<dyn Fn(&str) -> Option<Callee> + Send + Sync>;
+
 /// Runs one session with the given id and routes (the emulator's sessions).
 #[cfg_attr(not(feature = "emulator"), allow(dead_code))]
 pub(crate) async fn run_session(
@@ -170,10 +175,12 @@ pub(crate) async fn run_session(
     routes: &Routes,
     session_id: String,
     start: Start,
+    callees: Option<CalleeBook>,
 ) -> Report {
     let started = Instant::now();
     let mut sim = Sim::new(scenario, options);
     sim.session_id = session_id;
+    sim.callees = callees;
     match start {
         Start::Inbound => sim.run(routes).await,
         Start::Outbound(flow) => sim.run_outbound(routes, &flow).await,
@@ -241,6 +248,10 @@ struct Sim<'a> {
     setup_error: Option<String>,
     summary_status: SessionStatus,
     recording: Option<RecordingOutcome>,
+    /// Scripted callees by number (the emulator); `None` in `play`.
+    callees: Option<CalleeBook>,
+    /// How long the bridged parties talk (the answering callee's `talk_seconds`).
+    talk_seconds: u64,
 }
 
 fn unix_millis_now() -> i64 {
@@ -300,6 +311,8 @@ impl<'a> Sim<'a> {
             setup_error: None,
             summary_status: SessionStatus::Completed,
             recording: None,
+            callees: None,
+            talk_seconds: sc.callee.talk_seconds,
         }
     }
 

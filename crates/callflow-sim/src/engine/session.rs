@@ -373,7 +373,7 @@ impl Sim<'_> {
             }
         }
         if self.bridged {
-            let talk = self.sc.callee.talk_seconds;
+            let talk = self.talk_seconds;
             self.line(format!("   the parties talk for {talk} s, then hang up"));
             self.now += talk * 1000;
         } else {
@@ -404,7 +404,11 @@ impl Sim<'_> {
         };
         self.legs.push(leg);
         let i = self.legs.len() - 1;
-        let callee = &self.sc.callee;
+        let callee = self
+            .callees
+            .as_ref()
+            .and_then(|book| book(destination))
+            .unwrap_or_else(|| self.sc.callee.clone());
         let ring = callee.ring();
         self.line(format!(
             "   makeCall: {key} dials {destination} with caller id {source}; scripted outcome: {} after {ring} s",
@@ -420,6 +424,7 @@ impl Sim<'_> {
                 self.status(target, i, CallStatus::CallConnected).await;
                 self.connect_a_and_report(target).await;
                 self.bridged = true;
+                self.talk_seconds = callee.talk_seconds;
                 DialResult::Bridged
             }
             Outcome::Busy => {
