@@ -194,11 +194,15 @@ where
         }
         Err(BodyReadError::Refused(refusal)) => return webhook.refused(refusal.closing()),
     };
-    unpack(&mut extensions);
-    let mut request = WebhookRequest::new(method, headers, body).with_peer(peer);
-    *request.extensions_mut() = extensions;
-    // The head passed `check_head` above and is handed over unchanged.
-    webhook.dispatch_checked(request).await
+    // The head passed `check_head` above and is handed over unchanged. The request is built
+    // in a block that ends before the await, so that it is not also kept in this future.
+    let dispatch = {
+        unpack(&mut extensions);
+        let mut request = WebhookRequest::new(method, headers, body).with_peer(peer);
+        *request.extensions_mut() = extensions;
+        webhook.dispatch_checked(request)
+    };
+    dispatch.await
 }
 
 /// [`handle`] for an `http::Request` with any body: what the `Service` runs.
