@@ -46,6 +46,6 @@ pub use number::normalize_number;
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use store::SqliteStore;
 pub use store::{
-    BindingStore, CachedStore, Health, LookupCache, MemoryStore, StoreError, StoreErrorKind,
-    check_conflict, pick,
+    BindingFilter, BindingStore, CachedStore, Health, LookupCache, MemoryStore, StoreError,
+    StoreErrorKind, check_conflict, pick,
 };

@@ -1,6 +1,7 @@
 //! [`RedisBindingStore`]: number-masking bindings and call records in Redis.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use callflow::PhoneNumber;
 use callflow_masking::{
@@ -30,6 +31,7 @@ const CHUNK: usize = 500;
 /// | `bindings` | sorted set | every binding id, scored by creation time (listing) |
 /// | `call:{session}` | hash | one session's record (legs as JSON), replaced by a repeated summary |
 /// | `calls` | sorted set | session ids scored by the time they were recorded |
+/// | `purge` | sorted set | `{id} {vn} {a} {b}` of each binding that will be purged, scored by when (Unix ms) |
 ///
 /// - `create` is atomic across instances: it `WATCH`es both parties' index sets on a
 ///   connection of its own, reads the bindings they hold, applies the shared rule
@@ -38,12 +40,18 @@ const CHUNK: usize = 500;
 ///   instances can therefore never both create conflicting bindings.
 /// - `lookup` reads the caller's index (`SMEMBERS`, exactly one per lookup) and those bindings,
 ///   and applies the shared rule [`pick`].
-/// - Expired bindings are kept (no Redis TTL), as in the other stores, so a caller whose
-///   binding expired hears the "expired" message, not "not bound"; `remove` deletes them.
-/// - Nothing expires by itself: persistence is Redis's own (configure AOF or RDB snapshots).
+/// - Expired bindings are kept, as in the other stores, so a caller whose binding expired
+///   hears the "expired" message, not "not bound"; `remove` deletes them. With a
+///   [`purge_grace`](Self::purge_grace), a binding that expires is purged by Redis itself
+///   that long after its expiry: its hash gets `PEXPIREAT` expiry + grace, and each index
+///   set the latest purge time of the bindings it holds (none while it holds a binding that
+///   never expires). [`prune_purged`](Self::prune_purged), run periodically, then removes
+///   the purged ids from the listing and index sets, so nothing is left behind.
+/// - Persistence is Redis's own (configure AOF or RDB snapshots).
 #[derive(Clone, Debug)]
 pub struct RedisBindingStore {
     redis: Redis,
+    purge_grace: Option<Duration>,
 }
 
 /// A failed Redis operation (unreachable, timed out, refused by the server): retryable.
@@ -69,7 +77,102 @@ impl RedisBindingStore {
     pub fn new(redis: &Redis) -> Self {
         Self {
             redis: redis.clone(),
+            purge_grace: None,
         }
+    }
+
+    /// Bindings created through this store are purged by Redis `grace` after they expire
+    /// (default: never; a binding without expiry never is). During the grace a caller still
+    /// hears the "expired" message. The grace is fixed in Redis when a binding is created.
+    pub fn purge_grace(mut self, grace: Duration) -> Self {
+        self.purge_grace = Some(grace);
+        self
+    }
+
+    /// Removes from the listing and the index sets at most `max` bindings whose purge time
+    /// has passed (Redis has deleted their hashes, or does on this call); returns how many.
+    /// Bounded work: with more than `max` due, call it again.
+    pub async fn prune_purged(&self, max: usize) -> Result<usize, StoreError> {
+        if max == 0 {
+            return Ok(0);
+        }
+        let mut conn = self.redis.conn();
+        let due: Vec<String> = self
+            .redis
+            .run(
+                redis::cmd("ZRANGEBYSCORE")
+                    .arg(self.purge_key())
+                    .arg("-inf")
+                    .arg(now_millis())
+                    .arg("LIMIT")
+                    .arg(0)
+                    .arg(max.min(i64::MAX as usize) as i64)
+                    .query_async(&mut conn),
+            )
+            .await
+            .map_err(backend)?;
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = Pipeline::new();
+        tx.atomic();
+        for member in &due {
+            let mut parts = member.split(' ');
+            let (Some(id), Some(vn), Some(a), Some(b)) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            else {
+                tx.cmd("ZREM").arg(self.purge_key()).arg(member).ignore();
+                continue;
+            };
+            let (vn, a, b) = (
+                PhoneNumber::new(vn),
+                PhoneNumber::new(a),
+                PhoneNumber::new(b),
+            );
+            tx.cmd("DEL").arg(self.binding_key(id)).ignore();
+            self.unlink(&mut tx, id, &vn, [&a, &b], member);
+        }
+        self.redis
+            .run(tx.query_async::<()>(&mut conn))
+            .await
+            .map_err(backend)?;
+        Ok(due.len())
+    }
+
+    /// Adds to `tx` the removal of binding `id` (of `vn` and `parties`, `purge` member
+    /// `member`) from the index sets, the listing and the purge set (its hash aside).
+    fn unlink(
+        &self,
+        tx: &mut Pipeline,
+        id: &str,
+        vn: &PhoneNumber,
+        parties: [&PhoneNumber; 2],
+        member: &str,
+    ) {
+        for party in parties {
+            tx.cmd("SREM")
+                .arg(self.index_key(vn, party))
+                .arg(id)
+                .ignore();
+        }
+        tx.cmd("ZREM")
+            .arg(self.all_key())
+            .arg(id)
+            .ignore()
+            .cmd("ZREM")
+            .arg(self.purge_key())
+            .arg(member)
+            .ignore();
+    }
+
+    /// When a binding created now is purged (Unix ms): expiry + grace, if both are set.
+    fn purge_at(&self, b: &Binding) -> Option<i64> {
+        let grace = i64::try_from(self.purge_grace?.as_millis()).unwrap_or(i64::MAX);
+        Some(b.expires_at?.saturating_add(grace))
+    }
+
+    fn purge_key(&self) -> String {
+        self.redis.key(&["purge"])
     }
 
     /// The Redis handle.
@@ -122,6 +225,20 @@ impl RedisBindingStore {
         conn: &mut (impl redis::aio::ConnectionLike + Send),
         ids: &[String],
     ) -> Result<Vec<Binding>, StoreError> {
+        Ok(self
+            .records(conn, ids)
+            .await?
+            .into_iter()
+            .map(|(b, _)| b)
+            .collect())
+    }
+
+    /// [`bindings`](Self::bindings), each with its purge time.
+    async fn records(
+        &self,
+        conn: &mut (impl redis::aio::ConnectionLike + Send),
+        ids: &[String],
+    ) -> Result<Vec<(Binding, Option<i64>)>, StoreError> {
         let keys = ids.iter().map(|id| self.binding_key(id)).collect();
         let maps = self.hashes(conn, keys).await?;
         let mut out = Vec::with_capacity(maps.len());
@@ -129,14 +246,37 @@ impl RedisBindingStore {
             if m.is_empty() {
                 continue;
             }
-            out.push(
-                binding_from_hash(&m)
-                    .ok_or_else(|| corrupt(self.redis.error(format!("corrupt binding {id}"))))?,
-            );
+            let b = binding_from_hash(&m)
+                .ok_or_else(|| corrupt(self.redis.error(format!("corrupt binding {id}"))))?;
+            out.push((b, purge_at_of(&m)));
         }
-        out.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        out.sort_by(|(a, _), (b, _)| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         Ok(out)
     }
+}
+
+/// The `purge` set's member for `b`: what [`RedisBindingStore::prune_purged`] needs to find
+/// the binding's keys once its hash is gone (ids and E.164 numbers hold no space).
+fn purge_member(b: &Binding) -> String {
+    format!(
+        "{} {} {} {}",
+        b.id,
+        b.virtual_number.as_str(),
+        b.parties[0].as_str(),
+        b.parties[1].as_str()
+    )
+}
+
+/// The purge time kept in a binding's hash (`purge_at`), if it has one.
+fn purge_at_of(m: &HashMap<String, String>) -> Option<i64> {
+    m.get("purge_at")?.parse().ok()
+}
+
+/// An index set's expiry: the latest purge time of the bindings it holds, or `None` (never)
+/// if one of them is never purged.
+fn index_expiry(held: impl IntoIterator<Item = Option<i64>>) -> Option<i64> {
+    held.into_iter()
+        .try_fold(i64::MIN, |latest, at| at.map(|at| latest.max(at)))
 }
 
 fn binding_fields(b: &Binding) -> Vec<(&'static str, String)> {
@@ -247,7 +387,8 @@ impl BindingStore for RedisBindingStore {
                 )
                 .await
                 .map_err(backend)?;
-            let existing = self.bindings(&mut conn, &ids).await?;
+            let records = self.records(&mut conn, &ids).await?;
+            let existing: Vec<Binding> = records.iter().map(|(b, _)| b.clone()).collect();
             let now = now_millis();
             if let Err(e) = check_conflict(&existing, &new, now) {
                 let _ = self
@@ -258,11 +399,16 @@ impl BindingStore for RedisBindingStore {
             }
             let binding = new.clone().into_binding(now);
             let key = self.binding_key(&binding.id);
+            let purge_at = self.purge_at(&binding);
+            let mut fields = binding_fields(&binding);
+            if let Some(at) = purge_at {
+                fields.push(("purge_at", at.to_string()));
+            }
             let mut tx = Pipeline::new();
             tx.atomic()
                 .cmd("HSET")
                 .arg(&key)
-                .arg(binding_fields(&binding))
+                .arg(fields)
                 .ignore()
                 .cmd("SADD")
                 .arg(&idx_a)
@@ -277,6 +423,28 @@ impl BindingStore for RedisBindingStore {
                 .arg(binding.created_at)
                 .arg(&binding.id)
                 .ignore();
+            if let Some(at) = purge_at {
+                tx.cmd("PEXPIREAT")
+                    .arg(&key)
+                    .arg(at)
+                    .ignore()
+                    .cmd("ZADD")
+                    .arg(self.purge_key())
+                    .arg(at)
+                    .arg(purge_member(&binding))
+                    .ignore();
+            }
+            for (idx, party) in [(&idx_a, a), (&idx_b, b)] {
+                let held = records
+                    .iter()
+                    .filter(|(b, _)| b.has_party(party))
+                    .map(|(_, at)| *at)
+                    .chain([purge_at]);
+                match index_expiry(held) {
+                    Some(at) => tx.cmd("PEXPIREAT").arg(idx).arg(at).ignore(),
+                    None => tx.cmd("PERSIST").arg(idx).ignore(),
+                };
+            }
             let done: Option<()> = self
                 .redis
                 .run(tx.query_async(&mut conn))
@@ -359,21 +527,9 @@ impl BindingStore for RedisBindingStore {
             return Ok(false);
         };
         let mut tx = Pipeline::new();
-        tx.atomic()
-            .cmd("DEL")
-            .arg(self.binding_key(id))
-            .cmd("SREM")
-            .arg(self.index_key(&b.virtual_number, &b.parties[0]))
-            .arg(id)
-            .ignore()
-            .cmd("SREM")
-            .arg(self.index_key(&b.virtual_number, &b.parties[1]))
-            .arg(id)
-            .ignore()
-            .cmd("ZREM")
-            .arg(self.all_key())
-            .arg(id)
-            .ignore();
+        tx.atomic().cmd("DEL").arg(self.binding_key(id));
+        let [a, p] = &b.parties;
+        self.unlink(&mut tx, id, &b.virtual_number, [a, p], &purge_member(&b));
         let (deleted,): (i64,) = self
             .redis
             .run(tx.query_async(&mut conn))

@@ -77,7 +77,9 @@ pub struct ContextExtensions(pub Extensions);
 ///
 /// A refusal of a request that announces a body (chunked, or a `Content-Length` other
 /// than 0) comes [`closing`](WebhookResponse::closing): the adapter answers and closes
-/// the connection rather than read or drain a body it refused.
+/// the connection rather than read or drain a body it refused. A refusal is reported to
+/// the webhook's [`Observer`](crate::observe::Observer) (event `none`), as
+/// [`Webhook::dispatch`] reports its own: send it, do not dispatch the request as well.
 pub fn check_head(
     webhook: &Webhook,
     method: &Method,
@@ -85,11 +87,11 @@ pub fn check_head(
     peer: Option<SocketAddr>,
 ) -> Option<WebhookResponse> {
     let refusal = head_check(webhook.settings(), method, headers, peer)?;
-    Some(if announces_body(headers) {
+    Some(webhook.refused(if announces_body(headers) {
         refusal.closing()
     } else {
         refusal
-    })
+    }))
 }
 
 /// A collector that enforces the webhook's body limit while an adapter reads a streamed
@@ -187,14 +189,20 @@ where
     let deadline = body_read_timeout(&extensions);
     let body = match read_body(webhook, body, deadline, on_error).await {
         Ok(body) => body,
-        Err(BodyReadError::TimedOut) => return WebhookResponse::request_timeout().closing(),
-        Err(BodyReadError::Refused(refusal)) => return refusal.closing(),
+        Err(BodyReadError::TimedOut) => {
+            return webhook.refused(WebhookResponse::request_timeout().closing());
+        }
+        Err(BodyReadError::Refused(refusal)) => return webhook.refused(refusal.closing()),
     };
-    unpack(&mut extensions);
-    let mut request = WebhookRequest::new(method, headers, body).with_peer(peer);
-    *request.extensions_mut() = extensions;
-    // The head passed `check_head` above and is handed over unchanged.
-    webhook.dispatch_checked(request).await
+    // The head passed `check_head` above and is handed over unchanged. The request is built
+    // in a block that ends before the await, so that it is not also kept in this future.
+    let dispatch = {
+        unpack(&mut extensions);
+        let mut request = WebhookRequest::new(method, headers, body).with_peer(peer);
+        *request.extensions_mut() = extensions;
+        webhook.dispatch_checked(request)
+    };
+    dispatch.await
 }
 
 /// [`handle`] for an `http::Request` with any body: what the `Service` runs.

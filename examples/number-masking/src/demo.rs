@@ -178,7 +178,14 @@ pub async fn run() -> Result<()> {
             crate::api::Api::new(store.clone(), crate::api::ApiKeys::default()),
             health,
         );
-        let running = server::start(framework, webhook, routes, listener).await?;
+        let running = server::start(
+            framework,
+            webhook,
+            routes,
+            listener,
+            server::ServeConfig::default(),
+        )
+        .await?;
         let url = format!("http://{}{WEBHOOK_PATH}", running.addr);
         out!("\n== {} on {url}", framework.name());
         register(&client, &url).await?;

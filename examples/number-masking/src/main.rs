@@ -25,6 +25,7 @@ mod demo;
 mod health;
 mod metrics;
 mod output;
+mod purge;
 mod register;
 mod routes;
 mod server;
@@ -67,6 +68,13 @@ struct Cli {
     /// Prefix of every key in Redis (to share one Redis database between services).
     #[arg(long, global = true, value_name = "PREFIX", default_value = callflow_redis::DEFAULT_PREFIX, env = "NUMBER_MASKING_REDIS_PREFIX")]
     redis_prefix: String,
+
+    /// How long after its expiry a binding is purged (default 24h; `off`: kept until
+    /// unbound); until then its parties hear the "expired" message. SQLite: `serve` deletes
+    /// them (see --purge-interval); Redis: Redis does, from the grace of the command that
+    /// created the binding.
+    #[arg(long, global = true, value_name = "DURATION", value_parser = purge::parse_grace, env = "NUMBER_MASKING_PURGE_GRACE")]
+    purge_grace: Option<purge::Grace>,
 
     #[command(subcommand)]
     command: Command,
@@ -188,6 +196,21 @@ enum Command {
         /// still be bridged for up to this long. Expiry is checked on every call.
         #[arg(long, value_parser = ttl::parse_ttl, env = "NUMBER_MASKING_CACHE_MAX_AGE")]
         cache_max_age: Option<std::time::Duration>,
+        /// How often expired bindings past --purge-grace are purged (default 1m; at most
+        /// 1000 a pass, the next pass a second later while more are due).
+        #[arg(long, value_name = "DURATION", value_parser = ttl::parse_ttl, env = "NUMBER_MASKING_PURGE_INTERVAL")]
+        purge_interval: Option<std::time::Duration>,
+        /// How long a client may take to send a request head, and how long a kept-alive
+        /// connection may stay idle (default 10s).
+        #[arg(long, value_name = "DURATION", value_parser = ttl::parse_ttl, env = "NUMBER_MASKING_HEADER_READ_TIMEOUT")]
+        header_read_timeout: Option<std::time::Duration>,
+        /// How long a request body may take once its head is in: a slower one gets 408 and
+        /// the connection is closed (default 10s).
+        #[arg(long, value_name = "DURATION", value_parser = ttl::parse_ttl, env = "NUMBER_MASKING_BODY_READ_TIMEOUT")]
+        body_read_timeout: Option<std::time::Duration>,
+        /// On SIGTERM, how long requests in flight get to finish (default 10s).
+        #[arg(long, value_name = "DURATION", value_parser = ttl::parse_ttl, env = "NUMBER_MASKING_GRACE_PERIOD")]
+        grace_period: Option<std::time::Duration>,
     },
     /// Register the webhook with 8x8 (VCA and VSS) with the auth value `serve` requires.
     Register(register::RegisterArgs),
@@ -334,7 +357,11 @@ async fn run(cli: Cli) -> Result<()> {
         (None, Some(db)) => StoreUrl::Sqlite(db),
         (None, None) => StoreUrl::Sqlite(store::DEFAULT_DB.into()),
     };
-    let store = Store::open(&url, &cli.redis_prefix).await?;
+    let purge_grace = cli
+        .purge_grace
+        .unwrap_or(purge::Grace(Some(purge::DEFAULT_GRACE)))
+        .0;
+    let store = Store::open(&url, &cli.redis_prefix, purge_grace).await?;
     match cli.command {
         Command::Bind { reveal, .. } => {
             let new = new_binding.expect("validated above");
@@ -374,7 +401,21 @@ async fn run(cli: Cli) -> Result<()> {
             trusted_proxies: _,
             deadline,
             cache_max_age,
+            purge_interval,
+            header_read_timeout,
+            body_read_timeout,
+            grace_period,
         } => {
+            let mut serve_config = server::ServeConfig::default();
+            if let Some(t) = header_read_timeout {
+                serve_config = serve_config.header_read_timeout(t);
+            }
+            if let Some(t) = body_read_timeout {
+                serve_config = serve_config.body_read_timeout(t);
+            }
+            if let Some(t) = grace_period {
+                serve_config = serve_config.grace_period(t);
+            }
             let auth_header = auth.values()?;
             let api_keys = api::ApiKeys::load(
                 std::env::var(api::keys::KEYS_ENV).ok().as_deref(),
@@ -403,6 +444,7 @@ async fn run(cli: Cli) -> Result<()> {
                     .cached(cache_max_age.unwrap_or_default())
                     .metered(metrics.store()),
             );
+            let purge_store = store.clone();
             let handler = MaskingHandler::from_arc(store.clone()).on_outcome({
                 let metrics = metrics.clone();
                 move |outcome| metrics.call(outcome)
@@ -432,7 +474,11 @@ async fn run(cli: Cli) -> Result<()> {
             let listener = std::net::TcpListener::bind(listen)
                 .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
             tokio::spawn(health.clone().watch());
-            let running = server::start(framework, webhook, routes, listener).await?;
+            if let Some(grace) = purge_grace {
+                let every = purge_interval.unwrap_or(purge::DEFAULT_INTERVAL);
+                tokio::spawn(purge::run(purge_store, grace, every, metrics.clone()));
+            }
+            let running = server::start(framework, webhook, routes, listener, serve_config).await?;
             out!(
                 "listening on http://{} ({}): webhook POST {}, health GET /healthz, metrics GET /metrics, API {}",
                 running.addr,

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use callflow::observe::PrometheusObserver;
+use callflow::observe::{PrometheusObserver, registered};
 use callflow_masking::{BindingStore, CallOutcome, StoreError, now_millis};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -51,6 +51,7 @@ pub struct Metrics {
     bindings_active: Gauge,
     masked_calls: Family<OutcomeLabel, Counter>,
     api_requests: Family<ApiLabel, Counter>,
+    bindings_purged: Counter,
 }
 
 /// The store's series: operation latency and errors.
@@ -89,42 +90,49 @@ impl Metrics {
     /// Every series, registered.
     pub fn new() -> Self {
         let mut registry = Registry::default();
-        let webhook = PrometheusObserver::register(&mut registry);
+        let r = &mut registry;
+        let webhook = PrometheusObserver::register(r);
         let store = StoreMetrics {
-            latency: Family::new_with_constructor(|| {
-                Histogram::new([
-                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
-                ])
-            }),
-            errors: Family::default(),
+            latency: registered(
+                r,
+                "number_masking_store_operation_duration_seconds",
+                "Store operation latency, by operation",
+                Family::new_with_constructor(|| {
+                    Histogram::new([
+                        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+                    ])
+                }),
+            ),
+            errors: registered(
+                r,
+                "number_masking_store_errors",
+                "Store operations that failed, by operation and kind (unavailable, backend)",
+                Family::default(),
+            ),
         };
-        registry.register(
-            "number_masking_store_operation_duration_seconds",
-            "Store operation latency, by operation",
-            store.latency.clone(),
-        );
-        registry.register(
-            "number_masking_store_errors",
-            "Store operations that failed, by operation and kind (unavailable, backend)",
-            store.errors.clone(),
-        );
-        let bindings_active = Gauge::default();
-        registry.register(
+        let bindings_active = registered(
+            r,
             "number_masking_bindings_active",
             "Bindings that route calls now (not expired), counted at each scrape",
-            bindings_active.clone(),
+            Gauge::default(),
         );
-        let masked_calls = Family::<OutcomeLabel, Counter>::default();
-        registry.register(
+        let masked_calls = registered(
+            r,
             "number_masking_calls",
             "New calls by outcome (bridged, not_bound, expired)",
-            masked_calls.clone(),
+            Family::default(),
         );
-        let api_requests = Family::<ApiLabel, Counter>::default();
-        registry.register(
+        let api_requests = registered(
+            r,
             "number_masking_api_requests",
             "Requests to the /v1 API, by route, method and HTTP status",
-            api_requests.clone(),
+            Family::default(),
+        );
+        let bindings_purged = registered(
+            r,
+            "number_masking_bindings_purged",
+            "Expired bindings purged after the grace period (--purge-grace)",
+            Counter::default(),
         );
         Self {
             registry: Arc::new(registry),
@@ -133,6 +141,7 @@ impl Metrics {
             bindings_active,
             masked_calls,
             api_requests,
+            bindings_purged,
         }
     }
 
@@ -153,6 +162,11 @@ impl Metrics {
                 outcome: outcome.label(),
             })
             .inc();
+    }
+
+    /// Counts `n` purged bindings.
+    pub fn purged(&self, n: usize) {
+        self.bindings_purged.inc_by(n as u64);
     }
 
     /// Counts an API request.

@@ -1,16 +1,21 @@
 //! The same webhook served by any of the three frameworks, with `GET /healthz`.
 //!
+//! The server's timeouts are a [`ServeConfig`] (`serve --header-read-timeout`,
+//! `--body-read-timeout`, `--grace-period`; 10 s each by default). The body timeout bounds
+//! the body of every route, the webhook's and the others' alike.
+//!
 //! Shutdown is bounded whatever the store does: after a stop, in-flight requests get up to
-//! [`GRACE`] (each is answered by the webhook's 4 s deadline at the latest), the server is
-//! waited for at most [`GRACE`] + [`STOP_SLACK`], and `main` gives store operations still
-//! running on the blocking pool [`LEFTOVER`] before the process exits: 10.75 s at most
-//! after SIGTERM.
+//! the grace period (each is answered by the webhook's 4 s deadline at the latest), the
+//! server is waited for at most the grace period + [`STOP_SLACK`], and `main` gives store
+//! operations still running on the blocking pool [`LEFTOVER`] before the process exits:
+//! 10.75 s at most after SIGTERM with the default grace.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use actix_web::{App, HttpResponse, web};
 use callflow::Webhook;
+pub use callflow::serve::ServeConfig;
 
 use crate::routes::{READ_LIMIT, Routes};
 use bytes::Bytes;
@@ -20,10 +25,7 @@ use warp::Filter;
 /// Where 8x8 POSTs.
 pub const WEBHOOK_PATH: &str = "/webhooks/voice";
 
-/// How long in-flight requests get to finish after a stop.
-pub const GRACE: Duration = Duration::from_secs(10);
-
-/// How much longer than [`GRACE`] a stop waits for the server itself.
+/// How much longer than the grace period a stop waits for the server itself.
 pub const STOP_SLACK: Duration = Duration::from_millis(500);
 
 /// How long the runtime waits, after the server stopped, for store operations still running
@@ -61,13 +63,15 @@ pub struct Running {
     pub addr: SocketAddr,
     stop: oneshot::Sender<()>,
     done: oneshot::Receiver<()>,
+    grace: Duration,
 }
 
 impl Running {
-    /// Stops accepting, lets in-flight requests finish (up to [`GRACE`]), and returns.
+    /// Stops accepting, lets in-flight requests finish (up to the grace period), and
+    /// returns.
     pub async fn stop(self) {
         let _ = self.stop.send(());
-        if tokio::time::timeout(GRACE + STOP_SLACK, self.done)
+        if tokio::time::timeout(self.grace + STOP_SLACK, self.done)
             .await
             .is_err()
         {
@@ -77,14 +81,17 @@ impl Running {
 }
 
 /// Starts `webhook` on `listener` with `framework`, and every other route ([`Routes`]: the
-/// health endpoint, the `/v1` API) beside it. Must be called inside a Tokio runtime.
+/// health endpoint, the `/v1` API) beside it, guarded by `config`'s timeouts. Must be called
+/// inside a Tokio runtime.
 pub async fn start(
     framework: Framework,
     webhook: Webhook,
     routes: Routes,
     listener: std::net::TcpListener,
+    config: ServeConfig,
 ) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
+    let body_timeout = config.body_read_timeout;
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let (done_tx, done_rx) = oneshot::channel::<()>();
     let shutdown = async move {
@@ -98,9 +105,8 @@ pub async fn start(
                 .route(WEBHOOK_PATH, callflow_axum::route(webhook))
                 .fallback(move |req: axum::extract::Request| {
                     let routes = routes.clone();
-                    async move { axum_answer(&routes, req).await }
+                    async move { axum_answer(&routes, req, body_timeout).await }
                 });
-            let config = callflow_axum::ServeConfig::default().grace_period(GRACE);
             tokio::spawn(async move {
                 if let Err(e) =
                     callflow_axum::serve_with_shutdown(listener, app, config, shutdown).await
@@ -116,19 +122,19 @@ pub async fn start(
             let hook = warp::path!("webhooks" / "voice").and(callflow_warp::filter(webhook));
             let rest = warp::method()
                 .and(warp::path::full())
-                .and(
-                    warp::query::raw()
-                        .or(warp::any().map(String::new))
-                        .unify(),
-                )
+                .and(warp::query::raw().or(warp::any().map(String::new)).unify())
                 .and(warp::header::headers_cloned())
                 .and(warp::body::stream())
-                .then(move |method, path: warp::path::FullPath, query: String, headers, body| {
-                    let routes = routes.clone();
-                    async move { warp_answer(&routes, method, path, query, headers, body).await }
-                });
+                .then(
+                    move |method, path: warp::path::FullPath, query: String, headers, body| {
+                        let routes = routes.clone();
+                        async move {
+                            let request = (method, path, query, headers);
+                            warp_answer(&routes, request, body, body_timeout).await
+                        }
+                    },
+                );
             let routes = hook.or(rest);
-            let config = callflow_warp::ServeConfig::default().grace_period(GRACE);
             tokio::spawn(async move {
                 if let Err(e) =
                     callflow_warp::serve_with_shutdown(listener, routes, config, shutdown).await
@@ -141,9 +147,7 @@ pub async fn start(
         Framework::ActixWeb => {
             // actix-web runs on its own runtime (an actix System) on its own thread.
             let (ready_tx, ready_rx) = oneshot::channel::<std::io::Result<()>>();
-            let config = callflow_actix_web::ServeConfig::default()
-                .grace_period(GRACE)
-                .workers(2);
+            let config = config.workers(2);
             std::thread::spawn(move || {
                 actix_web::rt::System::new().block_on(async move {
                     let factory = move || {
@@ -156,7 +160,9 @@ pub async fn start(
                             .default_service(web::to(
                                 move |req: actix_web::HttpRequest, payload: web::Payload| {
                                     let routes = routes.clone();
-                                    async move { actix_answer(&routes, req, payload).await }
+                                    async move {
+                                        actix_answer(&routes, req, payload, body_timeout).await
+                                    }
                                 },
                             ))
                     };
@@ -179,6 +185,7 @@ pub async fn start(
         addr,
         stop: stop_tx,
         done: done_rx,
+        grace: config.grace_period,
     })
 }
 
@@ -187,9 +194,28 @@ pub async fn shutdown_signal() {
     callflow_axum::shutdown_signal().await;
 }
 
-/// Reads at most [`READ_LIMIT`] bytes of `chunks`; `Err(true)` if there were more,
-/// `Err(false)` if the body broke off.
-async fn collect<S, B, E>(mut chunks: S) -> Result<Bytes, bool>
+/// Why a body was not read whole.
+enum Unread {
+    /// More than [`READ_LIMIT`] bytes.
+    TooLarge,
+    /// The body broke off.
+    Broken,
+    /// Not complete within the body read timeout.
+    TimedOut,
+}
+
+/// Reads at most [`READ_LIMIT`] bytes of `chunks`, within `timeout`.
+async fn collect<S, B, E>(chunks: S, timeout: Duration) -> Result<Bytes, Unread>
+where
+    S: futures_util::Stream<Item = Result<B, E>> + Unpin,
+    B: bytes::Buf,
+{
+    tokio::time::timeout(timeout, collect_all(chunks))
+        .await
+        .unwrap_or(Err(Unread::TimedOut))
+}
+
+async fn collect_all<S, B, E>(mut chunks: S) -> Result<Bytes, Unread>
 where
     S: futures_util::Stream<Item = Result<B, E>> + Unpin,
     B: bytes::Buf,
@@ -197,11 +223,11 @@ where
     use futures_util::StreamExt as _;
     let mut out = bytes::BytesMut::new();
     while let Some(chunk) = chunks.next().await {
-        let mut chunk = chunk.map_err(|_| false)?;
+        let mut chunk = chunk.map_err(|_| Unread::Broken)?;
         while chunk.has_remaining() {
             let part = chunk.chunk();
             if out.len() + part.len() > READ_LIMIT {
-                return Err(true);
+                return Err(Unread::TooLarge);
             }
             out.extend_from_slice(part);
             let n = part.len();
@@ -211,44 +237,56 @@ where
     Ok(out.freeze())
 }
 
-/// The answer to a body that could not be read whole.
-fn unread(too_large: bool) -> http::Response<Bytes> {
-    if too_large {
-        crate::api::ApiError::too_large(crate::api::BODY_LIMIT).into_response()
-    } else {
-        crate::api::ApiError::new(
+/// The answer to a body that could not be read whole (the connection is closed after it).
+fn unread(why: Unread) -> http::Response<Bytes> {
+    let mut response = match why {
+        Unread::TooLarge => crate::api::ApiError::too_large(crate::api::BODY_LIMIT).into_response(),
+        Unread::Broken => crate::api::ApiError::new(
             http::StatusCode::BAD_REQUEST,
             "body_unreadable",
             "the request body could not be read",
         )
-        .into_response()
-    }
+        .into_response(),
+        Unread::TimedOut => crate::api::ApiError::new(
+            http::StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "the request body did not arrive in time",
+        )
+        .into_response(),
+    };
+    response.headers_mut().insert(
+        http::header::CONNECTION,
+        http::HeaderValue::from_static("close"),
+    );
+    response
 }
 
-async fn axum_answer(routes: &Routes, req: axum::extract::Request) -> axum::response::Response {
+async fn axum_answer(
+    routes: &Routes,
+    req: axum::extract::Request,
+    body_timeout: Duration,
+) -> axum::response::Response {
     let (parts, body) = req.into_parts();
-    let response = match collect(body.into_data_stream()).await {
+    let response = match collect(body.into_data_stream(), body_timeout).await {
         Ok(bytes) => routes.handle(http::Request::from_parts(parts, bytes)).await,
-        Err(too_large) => unread(too_large),
+        Err(why) => unread(why),
     };
     response.map(axum::body::Body::from)
 }
 
 async fn warp_answer<S, B>(
     routes: &Routes,
-    method: http::Method,
-    path: warp::path::FullPath,
-    query: String,
-    headers: http::HeaderMap,
+    (method, path, query, headers): (http::Method, warp::path::FullPath, String, http::HeaderMap),
     body: S,
+    body_timeout: Duration,
 ) -> http::Response<Bytes>
 where
     S: futures_util::Stream<Item = Result<B, warp::Error>> + Send,
     B: bytes::Buf,
 {
-    let body = match collect(Box::pin(body)).await {
+    let body = match collect(Box::pin(body), body_timeout).await {
         Ok(b) => b,
-        Err(too_large) => return unread(too_large),
+        Err(why) => return unread(why),
     };
     let uri = if query.is_empty() {
         path.as_str().to_owned()
@@ -266,8 +304,9 @@ async fn actix_answer(
     routes: &Routes,
     req: actix_web::HttpRequest,
     payload: web::Payload,
+    body_timeout: Duration,
 ) -> HttpResponse {
-    let response = match collect(payload).await {
+    let response = match collect(payload, body_timeout).await {
         Ok(body) => {
             let mut r = http::Request::new(body);
             *r.method_mut() =
@@ -283,7 +322,7 @@ async fn actix_answer(
             }
             routes.handle(r).await
         }
-        Err(too_large) => unread(too_large),
+        Err(why) => unread(why),
     };
     let (parts, body) = response.into_parts();
     let mut out = HttpResponse::build(

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use callflow::PhoneNumber;
 use callflow_masking::{
-    Binding, BindingStore, CallRecord, Health, Lookup, LookupCache, NewBinding, SqliteStore,
-    StoreError,
+    Binding, BindingFilter, BindingStore, CallRecord, Health, Lookup, LookupCache, NewBinding,
+    SqliteStore, StoreError,
 };
 use callflow_redis::{Redis, RedisBindingStore, RedisIdempotencyStore};
 
@@ -89,13 +89,23 @@ enum Backend {
 
 impl Store {
     /// Opens the store. Redis is connected on first use, so a server may start before it.
-    pub async fn open(url: &StoreUrl, redis_prefix: &str) -> Result<Self, StoreError> {
+    /// On Redis, a binding created through this store is purged by Redis `purge_grace` after
+    /// it expires (SQLite's purge is [`purge`](Self::purge), which `serve` runs).
+    pub async fn open(
+        url: &StoreUrl,
+        redis_prefix: &str,
+        purge_grace: Option<std::time::Duration>,
+    ) -> Result<Self, StoreError> {
         let backend = match url {
             StoreUrl::Sqlite(path) => Backend::Sqlite(SqliteStore::open_async(path).await?),
             StoreUrl::Redis { url, .. } => {
                 let redis = Redis::open_with(url, redis_prefix, callflow_redis::DEFAULT_TIMEOUT)
                     .map_err(StoreError::backend)?;
-                Backend::Redis(RedisBindingStore::new(&redis))
+                let store = RedisBindingStore::new(&redis);
+                Backend::Redis(match purge_grace {
+                    Some(grace) => store.purge_grace(grace),
+                    None => store,
+                })
             }
         };
         Ok(Self {
@@ -149,6 +159,23 @@ impl Store {
             Backend::Sqlite(_) => None,
             Backend::Redis(s) => Some(Arc::new(RedisIdempotencyStore::new(s.redis()))),
         }
+    }
+
+    /// One pass of the purge (see [`crate::purge`]): at most `max` bindings expired more
+    /// than `grace` ago deleted (SQLite), or removed from the listing once Redis has purged
+    /// them; returns how many.
+    pub async fn purge(&self, grace: std::time::Duration, max: usize) -> Result<usize, StoreError> {
+        self.timed("purge", async {
+            match &self.backend {
+                Backend::Sqlite(s) => {
+                    let grace = i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
+                    s.purge_expired(callflow_masking::now_millis().saturating_sub(grace), max)
+                        .await
+                }
+                Backend::Redis(s) => s.prune_purged(max).await,
+            }
+        })
+        .await
     }
 
     /// For Redis: checks that it answers (a server warns and starts anyway when it does not).
@@ -216,6 +243,20 @@ impl BindingStore for Store {
             match &self.backend {
                 Backend::Sqlite(s) => s.list().await,
                 Backend::Redis(s) => s.list().await,
+            }
+        })
+        .await
+    }
+
+    async fn list_page(
+        &self,
+        filter: &BindingFilter,
+        limit: usize,
+    ) -> Result<Vec<Binding>, StoreError> {
+        self.timed("list", async {
+            match &self.backend {
+                Backend::Sqlite(s) => s.list_page(filter, limit).await,
+                Backend::Redis(s) => s.list_page(filter, limit).await,
             }
         })
         .await

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use callflow::CallFlow;
-use callflow::callflow::{Action, Mode};
+use callflow::callflow::Action;
 use callflow::testing;
 use serde_json::{Value, json};
 
@@ -93,16 +93,7 @@ impl Service {
     }
 
     async fn call(&self, from: &str) -> CallFlow {
-        let r = self
-            .http
-            .post(self.server.url())
-            .header("content-type", "application/json")
-            .body(testing::call_action().from(from).to(VN).build_json())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        CallFlow::parse(&r.bytes().await.unwrap(), Mode::Reply).unwrap()
+        common::call_action(&self.http, &self.server.url(), from, VN).await
     }
 }
 
@@ -380,15 +371,7 @@ fn docs_openapi() -> PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_served_openapi_document_is_the_committed_docs_openapi_json() {
     let svc = Service::start("warp");
-    let served = svc
-        .http
-        .get(svc.server.at("/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let served = common::get_text(&svc.http, &svc.server.at("/v1/openapi.json")).await;
     let committed = std::fs::read_to_string(docs_openapi()).unwrap_or_default();
     assert!(
         served == committed,

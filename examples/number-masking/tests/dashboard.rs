@@ -130,6 +130,22 @@ async fn shown(c: &Client, what: Locator<'_>, fw: &str) -> fantoccini::elements:
     }
 }
 
+/// Clicks the element `what` finds.
+async fn click(c: &Client, what: Locator<'_>) {
+    c.find(what).await.unwrap().click().await.unwrap();
+}
+
+/// Types `key` into the login form and submits it.
+async fn log_in(c: &Client, key: &str) {
+    c.find(Locator::Id("key"))
+        .await
+        .unwrap()
+        .send_keys(key)
+        .await
+        .unwrap();
+    click(c, Locator::Id("login")).await;
+}
+
 async fn story(c: &Client, fw: &str) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("nm.db");
@@ -160,33 +176,11 @@ async fn story(c: &Client, fw: &str) {
     // Not logged in: the login form; a wrong key is refused.
     c.goto(&server.at("/")).await.unwrap();
     assert_eq!(c.current_url().await.unwrap().path(), "/login", "{fw}");
-    c.find(Locator::Id("key"))
-        .await
-        .unwrap()
-        .send_keys("wrong-key-0123456789")
-        .await
-        .unwrap();
-    c.find(Locator::Id("login"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    log_in(c, "wrong-key-0123456789").await;
     shown(c, Locator::Id("login-error"), fw).await;
 
     // Log in: the binding made through the API is listed, masked.
-    c.find(Locator::Id("key"))
-        .await
-        .unwrap()
-        .send_keys(KEY)
-        .await
-        .unwrap();
-    c.find(Locator::Id("login"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    log_in(c, KEY).await;
     shown(c, Locator::Id("bindings"), fw).await;
     assert_eq!(c.current_url().await.unwrap().path(), "/", "{fw}");
     let row = format!("tr[data-binding=\"{id}\"]");
@@ -222,31 +216,16 @@ async fn story(c: &Client, fw: &str) {
     assert!(!cookie.value().contains(KEY), "{fw}");
 
     // Reveal shows the numbers; masking again hides them.
-    c.find(Locator::Id("reveal"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(c, Locator::Id("reveal")).await;
     shown(c, Locator::LinkText("Mask numbers"), fw).await;
     assert!(c.source().await.unwrap().contains(A), "{fw}: revealed");
-    c.find(Locator::Id("reveal"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(c, Locator::Id("reveal")).await;
     shown(c, Locator::LinkText("Reveal numbers"), fw).await;
     assert_masked(&c.source().await.unwrap(), fw);
 
     // Unbind from the page: gone from the page and from the API.
     let unbind = format!("{row} button.unbind");
-    c.find(Locator::Css(&unbind))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(c, Locator::Css(&unbind)).await;
     let flash = shown(c, Locator::Id("flash"), fw)
         .await
         .text()
@@ -268,12 +247,7 @@ async fn story(c: &Client, fw: &str) {
     assert_masked(&c.source().await.unwrap(), fw);
 
     // Log out: back to the login form, and the page needs a login again.
-    c.find(Locator::Id("logout"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(c, Locator::Id("logout")).await;
     shown(c, Locator::Id("login"), fw).await;
     assert_eq!(c.current_url().await.unwrap().path(), "/login", "{fw}");
     c.goto(&server.at("/")).await.unwrap();

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use callflow::PhoneNumber;
 use hashlink::LruCache;
 
-use super::{BindingStore, Health, StoreError};
+use super::{BindingFilter, BindingStore, Health, StoreError};
 use crate::binding::{Binding, CallRecord, Lookup, NewBinding, now_millis};
 
 /// A [`BindingStore`] that answers repeated lookups of an active binding from memory, for at
@@ -302,6 +302,14 @@ impl<S: BindingStore> BindingStore for CachedStore<S> {
 
     async fn list(&self) -> Result<Vec<Binding>, StoreError> {
         self.inner.list().await
+    }
+
+    async fn list_page(
+        &self,
+        filter: &BindingFilter,
+        limit: usize,
+    ) -> Result<Vec<Binding>, StoreError> {
+        self.inner.list_page(filter, limit).await
     }
 
     async fn remove(&self, id: &str) -> Result<bool, StoreError> {

@@ -1,6 +1,7 @@
 //! Where bindings and call records live.
 
 mod cache;
+mod filter;
 mod memory;
 #[cfg(feature = "sqlite")]
 mod sqlite;
@@ -8,11 +9,12 @@ mod sqlite;
 use callflow::PhoneNumber;
 
 pub use cache::{CachedStore, LookupCache};
+pub use filter::BindingFilter;
 pub use memory::MemoryStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 
-use crate::binding::{Binding, BindingError, CallRecord, Lookup, NewBinding};
+use crate::binding::{Binding, BindingError, CallRecord, Lookup, NewBinding, now_millis};
 use crate::number::masked;
 
 /// Why a store operation failed. Opaque: branch on [`kind`](Self::kind) (or
@@ -227,6 +229,22 @@ pub trait BindingStore: Send + Sync + 'static {
 
     /// Every binding, oldest first (expired ones included until removed).
     fn list(&self) -> impl Future<Output = Result<Vec<Binding>, StoreError>> + Send;
+
+    /// At most `limit` bindings that `filter` selects, in creation order (creation time, then
+    /// id), starting after its cursor: one page of a listing. Default: [`list`](Self::list)
+    /// filtered in memory; a store that can filter and stop early (an indexed query) should
+    /// override it.
+    fn list_page(
+        &self,
+        filter: &BindingFilter,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Binding>, StoreError>> + Send {
+        let filter = filter.clone();
+        async move {
+            let all = self.list().await?;
+            Ok(filter.page_of(all, limit, now_millis()))
+        }
+    }
 
     /// Removes a binding; `false` if there was none with this id.
     fn remove(&self, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;

@@ -25,6 +25,10 @@
 //!   [`StoreErrorKind::Unavailable`] (a write that committed into the lost file is not
 //!   acknowledged either) until the process is restarted on a good file. Lookups go on from
 //!   the open file, so calls of existing bindings are still bridged.
+//! - Expired bindings stay (a caller hears the "expired" message) until
+//!   [`SqliteStore::purge_expired`] deletes them, a bounded batch per call in one short write
+//!   transaction; a service calls it periodically with its grace period (`number-masking`
+//!   every minute, 24 h after expiry by default).
 //! - Failures SQLite reports as busy or locked are [`StoreErrorKind::Locked`]; read-only,
 //!   full, I/O or cannot-open are [`StoreErrorKind::Unavailable`] (both retryable); a corrupt
 //!   file is [`StoreErrorKind::Corrupt`]; others are [`StoreErrorKind::Backend`].
@@ -36,7 +40,9 @@ use std::time::Duration;
 use callflow::PhoneNumber;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
 
-use super::{BindingStore, Health, StoreError, StoreErrorKind, check_conflict, pick};
+use super::{
+    BindingFilter, BindingStore, Health, StoreError, StoreErrorKind, check_conflict, pick,
+};
 use crate::binding::{Binding, CallRecord, LegRecord, Lookup, NewBinding, now_millis};
 
 /// Schema migrations, applied in order; `user_version` is the number applied.
@@ -68,6 +74,10 @@ const MIGRATIONS: &[&str] = &[
         recorded_at INTEGER NOT NULL
     );
     CREATE INDEX calls_recorded_at ON calls (recorded_at);",
+    // 2: the purge of expired bindings finds them by expiry; listing pages walk creation
+    // order.
+    "CREATE INDEX bindings_expires_at ON bindings (expires_at) WHERE expires_at IS NOT NULL;
+    CREATE INDEX bindings_created ON bindings (created_at, id);",
 ];
 
 /// How long a writer waits for another process's write lock before failing: below the
@@ -363,6 +373,28 @@ impl SqliteStore {
         &self.path
     }
 
+    /// Deletes at most `max` bindings whose expiry is at or before `expired_before` (Unix
+    /// milliseconds: now minus the grace period during which a caller still hears the
+    /// "expired" message), in one write transaction; returns how many. A binding without
+    /// expiry, or expiring later, is never touched. Call records are kept (they name the
+    /// binding's id only). Bounded work: with more than `max` to delete, call it again.
+    pub async fn purge_expired(
+        &self,
+        expired_before: i64,
+        max: usize,
+    ) -> Result<usize, StoreError> {
+        let max = i64::try_from(max).unwrap_or(i64::MAX);
+        self.write(move |conn| {
+            conn.execute(
+                "DELETE FROM bindings WHERE rowid IN (SELECT rowid FROM bindings \
+                 WHERE expires_at IS NOT NULL AND expires_at <= ?1 LIMIT ?2)",
+                params![expired_before, max],
+            )
+            .map_err(backend)
+        })
+        .await
+    }
+
     /// The schema version of the open database.
     pub fn schema_version(&self) -> usize {
         MIGRATIONS.len()
@@ -625,6 +657,47 @@ impl BindingStore for SqliteStore {
                 ))
                 .map_err(backend)?;
             let rows = stmt.query_map([], binding_from_row).map_err(backend)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    /// One indexed query in creation order that stops after `limit` rows.
+    async fn list_page(
+        &self,
+        filter: &BindingFilter,
+        limit: usize,
+    ) -> Result<Vec<Binding>, StoreError> {
+        let f = filter.clone();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.run(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {BINDING_COLUMNS} FROM bindings \
+                     WHERE (?1 IS NULL OR virtual_number = ?1) \
+                     AND (?2 IS NULL OR party_a = ?2 OR party_b = ?2) \
+                     AND (?3 IS NULL OR reference = ?3) \
+                     AND (?4 IS NULL OR ?4 = (expires_at IS NULL OR expires_at > ?5)) \
+                     AND (?6 IS NULL OR (created_at, id) > (?6, ?7)) \
+                     ORDER BY created_at, id LIMIT ?8"
+                ))
+                .map_err(backend)?;
+            let (after_t, after_id) = f.after.map_or((None, None), |(t, id)| (Some(t), Some(id)));
+            let rows = stmt
+                .query_map(
+                    params![
+                        f.virtual_number.as_ref().map(PhoneNumber::as_str),
+                        f.party.as_ref().map(PhoneNumber::as_str),
+                        f.reference,
+                        f.active,
+                        now_millis(),
+                        after_t,
+                        after_id,
+                        limit
+                    ],
+                    binding_from_row,
+                )
+                .map_err(backend)?;
             rows.collect::<Result<Vec<_>, _>>().map_err(backend)
         })
         .await

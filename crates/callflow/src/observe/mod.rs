@@ -13,7 +13,7 @@ use std::time::Duration;
 
 #[cfg(feature = "metrics")]
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
-pub use prometheus::PrometheusObserver;
+pub use prometheus::{PrometheusObserver, registered};
 
 /// Why the webhook answered for the handler (its fallback callflow for a `CALL_ACTION`, an
 /// error status for other events).

@@ -67,36 +67,53 @@ fn latency_histogram() -> Histogram {
     ])
 }
 
+/// Registers `metric` in `registry` as `name` (with `help`) and returns it, so a struct of
+/// series is built and registered in one expression per series:
+///
+/// ```
+/// use prometheus_client::metrics::counter::Counter;
+/// let mut registry = prometheus_client::registry::Registry::default();
+/// let purged: Counter = callflow::observe::registered(&mut registry, "purged", "Items purged", Counter::default());
+/// purged.inc();
+/// ```
+pub fn registered<M>(registry: &mut Registry, name: &str, help: &str, metric: M) -> M
+where
+    M: prometheus_client::registry::Metric + Clone,
+{
+    registry.register(name, help, metric.clone());
+    metric
+}
+
 impl PrometheusObserver {
     /// Creates the series and registers them in `registry`.
     pub fn register(registry: &mut Registry) -> Self {
-        let this = Self {
-            requests: Family::default(),
-            latency: Family::new_with_constructor(latency_histogram),
-            fallbacks: Family::default(),
-            duplicates: Family::default(),
-        };
-        registry.register(
-            "callflow_webhook_requests",
-            "Webhook requests answered, by event type and HTTP status",
-            this.requests.clone(),
-        );
-        registry.register(
-            "callflow_webhook_handler_duration_seconds",
-            "Time the handler ran, by event type",
-            this.latency.clone(),
-        );
-        registry.register(
-            "callflow_webhook_fallbacks",
-            "Answers the webhook gave for the handler (fallback callflow or error status), by reason",
-            this.fallbacks.clone(),
-        );
-        registry.register(
-            "callflow_webhook_duplicates",
-            "Duplicate deliveries answered with the first delivery's reply",
-            this.duplicates.clone(),
-        );
-        this
+        let r = registry;
+        Self {
+            requests: registered(
+                r,
+                "callflow_webhook_requests",
+                "Webhook requests answered, by event type and HTTP status",
+                Family::default(),
+            ),
+            latency: registered(
+                r,
+                "callflow_webhook_handler_duration_seconds",
+                "Time the handler ran, by event type",
+                Family::new_with_constructor(latency_histogram),
+            ),
+            fallbacks: registered(
+                r,
+                "callflow_webhook_fallbacks",
+                "Answers the webhook gave for the handler (fallback callflow or error status), by reason",
+                Family::default(),
+            ),
+            duplicates: registered(
+                r,
+                "callflow_webhook_duplicates",
+                "Duplicate deliveries answered with the first delivery's reply",
+                Family::default(),
+            ),
+        }
     }
 }
 

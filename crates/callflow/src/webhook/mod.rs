@@ -184,12 +184,19 @@ impl Webhook {
     /// supported web framework runs on one).
     pub async fn dispatch(&self, req: WebhookRequest) -> WebhookResponse {
         if let Some(r) = head::check(&self.inner.config, &req.method, &req.headers, req.peer) {
-            if let Some(o) = &self.inner.config.observer {
-                o.answered("none", r.status().as_u16());
-            }
-            return r;
+            return self.refused(r);
         }
         self.dispatch_checked(req).await
+    }
+
+    /// Reports `refusal`, the answer to a request refused before its body was parsed (a
+    /// head check, a body too large or too slow), to the observer (event `none`), and
+    /// returns it: every refusal is counted, whichever adapter sends it.
+    pub(crate) fn refused(&self, refusal: WebhookResponse) -> WebhookResponse {
+        if let Some(o) = &self.inner.config.observer {
+            o.answered("none", refusal.status().as_u16());
+        }
+        refusal
     }
 
     /// [`Webhook::dispatch`] for a request whose head (method, peer, headers) already passed
@@ -215,8 +222,10 @@ impl Webhook {
         if req.body.len() > config.max_body_bytes {
             return WebhookResponse::payload_too_large(config.max_body_bytes);
         }
+        // Boxed at once (not after the checks below): the event is then never kept (608
+        // bytes) in this function's future as well as in the box.
         let event = match Event::from_slice(&req.body) {
-            Ok(e) => e,
+            Ok(e) => Box::new(e),
             Err(e) => {
                 let kind = match e.kind() {
                     ParseErrorKind::Empty => Rejection::EmptyBody,
@@ -240,7 +249,7 @@ impl Webhook {
             outcome = field::Empty,
         );
         let cx = Context::with_request_id(req.headers, req.peer, request_id, req.extensions);
-        self.deduplicated(Box::new(event), &req.body, cx)
+        self.deduplicated(event, &req.body, cx)
             .instrument(span)
             .await
     }
@@ -256,6 +265,22 @@ impl Webhook {
         else {
             return self.run(event, cx).await.0;
         };
+        // Out of line: the state of the store calls (their futures and deadline timers) is
+        // not carried, copied and allocated with every request of a webhook without a store
+        // (the future of `dispatch` was 2.5 KB with it inline; see BENCHMARKS.md).
+        Box::pin(self.deduplicated_in(&**store, key, event, body, cx)).await
+    }
+
+    /// [`deduplicated`](Self::deduplicated) with a store and the event's key.
+    async fn deduplicated_in(
+        &self,
+        store: &dyn idempotency::DynIdempotencyStore,
+        key: String,
+        event: Box<Event>,
+        body: &[u8],
+        cx: Context,
+    ) -> WebhookResponse {
+        let config = &self.inner.config;
         // Hashed once, and only when a duplicate can be recognised at all.
         let fingerprint = Fingerprint::of(body);
         let interactive = matches!(*event, Event::CallAction(_));
@@ -363,22 +388,26 @@ impl Webhook {
                 o.handled(label, started.elapsed());
             }
         };
-        let outcome = match *event {
-            Event::CallAction(ev) => {
-                let outcome = guarded(h.on_call_action(ev, &cx), deadline).await;
+        // The handler's future is made before the first await: the event, moved into it, is
+        // then not also kept (608 bytes) in this function's own future.
+        let call = match *event {
+            Event::CallAction(ev) => Call::Action(h.on_call_action(ev, &cx)),
+            Event::CallStatus(ev) => Call::Other(h.on_call_status(ev, &cx)),
+            Event::SessionSummary(ev) => Call::Other(h.on_session_summary(ev, &cx)),
+            Event::RecordingStatus(ev) => Call::Other(h.on_recording_status(ev, &cx)),
+            Event::VirtualNumberUpdate(ev) => Call::Other(h.on_virtual_number_update(ev, &cx)),
+            Event::Unknown(ev) => {
+                tracing::info!(event_type = %ev.event_type, "unknown event type acknowledged");
+                Call::Other(h.on_unknown(ev, &cx))
+            }
+        };
+        let outcome = match call {
+            Call::Action(call) => {
+                let outcome = guarded(call, deadline).await;
                 handled(&self.inner.config.observer);
                 return self.reply(outcome);
             }
-            Event::CallStatus(ev) => guarded(h.on_call_status(ev, &cx), deadline).await,
-            Event::SessionSummary(ev) => guarded(h.on_session_summary(ev, &cx), deadline).await,
-            Event::RecordingStatus(ev) => guarded(h.on_recording_status(ev, &cx), deadline).await,
-            Event::VirtualNumberUpdate(ev) => {
-                guarded(h.on_virtual_number_update(ev, &cx), deadline).await
-            }
-            Event::Unknown(ev) => {
-                tracing::info!(event_type = %ev.event_type, "unknown event type acknowledged");
-                guarded(h.on_unknown(ev, &cx), deadline).await
-            }
+            Call::Other(call) => guarded(call, deadline).await,
         };
         handled(&self.inner.config.observer);
         let span = tracing::Span::current();
@@ -481,6 +510,14 @@ impl Webhook {
     fn fallback_response(&self) -> WebhookResponse {
         WebhookResponse::json(StatusCode::OK, self.inner.fallback_body.clone())
     }
+}
+
+/// The handler's future for one event, made before it is awaited.
+enum Call<'a> {
+    /// `CALL_ACTION`: answered with the callflow.
+    Action(crate::handler::BoxFuture<'a, Result<crate::CallFlow, crate::HandlerError>>),
+    /// Any other event: acknowledged.
+    Other(crate::handler::BoxFuture<'a, Result<(), crate::HandlerError>>),
 }
 
 /// A store call that may not outlast the handler deadline: a hung store is a failed store.

@@ -5,7 +5,7 @@
 //! items are added or removed elsewhere: the next page starts right after that position.
 
 use callflow::PhoneNumber;
-use callflow_masking::{Binding, CallRecord, normalize_number, now_millis};
+use callflow_masking::{Binding, BindingFilter, CallRecord, normalize_number};
 
 use super::error::ApiError;
 use super::model::{BindingOut, BindingPage, CallOut, CallPage};
@@ -22,6 +22,33 @@ pub const CALLS_SCANNED: usize = 10_000;
 fn pairs(query: Option<&str>) -> impl Iterator<Item = (String, String)> + '_ {
     form_urlencoded::parse(query.unwrap_or("").as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
+}
+
+/// Parses a list route's query: `limit` and `cursor` (read by `cursor`) are every list's;
+/// any other parameter goes to `filter` (which ignores those it does not know). Returns the
+/// page size and the cursor's position.
+fn parse_page<C>(
+    query: Option<&str>,
+    cursor: fn(&str) -> Result<C, ApiError>,
+    mut filter: impl FnMut(&str, String) -> Result<(), ApiError>,
+) -> Result<(usize, Option<C>), ApiError> {
+    let (mut size, mut after) = (DEFAULT_LIMIT, None);
+    for (k, v) in pairs(query) {
+        match k.as_str() {
+            "limit" => size = limit(&v)?,
+            "cursor" => after = Some(cursor(&v)?),
+            _ => filter(&k, v)?,
+        }
+    }
+    Ok((size, after))
+}
+
+/// The first `size` of `items`, and whether there were more.
+fn take_page<T>(items: impl Iterator<Item = T>, size: usize) -> (Vec<T>, bool) {
+    let mut page: Vec<T> = items.take(size + 1).collect();
+    let more = page.len() > size;
+    page.truncate(size);
+    (page, more)
 }
 
 fn limit(v: &str) -> Result<usize, ApiError> {
@@ -44,82 +71,59 @@ fn number(name: &str, v: &str) -> Result<PhoneNumber, ApiError> {
     normalize_number(t).map_err(|_| ApiError::invalid_query(name, "not an E.164 phone number"))
 }
 
-/// `GET /v1/bindings`'s filters and page.
+/// `GET /v1/bindings`'s filters and page: the store selects the page
+/// ([`BindingStore::list_page`](callflow_masking::BindingStore::list_page)).
 #[derive(Debug, Default)]
 pub struct BindingQuery {
-    virtual_number: Option<PhoneNumber>,
-    party: Option<PhoneNumber>,
-    reference: Option<String>,
-    active: Option<bool>,
+    /// What the store is asked for.
+    pub filter: BindingFilter,
     limit: usize,
-    after: Option<(i64, String)>,
 }
 
 impl BindingQuery {
     /// Parses the query string (unknown parameters are ignored).
     pub fn parse(query: Option<&str>) -> Result<Self, ApiError> {
-        let mut q = Self {
-            limit: DEFAULT_LIMIT,
-            ..Self::default()
-        };
-        for (k, v) in pairs(query) {
-            match k.as_str() {
-                "virtualNumber" => q.virtual_number = Some(number(&k, &v)?),
-                "party" => q.party = Some(number(&k, &v)?),
+        let mut f = BindingFilter::default();
+        let (limit, after) = parse_page(query, binding_cursor, |k, v| {
+            match k {
+                "virtualNumber" => f.virtual_number = Some(number(k, &v)?),
+                "party" => f.party = Some(number(k, &v)?),
                 "reference" => {
                     if v.chars().count() > super::create::MAX_REFERENCE {
-                        return Err(ApiError::invalid_query(&k, "at most 200 characters"));
+                        return Err(ApiError::invalid_query(k, "at most 200 characters"));
                     }
-                    q.reference = Some(v)
+                    f.reference = Some(v)
                 }
                 "active" => {
-                    q.active = Some(match v.as_str() {
+                    f.active = Some(match v.as_str() {
                         "true" => true,
                         "false" => false,
-                        _ => return Err(ApiError::invalid_query(&k, "give true or false")),
+                        _ => return Err(ApiError::invalid_query(k, "give true or false")),
                     })
                 }
-                "limit" => q.limit = limit(&v)?,
-                "cursor" => q.after = Some(binding_cursor(&v)?),
                 _ => {}
             }
-        }
-        Ok(q)
+            Ok(())
+        })?;
+        f.after = after;
+        Ok(Self { filter: f, limit })
     }
 
-    fn matches(&self, b: &Binding, now: i64) -> bool {
-        self.virtual_number
-            .as_ref()
-            .is_none_or(|vn| &b.virtual_number == vn)
-            && self.party.as_ref().is_none_or(|p| b.has_party(p))
-            && self
-                .reference
-                .as_ref()
-                .is_none_or(|r| b.reference.as_ref() == Some(r))
-            && self.active.is_none_or(|a| a != b.is_expired_at(now))
+    /// How many bindings to ask the store for: the page and one more (to know whether
+    /// there is a next page).
+    pub fn fetch(&self) -> usize {
+        self.limit + 1
     }
 
-    /// The page of `all` this query asks for.
-    pub fn page(&self, mut all: Vec<Binding>) -> BindingPage {
-        all.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-        let now = now_millis();
-        let mut items: Vec<&Binding> = all
-            .iter()
-            .filter(|b| {
-                self.after
-                    .as_ref()
-                    .is_none_or(|(t, id)| (b.created_at, &b.id) > (*t, id))
-            })
-            .filter(|b| self.matches(b, now))
-            .take(self.limit + 1)
-            .collect();
-        let more = items.len() > self.limit;
-        items.truncate(self.limit);
+    /// The page made of what the store answered for [`filter`](Self::filter) and
+    /// [`fetch`](Self::fetch).
+    pub fn page(&self, fetched: Vec<Binding>) -> BindingPage {
+        let (items, more) = take_page(fetched.into_iter(), self.limit);
         BindingPage {
             next_cursor: more
                 .then(|| items.last().map(|b| format!("{}_{}", b.created_at, b.id)))
                 .flatten(),
-            items: items.into_iter().map(BindingOut::new).collect(),
+            items: items.iter().map(BindingOut::new).collect(),
         }
     }
 }
@@ -147,23 +151,16 @@ pub struct CallQuery {
 impl CallQuery {
     /// Parses the query string (unknown parameters are ignored).
     pub fn parse(query: Option<&str>) -> Result<Self, ApiError> {
-        let mut q = Self {
-            limit: DEFAULT_LIMIT,
-            ..Self::default()
-        };
-        for (k, v) in pairs(query) {
-            match k.as_str() {
-                "bindingId" => {
-                    if v.is_empty() || v.len() > 64 {
-                        return Err(ApiError::invalid_query(&k, "give 1 to 64 characters"));
-                    }
-                    q.binding_id = Some(v)
+        let mut q = Self::default();
+        (q.limit, q.after) = parse_page(query, call_cursor, |k, v| {
+            if k == "bindingId" {
+                if v.is_empty() || v.len() > 64 {
+                    return Err(ApiError::invalid_query(k, "give 1 to 64 characters"));
                 }
-                "limit" => q.limit = limit(&v)?,
-                "cursor" => q.after = Some(call_cursor(&v)?),
-                _ => {}
+                q.binding_id = Some(v);
             }
-        }
+            Ok(())
+        })?;
         Ok(q)
     }
 
@@ -171,7 +168,7 @@ impl CallQuery {
     pub fn page(&self, mut all: Vec<CallRecord>) -> CallPage {
         // Newest first; one instant's calls by session id, descending.
         all.sort_by(|a, b| (b.recorded_at, &b.session_id).cmp(&(a.recorded_at, &a.session_id)));
-        let mut items: Vec<&CallRecord> = all
+        let items = all
             .iter()
             .filter(|c| {
                 self.after
@@ -182,11 +179,8 @@ impl CallQuery {
                 self.binding_id
                     .as_ref()
                     .is_none_or(|id| c.binding_id.as_ref() == Some(id))
-            })
-            .take(self.limit + 1)
-            .collect();
-        let more = items.len() > self.limit;
-        items.truncate(self.limit);
+            });
+        let (items, more) = take_page(items, self.limit);
         CallPage {
             next_cursor: more
                 .then(|| {

@@ -396,8 +396,11 @@ async fn delete_binding(store: &Store, id: &str) -> Result<Response, ApiError> {
 )]
 async fn list_bindings(store: &Store, query: Option<&str>) -> Result<Response, ApiError> {
     let q = list::BindingQuery::parse(query)?;
-    let all = store.list().await.map_err(|e| ApiError::store(&e))?;
-    let page = q.page(all);
+    let fetched = store
+        .list_page(&q.filter, q.fetch())
+        .await
+        .map_err(|e| ApiError::store(&e))?;
+    let page = q.page(fetched);
     Ok(json(
         StatusCode::OK,
         serde_json::to_vec(&page).expect("serializes"),

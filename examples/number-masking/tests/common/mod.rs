@@ -174,3 +174,42 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// An HTTP client for the tests: no proxy, a 10 s bound on every request.
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+/// The body of `GET url`.
+pub async fn get_text(http: &reqwest::Client, url: &str) -> String {
+    http.get(url).send().await.unwrap().text().await.unwrap()
+}
+
+/// Posts a `CALL_ACTION` from `from` to `vn` to the webhook at `url`; its callflow (the
+/// answer must be 200).
+pub async fn call_action(
+    http: &reqwest::Client,
+    url: &str,
+    from: &str,
+    vn: &str,
+) -> callflow::CallFlow {
+    let r = http
+        .post(url)
+        .header("content-type", "application/json")
+        .body(
+            callflow::testing::call_action()
+                .from(from)
+                .to(vn)
+                .build_json(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let bytes = r.bytes().await.unwrap();
+    callflow::CallFlow::parse(&bytes, callflow::callflow::Mode::Reply).unwrap()
+}
