@@ -211,7 +211,9 @@ def memory(args, out):
         raise SystemExit(f"open-file limit {hard} < {want}: raise it (ulimit -Hn) as root")
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, want), hard))
     db = out / "serve.db"
-    cmd = [args.number_masking, "--db", str(db), "serve", "--listen", "127.0.0.1:0"]
+    # Idle connections are kept for 10 minutes (the default closes them after 10 s).
+    cmd = [args.number_masking, "--db", str(db), "serve", "--header-read-timeout", "10m",
+           "--listen", "127.0.0.1:0"]
     port = instr.free_port()
     cmd[-1] = f"127.0.0.1:{port}"
     env = dict(os.environ, NUMBER_MASKING_AUTH_HEADERS="bench-secret")
