@@ -1,26 +1,4 @@
 //! [`CachedStore`]: a bounded local cache of lookups in front of any [`BindingStore`].
-//!
-//! What it caches: the *active* binding a lookup of (virtual number, caller) found, for at
-//! most `max_age` after the lookup that fetched it *started*, and at most `max_entries`
-//! of them (least recently used evicted first). Nothing else: a caller found unbound or
-//! only expired is asked of the store every time, so a binding created by another process
-//! is seen at once.
-//!
-//! What it guarantees:
-//!
-//! - **removal by this store** ([`remove`](BindingStore::remove), and
-//!   [`create`](BindingStore::create) on the same parties) is seen by the next lookup: the
-//!   entries are dropped when the write returns, and a lookup that was in flight during the
-//!   write does not put its (possibly stale) answer into the cache;
-//! - **removal by another process** (another `serve` instance, the CLI) is never served
-//!   more than `max_age` after it happened: an entry is served only while less than
-//!   `max_age` has passed since its lookup began, and a lookup that began after the
-//!   removal cannot have returned the binding;
-//! - **expiry** is re-evaluated on every hit from the cached binding's own expiry: a cached
-//!   binding that has expired is never bridged; the entry is dropped and the store answers
-//!   (expired, or a newer active binding).
-//!
-//! Every other operation goes straight to the wrapped store.
 
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Mutex;
@@ -33,7 +11,29 @@ use super::{BindingFilter, BindingStore, Health, StoreError};
 use crate::binding::{Binding, CallRecord, Lookup, NewBinding, now_millis};
 
 /// A [`BindingStore`] that answers repeated lookups of an active binding from memory, for at
-/// most `max_age` (see the [module docs](self) for what is and is not cached).
+/// most `max_age`.
+///
+/// What it caches: the *active* binding a lookup of (virtual number, caller) found, for at
+/// most `max_age` after the lookup that fetched it *started*, and at most `max_entries`
+/// of them (least recently used evicted first). Nothing else: a caller found unbound or
+/// only expired is asked of the store every time, so a binding created by another process
+/// is seen at once.
+///
+/// What it guarantees:
+///
+/// - **removal by this store** ([`remove`](BindingStore::remove), and
+///   [`create`](BindingStore::create) on the same parties) is seen by the next lookup: the
+///   entries are dropped when the write returns, and a lookup that was in flight during the
+///   write does not put its (possibly stale) answer into the cache;
+/// - **removal by another process** (another `serve` instance, the CLI) is never served
+///   more than `max_age` after it happened: an entry is served only while less than
+///   `max_age` has passed since its lookup began, and a lookup that began after the
+///   removal cannot have returned the binding;
+/// - **expiry** is re-evaluated on every hit from the cached binding's own expiry: a cached
+///   binding that has expired is never bridged; the entry is dropped and the store answers
+///   (expired, or a newer active binding).
+///
+/// Every other operation goes straight to the wrapped store.
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -60,7 +60,7 @@ pub struct CachedStore<S> {
 /// [`lookup`](BindingStore::lookup) through [`LookupCache::lookup`], and tell it of every
 /// successful [`create`](BindingStore::create) ([`LookupCache::created`]) and every
 /// [`remove`](BindingStore::remove), failed ones included ([`LookupCache::removed`]). The
-/// guarantees of the [module docs](self) hold when it does.
+/// guarantees listed on [`CachedStore`] hold when it does.
 pub struct LookupCache {
     max_age: Duration,
     enabled: bool,
