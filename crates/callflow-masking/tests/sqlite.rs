@@ -363,10 +363,13 @@ async fn expired_bindings_are_purged_after_the_grace_a_batch_at_a_time_and_activ
         assert_eq!(store.get(&b.id).await.unwrap(), None);
     }
     assert_eq!(store.lookup(&vn, &caller).await.unwrap(), Lookup::NotFound);
-    assert_eq!(
-        store.list().await.unwrap(),
-        vec![forever.clone(), later.clone()]
-    );
+    // `list` orders by creation time, then id: two bindings created in the same
+    // millisecond come in id order, so compare them sorted.
+    let mut left = store.list().await.unwrap();
+    left.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut kept = vec![forever.clone(), later.clone()];
+    kept.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(left, kept);
 
     // Even a cutoff far in the future leaves a binding without expiry.
     assert_eq!(store.purge_expired(i64::MAX, 100).await.unwrap(), 1);
