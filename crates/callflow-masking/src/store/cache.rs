@@ -345,38 +345,11 @@ mod tests {
         )
     }
 
-    /// A store shared by two handles: `Arc<MemoryStore>` written around the cache stands
-    /// for another process.
-    struct Shared(Arc<MemoryStore>);
-
-    impl BindingStore for Shared {
-        async fn create(&self, new: NewBinding) -> Result<Binding, StoreError> {
-            self.0.create(new).await
-        }
-        async fn lookup(&self, vn: &PhoneNumber, c: &PhoneNumber) -> Result<Lookup, StoreError> {
-            self.0.lookup(vn, c).await
-        }
-        async fn get(&self, id: &str) -> Result<Option<Binding>, StoreError> {
-            self.0.get(id).await
-        }
-        async fn list(&self) -> Result<Vec<Binding>, StoreError> {
-            self.0.list().await
-        }
-        async fn remove(&self, id: &str) -> Result<bool, StoreError> {
-            self.0.remove(id).await
-        }
-        async fn record_call(&self, r: CallRecord) -> Result<(), StoreError> {
-            self.0.record_call(r).await
-        }
-        async fn calls(&self, limit: usize) -> Result<Vec<CallRecord>, StoreError> {
-            self.0.calls(limit).await
-        }
-    }
-
     #[tokio::test(flavor = "current_thread")]
     async fn a_binding_removed_elsewhere_is_served_until_max_age_and_never_after() {
         let shared = Arc::new(MemoryStore::new());
-        let store = CachedStore::new(Shared(shared.clone()), Duration::from_millis(200), 100);
+        // The `Arc` written around the cache stands for another process sharing the store.
+        let store = CachedStore::new(shared.clone(), Duration::from_millis(200), 100);
         let (vn, caller) = numbers();
         let b = shared
             .create(NewBinding::new(vn.as_str(), caller.as_str(), "+6592220002").unwrap())
@@ -449,7 +422,7 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn unbound_and_expired_callers_are_not_cached_and_the_entry_count_is_bounded() {
         let shared = Arc::new(MemoryStore::new());
-        let store = CachedStore::new(Shared(shared.clone()), Duration::from_secs(3600), 2);
+        let store = CachedStore::new(shared.clone(), Duration::from_secs(3600), 2);
         let vn = PhoneNumber::new("+6568880000");
         let caller = PhoneNumber::new("+6591110001");
         assert_eq!(store.lookup(&vn, &caller).await.unwrap(), Lookup::NotFound);

@@ -268,6 +268,60 @@ pub trait BindingStore: Send + Sync + 'static {
     }
 }
 
+/// A store behind an [`Arc`] is the same store: one instance shared by several handlers (or
+/// by a handler and the code that manages its bindings) without a forwarding wrapper.
+impl<S: BindingStore> BindingStore for std::sync::Arc<S> {
+    fn create(&self, new: NewBinding) -> impl Future<Output = Result<Binding, StoreError>> + Send {
+        (**self).create(new)
+    }
+
+    fn lookup(
+        &self,
+        virtual_number: &PhoneNumber,
+        caller: &PhoneNumber,
+    ) -> impl Future<Output = Result<Lookup, StoreError>> + Send {
+        (**self).lookup(virtual_number, caller)
+    }
+
+    fn get(&self, id: &str) -> impl Future<Output = Result<Option<Binding>, StoreError>> + Send {
+        (**self).get(id)
+    }
+
+    fn list(&self) -> impl Future<Output = Result<Vec<Binding>, StoreError>> + Send {
+        (**self).list()
+    }
+
+    fn list_page(
+        &self,
+        filter: &BindingFilter,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Binding>, StoreError>> + Send {
+        (**self).list_page(filter, limit)
+    }
+
+    fn remove(&self, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        (**self).remove(id)
+    }
+
+    fn record_call(
+        &self,
+        record: CallRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).record_call(record)
+    }
+
+    fn calls(
+        &self,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<CallRecord>, StoreError>> + Send {
+        (**self).calls(limit)
+    }
+
+    fn health(&self) -> impl Future<Output = Health> + Send {
+        (**self).health()
+    }
+}
+
 /// The ambiguity rule, shared by every store: among `existing` bindings (on the same virtual
 /// number), an active one that already holds a party of `new` refuses it; so does an expiry
 /// that is not in the future. [`BindingStore::create`] implementations call it with the
