@@ -22,24 +22,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONDONTWRITEBYTECODE=1 # no __pycache__ in scripts/bench
 
-for arg in "$@"; do
-    if [[ $arg == -h || $arg == --help ]]; then
-        sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
-        exec python3 scripts/bench/run.py --help
-    fi
-done
+source scripts/bench/common.sh
+if bench_help "$0" "$@"; then exec python3 scripts/bench/run.py --help; fi
 
-as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
-
-if ! command -v wrk >/dev/null; then
-    echo "== installing wrk"
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
-fi
+bench_install wrk
 command -v taskset >/dev/null || echo "-- taskset not found (util-linux): nothing will be pinned"
 
-target_dir=$(cargo metadata --format-version 1 --no-deps |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+target_dir=$(bench_target_dir)
 
 venv="$target_dir/bench-venv"
 if ! "$venv/bin/python" -c 'import fastapi, uvicorn, matplotlib' 2>/dev/null; then

@@ -19,23 +19,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-for arg in "$@"; do
-    if [[ $arg == -h || $arg == --help ]]; then
-        sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
-        exit 0
-    fi
-done
+source scripts/bench/common.sh
+if bench_help "$0" "$@"; then exit 0; fi
 
-as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
+bench_install valgrind
 
-if ! command -v valgrind >/dev/null; then
-    echo "== installing valgrind"
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind
-fi
-
-target_dir=$(cargo metadata --format-version 1 --no-deps |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+target_dir=$(bench_target_dir)
 
 echo "== cargo build --release -p bench-server"
 cargo build --release -p bench-server
