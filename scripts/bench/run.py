@@ -336,6 +336,8 @@ def main():
                          "machine, as root: the benchmark then wins the CPU over compiles)")
     ap.add_argument("--no-fastapi", action="store_true")
     ap.add_argument("--no-masking", action="store_true")
+    ap.add_argument("--only", help="comma-separated substrings of row names (e.g. "
+                    "'sqlite,redis'): measure only the rows that contain one of them")
     ap.add_argument("--no-latency", action="store_true")
     ap.add_argument("--latency-only", metavar="RUN_DIR",
                     help="skip the throughput phase: measure latency at the rates that the "
@@ -383,14 +385,26 @@ def main():
             servers["masking-sqlite"] = start_bench_server(
                 args, "axum", out, "masking-sqlite",
                 ["--handler", "masking-sqlite", "--db", str(out / "masking.db")])
+            # The same store behind `CachedStore` (1 s bound): a server of its own.
+            servers["masking-sqlite-cached"] = start_bench_server(
+                args, "axum", out, "masking-sqlite-cached",
+                ["--handler", "masking-sqlite", "--db", str(out / "masking-cached.db"),
+                 "--cache-max-age", "1000"])
             if tools["redis"]:
                 redis = start_redis(out)
                 meta["redis_pid"] = redis["pid"]
                 servers["masking-redis"] = start_bench_server(
                     args, "axum", out, "masking-redis",
                     ["--handler", "masking-redis", "--redis", f"redis://127.0.0.1:{redis['port']}/0"])
+                # bench-server caches Redis lookups for 1 s unless told otherwise; the
+                # uncached store is a server of its own.
+                servers["masking-redis-nocache"] = start_bench_server(
+                    args, "axum", out, "masking-redis-nocache",
+                    ["--handler", "masking-redis", "--redis", f"redis://127.0.0.1:{redis['port']}/0",
+                     "--cache-max-age", "0"])
                 # The server side of a Redis row is the server and its Redis.
                 servers["masking-redis"]["cpu_pids"].append(redis["pid"])
+                servers["masking-redis-nocache"]["cpu_pids"].append(redis["pid"])
             else:
                 log("-- Redis masking rows skipped: redis-server is not installed "
                     "(apt-get install redis-server)")
@@ -399,6 +413,11 @@ def main():
                 "(closed loop, approximate); `cargo install --locked oha` for open-loop figures")
 
         rows = [r for r in summarize.ROWS if r[1] in servers]
+        if args.only:
+            wanted = [w for w in args.only.split(",") if w]
+            rows = [r for r in rows if any(w in r[0] for w in wanted)]
+            if not rows:
+                raise SystemExit(f"--only {args.only}: no row matches")
         # Every route must answer each body as axum's adapter does (200 with the no-op
         # callflow, 200 with the acknowledgement, 400 with the JSON error) before anything
         # is measured.
