@@ -268,8 +268,9 @@ pub trait BindingStore: Send + Sync + 'static {
     }
 }
 
-/// A store behind an [`Arc`] is the same store: one instance shared by several handlers (or
-/// by a handler and the code that manages its bindings) without a forwarding wrapper.
+/// A store behind an [`Arc`](std::sync::Arc) is the same store: one instance shared by
+/// several handlers (or by a handler and the code that manages its bindings) without a
+/// forwarding wrapper.
 impl<S: BindingStore> BindingStore for std::sync::Arc<S> {
     fn create(&self, new: NewBinding) -> impl Future<Output = Result<Binding, StoreError>> + Send {
         (**self).create(new)
