@@ -274,7 +274,12 @@ impl RedisBindingStore {
         }
         binding_from_hash(m)
             .map(Some)
-            .ok_or_else(|| corrupt(self.redis.error(format!("corrupt binding {id}"))))
+            .ok_or_else(|| self.corrupt_binding(id))
+    }
+
+    /// The error for a hash that holds no valid binding (its id, never its numbers).
+    fn corrupt_binding(&self, id: &str) -> StoreError {
+        corrupt(self.redis.error(format!("corrupt binding {id}")))
     }
 }
 
@@ -527,8 +532,7 @@ impl BindingStore for RedisBindingStore {
                 let at = BINDING_FIELDS.iter().position(|f| *f == name)?;
                 values.get(at)?.as_deref()
             };
-            let b = binding_from_fields(field)
-                .ok_or_else(|| corrupt(self.redis.error(format!("corrupt binding {id}"))))?;
+            let b = binding_from_fields(field).ok_or_else(|| self.corrupt_binding(&id))?;
             if &b.virtual_number == vn && b.has_party(caller) {
                 candidates.push(b);
             }

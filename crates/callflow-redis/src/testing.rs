@@ -129,6 +129,14 @@ impl Scratch {
         Redis::open_with(&self.url, &self.prefix, crate::DEFAULT_TIMEOUT)
             .expect("the test Redis URL is valid")
     }
+
+    /// A plain blocking connection to the server, for a test that reads or changes keys
+    /// behind the store's back (their names start with [`prefix`](Self::prefix)).
+    pub fn connection(&self) -> redis::Connection {
+        redis::Client::open(self.url.as_str())
+            .and_then(|c| c.get_connection())
+            .expect("the test Redis server accepts a connection")
+    }
 }
 
 impl Drop for Scratch {

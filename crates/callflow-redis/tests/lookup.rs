@@ -9,13 +9,6 @@ use callflow_masking::{BindingStore, Lookup, NewBinding, StoreErrorKind};
 use callflow_redis::RedisBindingStore;
 use callflow_redis::testing::Scratch;
 
-fn raw(scratch: &Scratch) -> redis::Connection {
-    redis::Client::open(scratch.url.as_str())
-        .unwrap()
-        .get_connection()
-        .unwrap()
-}
-
 fn numbers() -> (PhoneNumber, PhoneNumber) {
     (PhoneNumber::new(VN), PhoneNumber::new(A))
 }
@@ -32,7 +25,7 @@ async fn an_indexed_id_whose_hash_is_gone_is_not_a_binding_and_the_next_one_is_f
         .await
         .unwrap();
     // The hash goes (as a purge by key expiry would take it) while the index still names it.
-    let mut conn = raw(&scratch);
+    let mut conn = scratch.connection();
     let key = format!("{}binding:{}", scratch.prefix, old.id);
     assert_eq!(
         redis::cmd("DEL").arg(&key).query::<i64>(&mut conn).unwrap(),
@@ -58,7 +51,7 @@ async fn a_hash_that_is_not_a_binding_is_a_corrupt_store_not_a_route() {
         .create(NewBinding::new(VN, A, B).unwrap())
         .await
         .unwrap();
-    let mut conn = raw(&scratch);
+    let mut conn = scratch.connection();
     let key = format!("{}binding:{}", scratch.prefix, b.id);
     redis::cmd("HDEL")
         .arg(&key)

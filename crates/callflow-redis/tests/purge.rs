@@ -12,13 +12,6 @@ use callflow_redis::testing::Scratch;
 
 const C: &str = "+6593330003";
 
-fn raw(scratch: &Scratch) -> redis::Connection {
-    redis::Client::open(scratch.url.as_str())
-        .unwrap()
-        .get_connection()
-        .unwrap()
-}
-
 /// A binding of A and B that expires in a minute.
 fn for_a_minute() -> NewBinding {
     NewBinding::new(VN, A, B)
@@ -51,7 +44,7 @@ async fn an_expired_binding_answers_expired_during_the_grace_then_is_gone_withou
         )
         .await
         .unwrap();
-    let mut conn = raw(&scratch);
+    let mut conn = scratch.connection();
     let hash_ttl = pttl(&mut conn, &format!("{p}binding:{}", x.id));
     assert!(
         (0..=1_500).contains(&hash_ttl),
@@ -132,7 +125,7 @@ async fn a_removed_binding_leaves_no_purge_entry_and_without_a_grace_nothing_exp
         return;
     };
     let p = &scratch.prefix;
-    let mut conn = raw(&scratch);
+    let mut conn = scratch.connection();
     let graced = RedisBindingStore::new(&scratch.redis()).purge_grace(Duration::from_secs(3600));
     let x = graced.create(for_a_minute()).await.unwrap();
     assert!(pttl(&mut conn, &format!("{p}binding:{}", x.id)) > 3_600_000);
