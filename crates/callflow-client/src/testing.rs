@@ -161,6 +161,24 @@ impl Prism {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// [`requests`](Self::requests) once Prism has logged `n` of them, the last one up to
+    /// its response (10 s at most): Prism's log reaches the test through a pipe, so the
+    /// verdict on the last request can arrive after its response has.
+    pub fn logged_requests(&self, n: usize) -> Vec<(String, Vec<String>)> {
+        let waited = Instant::now();
+        loop {
+            let blocks = self.requests();
+            let complete = blocks.len() >= n
+                && blocks
+                    .last()
+                    .is_none_or(|(_, l)| l.iter().any(|l| l.contains("Responding with")));
+            if complete || waited.elapsed() >= Duration::from_secs(10) {
+                return blocks;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// The log, cut into one block per request: (method and path, lines).
     pub fn requests(&self) -> Vec<(String, Vec<String>)> {
         let mut out: Vec<(String, Vec<String>)> = Vec::new();

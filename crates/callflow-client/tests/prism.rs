@@ -27,7 +27,7 @@
 
 use callflow::MakeCall;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use callflow_client::api::{
     self, ApiErrorBody, CreateWebhook, ExportTime, JobId, LogExportRequest, Operation,
@@ -433,17 +433,7 @@ fn prism_validates_every_request() {
     });
 
     // Prism's verdict on every request, from its log (once it has logged them all).
-    let waited = Instant::now();
-    let mut blocks = prism.requests();
-    while waited.elapsed() < Duration::from_secs(10)
-        && (blocks.len() < sent
-            || !blocks
-                .last()
-                .is_some_and(|(_, l)| l.iter().any(|l| l.contains("Responding with"))))
-    {
-        std::thread::sleep(Duration::from_millis(100));
-        blocks = prism.requests();
-    }
+    let blocks = prism.logged_requests(sent);
     assert_eq!(blocks.len(), sent, "one log block per request");
     let mut passed = 0;
     let mut failures = Vec::new();
