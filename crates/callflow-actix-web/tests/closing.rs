@@ -32,7 +32,7 @@ async fn answers_during_a_graceful_shutdown_say_connection_close() {
         .write_all(&common::call_action(addr, 2))
         .await
         .expect("write");
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    server.handler_started(2).await;
     server.begin_shutdown();
     let second = common::read_response(&mut conn)
         .await

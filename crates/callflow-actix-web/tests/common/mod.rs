@@ -4,7 +4,9 @@
 #![allow(dead_code)] // Each test file uses its own part.
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use actix_web::App;
 use callflow::{CallFlow, Webhook, handler_fn};
@@ -20,11 +22,26 @@ pub const AUTH: &str = "Bearer test-secret";
 /// A server started by [`start`]; [`stop`](Server::stop) shuts it down gracefully.
 pub struct Server {
     pub addr: SocketAddr,
+    /// How many times the handler has started.
+    started: Arc<AtomicUsize>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     done: tokio::sync::oneshot::Receiver<std::io::Result<()>>,
 }
 
 impl Server {
+    /// Waits (10 s at most) until the handler has started `runs` times: a request is then
+    /// in flight, not merely written to the socket.
+    pub async fn handler_started(&self, runs: usize) {
+        let waited = Instant::now();
+        while self.started.load(Ordering::SeqCst) < runs {
+            assert!(
+                waited.elapsed() < Duration::from_secs(10),
+                "the handler did not start {runs} times"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// Sends the shutdown signal now.
     pub fn begin_shutdown(&mut self) {
         if let Some(stop) = self.stop.take() {
@@ -45,9 +62,14 @@ impl Server {
 
 /// Serves a webhook whose `CALL_ACTION` handler takes `delay`, with `config`.
 pub fn start(config: ServeConfig, delay: Duration) -> Server {
-    let webhook = Webhook::builder(handler_fn(move |_event, _cx| async move {
-        tokio::time::sleep(delay).await;
-        Ok(CallFlow::builder().say("hello").hangup())
+    let started = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&started);
+    let webhook = Webhook::builder(handler_fn(move |_event, _cx| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async move {
+            tokio::time::sleep(delay).await;
+            Ok(CallFlow::builder().say("hello").hangup())
+        }
     }))
     .auth_token(AUTH)
     .build();
@@ -70,6 +92,7 @@ pub fn start(config: ServeConfig, delay: Duration) -> Server {
     });
     Server {
         addr,
+        started,
         stop: Some(stop),
         done,
     }
