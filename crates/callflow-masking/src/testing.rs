@@ -60,6 +60,18 @@ pub async fn call<S: BindingStore>(store: &Arc<S>, from: &str, to: &str) -> Call
         .callflow()
 }
 
+/// How long a rule's short-lived binding stays active: long enough for a create and a call
+/// on a loaded machine (a Redis create makes several round trips), short for a test.
+pub const SHORT_TTL_MS: i64 = 1000;
+
+/// Sleeps until `expires_at` (Unix ms, [`crate::now_millis`]'s clock) has passed by 50 ms.
+pub async fn sleep_past(expires_at: i64) {
+    let left = expires_at + 50 - crate::now_millis();
+    if left > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(left as u64)).await;
+    }
+}
+
 /// A fixture of `callflow::testing::fixtures` as an owned string.
 pub fn fixture(name: &str) -> String {
     testing::fixtures::get(name).to_owned()
@@ -67,7 +79,9 @@ pub fn fixture(name: &str) -> String {
 
 /// What the rules' bodies use, imported by the module [`binding_store_rules!`](crate::binding_store_rules) generates.
 pub mod prelude {
-    pub use super::{A, B, STRANGER, VN, bridge_target, call, fixture, said};
+    pub use super::{
+        A, B, SHORT_TTL_MS, STRANGER, VN, bridge_target, call, fixture, said, sleep_past,
+    };
     pub use crate::{
         BindingError, BindingStore, Lookup, MaskingHandler, Messages, NewBinding, StoreError,
         now_millis,
@@ -134,10 +148,10 @@ macro_rules! binding_store_rules {
             }
 
             expired_binding_hears_a_different_message(store) {
-                let soon = now_millis() + 150;
+                let soon = now_millis() + SHORT_TTL_MS;
                 store.create(NewBinding::new(VN, A, B).unwrap().expires_at_millis(soon)).await.unwrap();
                 assert_eq!(bridge_target(&call(&store, A, VN).await).map(|t| t.1), Some(B.into()));
-                tokio::time::sleep(Duration::from_millis(250)).await;
+                sleep_past(soon).await;
                 let flow = call(&store, A, VN).await;
                 assert_eq!(said(&flow), Some(Messages::default().expired));
                 assert_ne!(Messages::default().expired, Messages::default().not_bound);
@@ -191,8 +205,9 @@ macro_rules! binding_store_rules {
             }
 
             expired_binding_does_not_block_a_new_one(store) {
-                store.create(NewBinding::new(VN, A, B).unwrap().expires_at_millis(now_millis() + 100)).await.unwrap();
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                let soon = now_millis() + SHORT_TTL_MS;
+                store.create(NewBinding::new(VN, A, B).unwrap().expires_at_millis(soon)).await.unwrap();
+                sleep_past(soon).await;
                 store.create(NewBinding::new(VN, A, STRANGER).unwrap()).await.unwrap();
                 assert_eq!(bridge_target(&call(&store, A, VN).await).map(|t| t.1), Some(STRANGER.into()));
                 // B's only binding is expired.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use callflow::PhoneNumber;
+use callflow_masking::testing::sleep_past;
 use callflow_masking::{BindingStore, CallRecord, LegRecord, Lookup, NewBinding, SqliteStore};
 
 fn record(session: &str) -> CallRecord {
@@ -319,7 +320,8 @@ async fn expired_bindings_are_purged_after_the_grace_a_batch_at_a_time_and_activ
         .await
         .unwrap();
     let vn = PhoneNumber::new("+6568880000");
-    let soon = callflow_masking::now_millis() + 300;
+    // Long enough for five creates on a loaded machine.
+    let soon = callflow_masking::now_millis() + 1000;
     let mut expiring = Vec::new();
     for i in 0..3 {
         let new = NewBinding::new(
@@ -343,7 +345,7 @@ async fn expired_bindings_are_purged_after_the_grace_a_batch_at_a_time_and_activ
         )
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    sleep_past(soon).await;
     let now = callflow_masking::now_millis();
     let caller = PhoneNumber::new("+6591110000");
 
@@ -383,7 +385,8 @@ async fn list_pages_in_sql_are_the_in_memory_pages_for_every_filter_and_cursor()
     let store = SqliteStore::open_async(dir.path().join("m.db"))
         .await
         .unwrap();
-    let soon = callflow_masking::now_millis() + 200;
+    // Long enough for twelve creates on a loaded machine.
+    let soon = callflow_masking::now_millis() + 1000;
     for i in 0..12u32 {
         let vn = if i % 3 == 0 {
             "+6568880001"
@@ -400,7 +403,7 @@ async fn list_pages_in_sql_are_the_in_memory_pages_for_every_filter_and_cursor()
         }
         store.create(new).await.unwrap();
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    sleep_past(soon).await;
     let all = store.list().await.unwrap();
     let mut filters = vec![BindingFilter::default()];
     for active in [Some(true), Some(false)] {

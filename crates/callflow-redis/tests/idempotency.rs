@@ -73,25 +73,23 @@ async fn a_dead_owners_claim_expires_with_its_lease_and_answers_with_their_ttl()
     let Some(scratch) = Scratch::new("idem_expiry") else {
         return;
     };
+    // Short, but long enough for the next request on a loaded machine (the second
+    // instance's first request also connects and loads the script).
+    const SHORT: Duration = Duration::from_millis(1000);
     let one = RedisIdempotencyStore::new(&scratch.redis());
     let two = RedisIdempotencyStore::new(&scratch.redis());
-    assert_eq!(
-        one.claim("k", &FP, Duration::from_millis(100))
-            .await
-            .unwrap(),
-        Claim::Claimed
-    );
+    let claimed = tokio::time::Instant::now();
+    assert_eq!(one.claim("k", &FP, SHORT).await.unwrap(), Claim::Claimed);
     assert_eq!(two.claim("k", &FP, LEASE).await.unwrap(), Claim::InProgress);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    tokio::time::sleep_until(claimed + SHORT + Duration::from_millis(100)).await;
     assert_eq!(two.claim("k", &FP, LEASE).await.unwrap(), Claim::Claimed);
-    two.complete("k", &FP, &reply("a"), Duration::from_millis(100))
-        .await
-        .unwrap();
+    let completed = tokio::time::Instant::now();
+    two.complete("k", &FP, &reply("a"), SHORT).await.unwrap();
     assert_eq!(
         one.claim("k", &FP, LEASE).await.unwrap(),
         Claim::Done(reply("a"))
     );
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    tokio::time::sleep_until(completed + SHORT + Duration::from_millis(100)).await;
     assert_eq!(one.claim("k", &FP, LEASE).await.unwrap(), Claim::Claimed);
     // A zero lease or TTL is clamped to 1 ms rather than refused by Redis.
     assert_eq!(

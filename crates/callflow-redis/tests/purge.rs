@@ -11,6 +11,10 @@ use callflow_redis::RedisBindingStore;
 use callflow_redis::testing::Scratch;
 
 const C: &str = "+6593330003";
+/// The short-lived binding's life and grace (ms): long enough for a create, then a lookup
+/// and a create, on a loaded machine.
+const TTL_MS: i64 = 1_000;
+const GRACE_MS: i64 = 3_000;
 
 /// A binding of A and B that expires in a minute.
 fn for_a_minute() -> NewBinding {
@@ -29,7 +33,8 @@ async fn an_expired_binding_answers_expired_during_the_grace_then_is_gone_withou
         return;
     };
     let p = &scratch.prefix;
-    let store = RedisBindingStore::new(&scratch.redis()).purge_grace(Duration::from_secs(1));
+    let store = RedisBindingStore::new(&scratch.redis())
+        .purge_grace(Duration::from_secs(GRACE_MS as u64 / 1000));
     let (vn, a, b) = (
         PhoneNumber::new(VN),
         PhoneNumber::new(A),
@@ -40,17 +45,18 @@ async fn an_expired_binding_answers_expired_during_the_grace_then_is_gone_withou
         .create(
             NewBinding::new(VN, A, B)
                 .unwrap()
-                .expires_at_millis(created + 500),
+                .expires_at_millis(created + TTL_MS),
         )
         .await
         .unwrap();
     let mut conn = scratch.connection();
     let hash_ttl = pttl(&mut conn, &format!("{p}binding:{}", x.id));
     assert!(
-        (0..=1_500).contains(&hash_ttl),
+        (0..=TTL_MS + GRACE_MS).contains(&hash_ttl),
         "expiry + grace: {hash_ttl}"
     );
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    let wait = (created + TTL_MS + 100 - now_millis()).max(0) as u64;
+    tokio::time::sleep(Duration::from_millis(wait)).await;
 
     // Expired, within the grace: the caller is told so, and A may be bound again (forever).
     assert_eq!(
@@ -74,7 +80,7 @@ async fn an_expired_binding_answers_expired_during_the_grace_then_is_gone_withou
     assert_eq!(pttl(&mut conn, &format!("{p}binding:{}", y.id)), -1);
 
     // Past expiry + grace: gone for every reader, even before the prune.
-    let purge_at = created + 500 + 1_000;
+    let purge_at = created + TTL_MS + GRACE_MS;
     let wait = (purge_at - now_millis() + 200).max(0) as u64;
     tokio::time::sleep(Duration::from_millis(wait)).await;
     assert_eq!(store.get(&x.id).await.unwrap(), None);

@@ -295,7 +295,8 @@ async fn a_binding_removed_by_another_instance_is_never_served_after_the_cache_b
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert!(removed.elapsed() < CACHE_BOUND + Duration::from_millis(200));
+    // Gone soon after the bound (1 s of slack for a loaded machine).
+    assert!(removed.elapsed() < CACHE_BOUND + Duration::from_secs(1));
     assert!(served_after < CACHE_BOUND);
     // And it stays gone.
     tokio::time::sleep(CACHE_BOUND).await;
@@ -345,7 +346,8 @@ async fn a_cached_binding_that_expires_is_answered_expired_by_the_cached_store()
         Duration::from_secs(3600),
         100,
     );
-    let expires = now_millis() + 300;
+    // Long enough for the create and a lookup on a loaded machine.
+    let expires = now_millis() + 1000;
     cached
         .create(
             NewBinding::new(VN, A, B)
