@@ -132,6 +132,16 @@ def stop_all():
             p.kill()
 
 
+def repo_relative(path):
+    """`path` relative to the repository (results are committed: no machine's absolute
+    paths in them), or only its file name when it lies outside."""
+    resolved = Path(path).resolve()
+    try:
+        return str(resolved.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return resolved.name
+
+
 def start_bench_server(args, framework, out, name, extra=()):
     cmd = pin(SERVER_CPU) + [args.server, "--framework", framework,
                              "--listen", "127.0.0.1:0", *extra]
@@ -303,7 +313,7 @@ def machine_meta(args, out, run_id, tools):
         "oha": run_out(["oha", "--version"]) if tools["oha"] else None,
         "redis_server": run_out(["redis-server", "--version"]) if tools["redis"] else None,
         "python": pv[0], "fastapi": pv[1], "uvicorn": pv[2], "pydantic": pv[3],
-        "bench_server": str(args.server),
+        "bench_server": repo_relative(args.server),
         "loadavg_start": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
         "body_bytes": (out / "body.json").stat().st_size,
     }
