@@ -4,6 +4,8 @@
 //! callflow, then read a session's recording status (on the emulator, of an inbound call whose
 //! reply records the bridge: Send Callflow itself cannot record).
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,12 +14,10 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::routing::post;
 use callflow::{CallFlow, MakeCall};
-use callflow_client::api::{
-    CreateWebhook, Recordings, SendCallflow, SessionId, SubAccountId, WebhookType,
-};
+use callflow_client::api::{CreateWebhook, Recordings, SendCallflow, SessionId, WebhookType};
 use callflow_client::testing::Prism;
-use callflow_client::{Client, Config, Error};
-use callflow_sim::emulator::{Emulator, EmulatorConfig};
+use callflow_client::{Client, Error};
+use common::emulated::{self, serve_router};
 use serde_json::Value;
 
 const KEY: &str = "backends-test-key";
@@ -30,7 +30,7 @@ type Log = Arc<Mutex<Vec<(String, Value)>>>;
 const RECORD_THE_BRIDGE: &str = r#"{"callflow":[{"action":"makeCall","params":{"source":"+6568880000","destination":"+6592220002","callRecording":true}}]}"#;
 
 fn client(api_base: &str) -> Client {
-    Client::new(Config::new(KEY, SubAccountId::new(SUB).unwrap()).base_url(api_base)).unwrap()
+    emulated::client(api_base, KEY, SUB)
 }
 
 /// The scenario's first half: the VCA, VSS and VRU webhooks at `hook_base`, then a voice
@@ -68,15 +68,7 @@ async fn recording_status(client: &Client, session: &str) -> Result<Recordings, 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn against_the_emulator_the_sessions_events_reach_the_webhooks_and_its_recording_is_readable()
 {
-    let emulator = Emulator::start(
-        "127.0.0.1:0",
-        EmulatorConfig::new()
-            .api_key(KEY)
-            .sub_account(SUB)
-            .virtual_number(VN),
-    )
-    .await
-    .unwrap();
+    let emulator = emulated::emulator(KEY, SUB, VN).await;
     let got: Log = Arc::default();
     let app = Router::new()
         .route(
@@ -93,9 +85,7 @@ async fn against_the_emulator_the_sessions_events_reach_the_webhooks_and_its_rec
             ),
         )
         .with_state(Arc::clone(&got));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let hooks = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let (hooks, server) = serve_router(app).await;
 
     let client = client(&emulator.url());
     let sent = register_and_send(&client, &hooks).await.unwrap();

@@ -2,6 +2,8 @@
 //! and by inbound calls reach a webhook app's separate routes with each webhook's own auth
 //! header, and callflow-client's operations work against it.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,10 +16,11 @@ use callflow::callflow::SayAndCapture;
 use callflow::{CallFlow, MakeCall};
 use callflow_client::api::{
     CreateWebhook, LogExportRequest, PushProtocol, RecordingPushConfigRequest, SendCallflow,
-    SessionId, SubAccountId, VirtualNumber, WebhookType,
+    SessionId, VirtualNumber, WebhookType,
 };
-use callflow_client::{Client, Config, ErrorKind};
-use callflow_sim::emulator::{Emulator, EmulatorConfig};
+use callflow_client::{Client, ErrorKind};
+use callflow_sim::emulator::Emulator;
+use common::emulated::{self, serve_router};
 use serde_json::Value;
 
 const KEY: &str = "emulator-test-key";
@@ -80,26 +83,12 @@ fn route(
     )
 }
 
-/// Serves `router` on 127.0.0.1:0; returns its base URL and the server task.
-async fn serve_app(router: Router) -> (String, tokio::task::JoinHandle<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let task = tokio::spawn(async move {
-        axum::serve(listener, router).await.unwrap();
-    });
-    (url, task)
-}
-
 async fn emulator() -> Emulator {
-    let config = EmulatorConfig::new()
-        .api_key(KEY)
-        .sub_account(SUB)
-        .virtual_number(VN);
-    Emulator::start("127.0.0.1:0", config).await.unwrap()
+    emulated::emulator(KEY, SUB, VN).await
 }
 
 fn client(emulator: &Emulator, key: &str) -> Client {
-    Client::new(Config::new(key, SubAccountId::new(SUB).unwrap()).base_url(emulator.url())).unwrap()
+    emulated::client(&emulator.url(), key, SUB)
 }
 
 /// Waits (at most 10 s) until the emulator's session has ended; returns its record.
@@ -145,7 +134,7 @@ async fn send_callflow_reaches_separate_vca_and_vss_routes_each_with_its_own_aut
         .route("/vca", route("vca", "Bearer vca-secret", thank_you))
         .route("/vss", route("vss", "Bearer vss-secret", thank_you))
         .with_state(app.clone());
-    let (base, server) = serve_app(router).await;
+    let (base, server) = serve_router(router).await;
     let client = client(&emulator, KEY);
     let hooks = [
         (WebhookType::Vca, "/vca", "Bearer vca-secret"),
@@ -221,7 +210,7 @@ async fn no_webhook_registered_for_a_type_means_no_post_of_that_type() {
     let router = Router::new()
         .route("/vss", route("vss", "Bearer vss-secret", thank_you))
         .with_state(app.clone());
-    let (base, server) = serve_app(router).await;
+    let (base, server) = serve_router(router).await;
     let client = client(&emulator, KEY);
     let hook = CreateWebhook::new(WebhookType::Vss, format!("{base}/vss"))
         .unwrap()
@@ -260,7 +249,7 @@ async fn the_clients_operations_work_against_the_emulator() {
             route("voice", "Bearer app-secret", record_the_bridge),
         )
         .with_state(app.clone());
-    let (base, server) = serve_app(router).await;
+    let (base, server) = serve_router(router).await;
     let client = client(&emulator, KEY);
 
     // A wrong key is answered 401, as 8x8 does.
@@ -442,7 +431,7 @@ async fn with_app(reply: Reply) -> (Emulator, App, Client, tokio::task::JoinHand
         .route("/vca", route("vca", "Bearer vca", reply))
         .route("/vss", route("vss", "Bearer vss", reply))
         .with_state(app.clone());
-    let (base, server) = serve_app(router).await;
+    let (base, server) = serve_router(router).await;
     let client = client(&emulator, KEY);
     for (t, path, auth) in [
         (WebhookType::Vca, "/vca", "Bearer vca"),

@@ -2,6 +2,8 @@
 //! written for: a number-masking handler, an IVR, a greeter.
 #![allow(dead_code)]
 
+pub mod emulated;
+
 use callflow::MakeCall;
 use std::convert::Infallible;
 use std::future::Future;
