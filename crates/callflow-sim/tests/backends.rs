@@ -4,7 +4,9 @@
 //! callflow, then read a session's recording status (on the emulator, of an inbound call whose
 //! reply records the bridge: Send Callflow itself cannot record).
 
-mod common;
+// Its own file, not part of `common` (which callflow-cli's tests include too, without axum).
+#[path = "common/emulated.rs"]
+mod emulated;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,7 +19,7 @@ use callflow::{CallFlow, MakeCall};
 use callflow_client::api::{CreateWebhook, Recordings, SendCallflow, SessionId, WebhookType};
 use callflow_client::testing::Prism;
 use callflow_client::{Client, Error};
-use common::emulated::{self, serve_router};
+use emulated::serve_router;
 use serde_json::Value;
 
 const KEY: &str = "backends-test-key";

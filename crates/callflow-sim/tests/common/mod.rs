@@ -2,8 +2,6 @@
 //! written for: a number-masking handler, an IVR, a greeter.
 #![allow(dead_code)]
 
-pub mod emulated;
-
 use callflow::MakeCall;
 use std::convert::Infallible;
 use std::future::Future;
