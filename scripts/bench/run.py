@@ -137,7 +137,7 @@ def repo_relative(path):
     paths in them), or only its file name when it lies outside."""
     resolved = Path(path).resolve()
     try:
-        return str(resolved.relative_to(Path.cwd().resolve()))
+        return str(resolved.relative_to(ROOT.resolve()))
     except ValueError:
         return resolved.name
 

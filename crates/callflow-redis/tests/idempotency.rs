@@ -78,13 +78,15 @@ async fn a_dead_owners_claim_expires_with_its_lease_and_answers_with_their_ttl()
     const SHORT: Duration = Duration::from_millis(1000);
     let one = RedisIdempotencyStore::new(&scratch.redis());
     let two = RedisIdempotencyStore::new(&scratch.redis());
-    let claimed = tokio::time::Instant::now();
     assert_eq!(one.claim("k", &FP, SHORT).await.unwrap(), Claim::Claimed);
+    // Redis starts the lease when it runs the claim: timed from its answer, the sleep
+    // cannot end before the lease does.
+    let claimed = tokio::time::Instant::now();
     assert_eq!(two.claim("k", &FP, LEASE).await.unwrap(), Claim::InProgress);
     tokio::time::sleep_until(claimed + SHORT + Duration::from_millis(100)).await;
     assert_eq!(two.claim("k", &FP, LEASE).await.unwrap(), Claim::Claimed);
-    let completed = tokio::time::Instant::now();
     two.complete("k", &FP, &reply("a"), SHORT).await.unwrap();
+    let completed = tokio::time::Instant::now();
     assert_eq!(
         one.claim("k", &FP, LEASE).await.unwrap(),
         Claim::Done(reply("a"))
