@@ -334,6 +334,15 @@ fn binding_from_hash(m: &HashMap<String, String>) -> Option<Binding> {
     binding_from_fields(|name| m.get(name).map(String::as_str))
 }
 
+/// The binding of one `HMGET` reply, its values in [`BINDING_FIELDS`] order (`None` if one
+/// it needs is missing or malformed).
+fn binding_from_row<S: AsRef<str>>(row: &[Option<S>]) -> Option<Binding> {
+    binding_from_fields(|name| {
+        let at = BINDING_FIELDS.iter().position(|f| *f == name)?;
+        row.get(at)?.as_ref().map(AsRef::as_ref)
+    })
+}
+
 /// The binding whose hash has these fields (`None` if one it needs is missing or malformed).
 fn binding_from_fields<'a>(field: impl Fn(&str) -> Option<&'a str>) -> Option<Binding> {
     Some(Binding {
@@ -521,18 +530,13 @@ impl BindingStore for RedisBindingStore {
             .run(pipe.query_async(&mut conn))
             .await
             .map_err(backend)?;
-        let found = ids.into_iter().zip(rows);
         let mut candidates = Vec::new();
-        for (id, values) in found {
+        for (id, row) in ids.into_iter().zip(rows) {
             // A hash that is gone (purged while its id was still indexed) holds no binding.
-            if values.iter().all(Option::is_none) {
+            if row.iter().all(Option::is_none) {
                 continue;
             }
-            let field = |name: &str| {
-                let at = BINDING_FIELDS.iter().position(|f| *f == name)?;
-                values.get(at)?.as_deref()
-            };
-            let b = binding_from_fields(field).ok_or_else(|| self.corrupt_binding(&id))?;
+            let b = binding_from_row(&row).ok_or_else(|| self.corrupt_binding(&id))?;
             if &b.virtual_number == vn && b.has_party(caller) {
                 candidates.push(b);
             }
@@ -689,7 +693,7 @@ mod tests {
             names, read,
             "BINDING_FIELDS must list what binding_fields writes"
         );
-        // The values in BINDING_FIELDS order, as the script returns them, give the binding.
+        // The values in BINDING_FIELDS order, as `HMGET` returns them, give the binding.
         let values: Vec<Option<&str>> = BINDING_FIELDS
             .iter()
             .map(|f| {
@@ -699,7 +703,6 @@ mod tests {
                     .map(|(_, v)| v.as_str())
             })
             .collect();
-        let field = |name: &str| values[BINDING_FIELDS.iter().position(|f| *f == name)?];
-        assert_eq!(binding_from_fields(field), Some(b));
+        assert_eq!(binding_from_row(&values), Some(b));
     }
 }
