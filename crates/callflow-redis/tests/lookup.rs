@@ -13,20 +13,29 @@ fn numbers() -> (PhoneNumber, PhoneNumber) {
     (PhoneNumber::new(VN), PhoneNumber::new(A))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_indexed_id_whose_hash_is_gone_is_not_a_binding_and_the_next_one_is_found() {
-    let Some(scratch) = Scratch::new("lookup_hash_gone") else {
-        return;
-    };
+/// A store on a scratch space holding one binding of A and B, a raw connection to change
+/// keys behind its back, and the key of the binding's hash; `None` if the test is skipped.
+async fn one_binding(
+    test: &str,
+) -> Option<(Scratch, RedisBindingStore, redis::Connection, String)> {
+    let scratch = Scratch::new(test)?;
     let store = RedisBindingStore::new(&scratch.redis());
-    let (vn, a) = numbers();
-    let old = store
+    let b = store
         .create(NewBinding::new(VN, A, B).unwrap())
         .await
         .unwrap();
+    let conn = scratch.connection();
+    let key = format!("{}binding:{}", scratch.prefix, b.id);
+    Some((scratch, store, conn, key))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_indexed_id_whose_hash_is_gone_is_not_a_binding_and_the_next_one_is_found() {
+    let Some((_scratch, store, mut conn, key)) = one_binding("lookup_hash_gone").await else {
+        return;
+    };
+    let (vn, a) = numbers();
     // The hash goes (as a purge by key expiry would take it) while the index still names it.
-    let mut conn = scratch.connection();
-    let key = format!("{}binding:{}", scratch.prefix, old.id);
     assert_eq!(
         redis::cmd("DEL").arg(&key).query::<i64>(&mut conn).unwrap(),
         1
@@ -42,17 +51,10 @@ async fn an_indexed_id_whose_hash_is_gone_is_not_a_binding_and_the_next_one_is_f
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hash_that_is_not_a_binding_is_a_corrupt_store_not_a_route() {
-    let Some(scratch) = Scratch::new("lookup_corrupt") else {
+    let Some((_scratch, store, mut conn, key)) = one_binding("lookup_corrupt").await else {
         return;
     };
-    let store = RedisBindingStore::new(&scratch.redis());
     let (vn, a) = numbers();
-    let b = store
-        .create(NewBinding::new(VN, A, B).unwrap())
-        .await
-        .unwrap();
-    let mut conn = scratch.connection();
-    let key = format!("{}binding:{}", scratch.prefix, b.id);
     redis::cmd("HDEL")
         .arg(&key)
         .arg("vn")
