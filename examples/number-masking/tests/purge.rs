@@ -72,6 +72,19 @@ impl Client {
     async fn metrics(&self) -> String {
         common::get_text(&self.http, &self.server.at("/metrics")).await
     }
+
+    /// Asks `done` every 200 ms until it holds; fails at `deadline` with `failure` and the
+    /// server's log.
+    async fn until(&self, deadline: Instant, failure: &str, done: impl AsyncFn() -> bool) {
+        while !done().await {
+            assert!(
+                Instant::now() < deadline,
+                "{failure}; log: {}",
+                self.server.log()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
 }
 
 /// Runs the story on `store` (`--db FILE` or `--store URL …`).
@@ -114,14 +127,10 @@ async fn expired_binding_is_purged_after_the_grace(store: &[&str]) {
 
     // Past expiry + grace (6 s), a purge pass later: gone everywhere.
     let deadline = started + Duration::from_secs(20);
-    while c.get(&expiring).await != 404 {
-        assert!(
-            Instant::now() < deadline,
-            "not purged in time; log: {}",
-            c.server.log()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    c.until(deadline, "not purged in time", async || {
+        c.get(&expiring).await == 404
+    })
+    .await;
     assert!(
         started.elapsed() >= Duration::from_secs(6),
         "purged before the grace ended"
@@ -129,14 +138,10 @@ async fn expired_binding_is_purged_after_the_grace(store: &[&str]) {
     assert_eq!(c.said(A).await, Some(messages.not_bound.clone()));
     // The listing loses it on the pass that purged it (SQLite), or as soon as Redis has
     // deleted its hash (Redis).
-    while c.listed().await.contains(&expiring) {
-        assert!(
-            Instant::now() < deadline,
-            "still listed; log: {}",
-            c.server.log()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    c.until(deadline, "still listed at the deadline", async || {
+        !c.listed().await.contains(&expiring)
+    })
+    .await;
     let listed = c.listed().await;
     assert_eq!(listed, vec![forever.clone(), later.clone()]);
     assert_eq!(c.get(&forever).await, 200);
@@ -144,17 +149,13 @@ async fn expired_binding_is_purged_after_the_grace(store: &[&str]) {
     assert_eq!(c.said(C).await, None, "an active binding is never purged");
     // The counter counts the pass that removed it: on Redis the pass after Redis deleted the
     // hash, up to one `--purge-interval` after the binding stopped being listed.
-    loop {
-        let metrics = c.metrics().await;
-        if metrics
+    c.until(deadline, "purge not counted in time", async || {
+        c.metrics()
+            .await
             .lines()
             .any(|l| l == "number_masking_bindings_purged_total 1")
-        {
-            break;
-        }
-        assert!(Instant::now() < deadline, "purge not counted: {metrics}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    })
+    .await;
     c.server.terminate();
 }
 
