@@ -338,13 +338,23 @@ async fn a_deleted_database_answers_summaries_503_and_healthz_says_so_on_every_f
 /// anything); returns the exit code and stderr.
 fn serve_as_unprivileged(db: &Path) -> (Option<i32>, String) {
     use std::os::unix::process::CommandExt;
-    let mut cmd = Command::new(common::BIN);
+    // The binary's own path may not be reachable by that user (a checkout under a `mktemp -d`
+    // directory, mode 0700): it runs a copy in a directory anyone can enter.
+    let bin_dir = tempfile::tempdir().unwrap();
+    let bin = bin_dir.path().join("number-masking");
+    let mut cmd = if is_root() {
+        std::fs::copy(common::BIN, &bin).unwrap();
+        chmod(bin_dir.path(), 0o755);
+        chmod(&bin, 0o755);
+        let mut cmd = Command::new(&bin);
+        cmd.uid(65534).gid(65534);
+        cmd
+    } else {
+        Command::new(common::BIN)
+    };
     cmd.args(db_args(db))
         .args(["serve", "--listen", "127.0.0.1:0"])
         .stdin(std::process::Stdio::null());
-    if is_root() {
-        cmd.uid(65534).gid(65534);
-    }
     let mut child = cmd
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
