@@ -300,7 +300,7 @@ def main():
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     have_redis = shutil.which("redis-server") and shutil.which("redis-cli") and "redis" not in skip
-    result = {"sizes": SIZES, "numbers": NUMBERS}
+    result = {"sizes": SIZES, "numbers": NUMBERS, **git_state()}
 
     log("== loading the bindings")
     dbs = {}
@@ -372,8 +372,18 @@ def main():
     (out / "scale.md").write_text(report(result))
 
 
+def git_state():
+    """The commit measured, and whether the work tree differed from it."""
+    def git(*a):
+        p = subprocess.run(["git", "-C", str(ROOT), *a], capture_output=True, text=True)
+        return p.stdout.strip() if p.returncode == 0 else None
+    return {"git_sha": git("rev-parse", "HEAD") or "unknown",
+            "git_dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
+
+
 def report(r):
-    lines = []
+    sha = r.get("git_sha", "unknown")
+    lines = [f"At git {sha[:7]}{' (work tree modified)' if r.get('git_dirty') else ''}.", ""]
     t = r.get("throughput")
     if t:
         lines += ["| store | bindings | /masking req/s | no-op /adapter req/s (same process) "
