@@ -66,6 +66,15 @@ def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
+def git_state():
+    """The commit measured, and whether tracked files differed from it."""
+    def git(*a):
+        p = subprocess.run(["git", "-C", str(ROOT), *a], capture_output=True, text=True)
+        return p.stdout.strip() if p.returncode == 0 else None
+    return {"git_sha": git("rev-parse", "HEAD") or "unknown",
+            "git_dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -238,17 +247,15 @@ def main():
         parse = f"{parse / (2 * args.requests + args.warmup) / 1000:.1f} k" if parse else "–"
         rows.append(f"| {label} | {per / 1000:.1f} k ({lo / 1000:.1f}–{hi / 1000:.1f}) "
                     f"| {x_floor} | {x_bare} | {parse} |")
-    sha = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                         capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain",
-                            "--untracked-files=no"], capture_output=True, text=True).stdout.strip()
+    git = git_state()
+    sha = git["git_sha"][:7] + (" (modified)" if git["git_dirty"] else "")
     rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
     valgrind = subprocess.run(["valgrind", "--version"], capture_output=True,
                               text=True).stdout.strip()
     cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
                 if l.startswith("model name")), platform.processor())
     meta = (f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
-            f"git {sha}{' (modified)' if dirty else ''}, {rustc}, {valgrind}, {cpu}; "
+            f"git {sha}, {rustc}, {valgrind}, {cpu}; "
             f"N = {args.requests} keep-alive POSTs of the {len(args.body)}-byte CALL_ACTION "
             f"after {args.warmup} warm-up ones, (Ir(2N) − Ir(N)) / N; {args.rounds} rounds; "
             f"the parse column: Event::from_slice's inclusive Ir in the 2N run / its requests")

@@ -40,7 +40,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import instr  # noqa: E402  (free_port, start_redis, total_ir, post_all)
+import instr  # noqa: E402  (free_port, start_redis, total_ir, post_all, git_state)
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "crates/callflow/tests/fixtures/vca_nm_inbound.json"
@@ -300,7 +300,7 @@ def main():
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     have_redis = shutil.which("redis-server") and shutil.which("redis-cli") and "redis" not in skip
-    result = {"sizes": SIZES, "numbers": NUMBERS, **git_state()}
+    result = {"sizes": SIZES, "numbers": NUMBERS, **instr.git_state()}
 
     log("== loading the bindings")
     dbs = {}
@@ -370,15 +370,6 @@ def main():
     (out / "scale.json").write_text(json.dumps(result, indent=1))
     print(report(result))
     (out / "scale.md").write_text(report(result))
-
-
-def git_state():
-    """The commit measured, and whether the work tree differed from it."""
-    def git(*a):
-        p = subprocess.run(["git", "-C", str(ROOT), *a], capture_output=True, text=True)
-        return p.stdout.strip() if p.returncode == 0 else None
-    return {"git_sha": git("rev-parse", "HEAD") or "unknown",
-            "git_dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
 
 
 def report(r):
